@@ -1,0 +1,3 @@
+// Umbrella header of the CKernels module.
+#include "ck_status.h"
+#include "ck_kernels.h"

@@ -1,0 +1,58 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "GILLab",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "GILLab", targets: ["GILLab"]),
+        .executable(name: "gillab", targets: ["gillab"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // MARK: - C
+
+        // Debian's OpenBLAS, found through pkg-config (`openblas`). Only CKernels sees it.
+        .systemLibrary(
+            name: "COpenBLAS",
+            path: "CKernels/COpenBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]
+        ),
+        // Pure kernels on caller buffers. They know nothing of the interpreter lock.
+        .target(
+            name: "CKernels",
+            dependencies: ["COpenBLAS"],
+            path: "CKernels",
+            exclude: ["COpenBLAS"],
+            sources: ["src"],
+            publicHeadersPath: "include"
+        ),
+
+        // MARK: - Swift
+
+        .target(
+            name: "GILLab",
+            dependencies: ["CKernels"],
+            path: "Sources/GILLab"
+        ),
+        .executableTarget(
+            name: "gillab",
+            dependencies: [
+                "GILLab",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Sources/gillab"
+        ),
+
+        // MARK: - Tests
+
+        .testTarget(
+            name: "GILLabTests",
+            dependencies: ["GILLab", "CKernels", "gillab"],
+            path: "Tests/GILLabTests"
+        ),
+    ]
+)

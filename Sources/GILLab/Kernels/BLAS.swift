@@ -1,0 +1,32 @@
+import CKernels
+
+/// OpenBLAS's process-wide settings.
+///
+/// - Warning: The thread count is global to the process. Set it from one place at a time, and
+///   put it back when done: ``withThreads(_:_:)`` does both.
+public enum BLAS {
+    /// The number of threads OpenBLAS uses for one call.
+    public static var threads: Int { Int(ck_blas_get_num_threads()) }
+
+    /// Sets the number of threads OpenBLAS uses for one call.
+    /// - Throws: ``KernelError/invalidArgument(_:)`` when `count` < 1.
+    public static func setThreads(_ count: Int) throws(KernelError) {
+        guard (1...Int(Int32.max)).contains(count) else { throw .invalidArgument("BLAS threads \(count)") }
+        try KernelError.check(ck_blas_set_num_threads(Int32(count)))
+    }
+
+    /// Runs `body` with `count` OpenBLAS threads, then restores the previous count, even when
+    /// `body` throws.
+    public static func withThreads<R>(_ count: Int, _ body: () throws -> R) throws -> R {
+        let saved = threads
+        try setThreads(count)
+        defer { try? setThreads(saved) }
+        return try body()
+    }
+
+    /// `openblas_get_config()`: version and build options.
+    public static var configuration: String { String(cString: ck_blas_config()) }
+
+    /// `openblas_get_corename()`: the kernel set OpenBLAS chose for this CPU.
+    public static var coreName: String { String(cString: ck_blas_corename()) }
+}

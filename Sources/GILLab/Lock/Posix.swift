@@ -1,0 +1,110 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+// Thin owners of pthread objects. Every call that cannot fail in a correct program is checked
+// with `precondition`, as CPython's MUTEX_LOCK calls Py_FatalError: a failure here means the
+// lock's own state is corrupt, and carrying on would hide it.
+//
+// Built on pthreads rather than `Synchronization.Mutex`, whose futex-based implementation
+// ThreadSanitizer does not understand on this toolchain and reports as a race.
+
+/// A pthread mutex at a stable address. Debug builds use PTHREAD_MUTEX_ERRORCHECK, so unlocking
+/// a mutex this thread does not own traps instead of corrupting the lock.
+struct PosixMutex: ~Copyable {
+    let pointer: UnsafeMutablePointer<pthread_mutex_t>
+
+    init() {
+        pointer = .allocate(capacity: 1)
+        var attributes = pthread_mutexattr_t()
+        pthread_mutexattr_init(&attributes)
+        defer { pthread_mutexattr_destroy(&attributes) }
+        #if DEBUG
+        pthread_mutexattr_settype(&attributes, Int32(PTHREAD_MUTEX_ERRORCHECK))
+        #endif
+        let err = pthread_mutex_init(pointer, &attributes)
+        precondition(err == 0, "pthread_mutex_init failed: \(err)")
+    }
+
+    deinit {
+        let err = pthread_mutex_destroy(pointer)
+        precondition(err == 0, "pthread_mutex_destroy failed: \(err)")
+        pointer.deallocate()
+    }
+
+    func lock() {
+        let err = pthread_mutex_lock(pointer)
+        precondition(err == 0, "pthread_mutex_lock failed: \(err)")
+    }
+
+    func unlock() {
+        let err = pthread_mutex_unlock(pointer)
+        precondition(err == 0, "pthread_mutex_unlock failed: \(err)")
+    }
+}
+
+/// A pthread condition variable on CLOCK_MONOTONIC, so a timed wait is immune to wall-clock jumps.
+struct PosixCondition: ~Copyable {
+    let pointer: UnsafeMutablePointer<pthread_cond_t>
+
+    init() {
+        pointer = .allocate(capacity: 1)
+        var attributes = pthread_condattr_t()
+        pthread_condattr_init(&attributes)
+        defer { pthread_condattr_destroy(&attributes) }
+        #if os(Linux)
+        pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC)
+        #endif
+        let err = pthread_cond_init(pointer, &attributes)
+        precondition(err == 0, "pthread_cond_init failed: \(err)")
+    }
+
+    deinit {
+        let err = pthread_cond_destroy(pointer)
+        precondition(err == 0, "pthread_cond_destroy failed: \(err)")
+        pointer.deallocate()
+    }
+
+    func signal() {
+        let err = pthread_cond_signal(pointer)
+        precondition(err == 0, "pthread_cond_signal failed: \(err)")
+    }
+
+    func broadcast() {
+        let err = pthread_cond_broadcast(pointer)
+        precondition(err == 0, "pthread_cond_broadcast failed: \(err)")
+    }
+
+    /// Waits until signalled (or a spurious wake-up). `mutex` must be held.
+    func wait(_ mutex: borrowing PosixMutex) {
+        let err = pthread_cond_wait(pointer, mutex.pointer)
+        precondition(err == 0, "pthread_cond_wait failed: \(err)")
+    }
+
+    /// Waits until signalled or until `nanoseconds` have passed. `mutex` must be held.
+    /// - Returns: `true` when the wait timed out.
+    func wait(_ mutex: borrowing PosixMutex, nanoseconds: UInt64) -> Bool {
+        var deadline = timespec()
+        #if os(Linux)
+        clock_gettime(CLOCK_MONOTONIC, &deadline)
+        #else
+        clock_gettime(CLOCK_REALTIME, &deadline)
+        #endif
+        let total = UInt64(deadline.tv_nsec) + nanoseconds % 1_000_000_000
+        deadline.tv_sec += Int(nanoseconds / 1_000_000_000) + Int(total / 1_000_000_000)
+        deadline.tv_nsec = Int(total % 1_000_000_000)
+        let err = pthread_cond_timedwait(pointer, mutex.pointer, &deadline)
+        precondition(err == 0 || err == ETIMEDOUT, "pthread_cond_timedwait failed: \(err)")
+        return err == ETIMEDOUT
+    }
+}
+
+/// Nanoseconds on the monotonic clock. A vDSO call, about 20 ns, and it never allocates.
+@inline(__always)
+func monotonicNanoseconds() -> UInt64 {
+    var now = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &now)
+    return UInt64(now.tv_sec) &* 1_000_000_000 &+ UInt64(now.tv_nsec)
+}

@@ -1,0 +1,90 @@
+import Foundation
+
+/// Output formats of a run report.
+public enum ReportFormat: String, Sendable, CaseIterable, Codable {
+    /// Aligned columns for a terminal.
+    case table
+    /// One JSON object, keys sorted: `{"machine": …, "config": …, "results": […]}`.
+    case json
+    /// A header line and one line per result.
+    case csv
+    /// A GitHub-flavoured Markdown table.
+    case markdown
+}
+
+/// Renders run reports. Reads result values only; computes no figure of its own.
+public enum ReportRenderer {
+    /// The columns of the table, CSV and Markdown forms.
+    static let columns = ["workload", "size", "mode", "threads", "wall_med_ms", "wall_min_ms", "wall_max_ms",
+                          "speedup", "efficiency", "amdahl", "held", "switches", "drop_req", "wait_ms", "checksum"]
+
+    static func cells(_ r: RunResult) -> [String] {
+        [r.workload, "\(r.size)", r.mode.rawValue, "\(r.threads)",
+         fixed(r.wall.median * 1e3, 2), fixed(r.wall.min * 1e3, 2), fixed(r.wall.max * 1e3, 2),
+         fixed(r.speedup, 2), fixed(r.efficiency, 2), fixed(r.amdahlSpeedup, 2),
+         fixed(r.lock.heldFraction, 3), "\(r.lock.switches)", "\(r.lock.dropRequests)",
+         fixed(r.lock.waitSeconds * 1e3, 2), r.checksum]
+    }
+
+    /// Renders `report` in `format`.
+    public static func render(_ report: RunReport, as format: ReportFormat) -> String {
+        switch format {
+        case .json: json(report)
+        case .csv: ([columns] + report.results.map(cells)).map { $0.joined(separator: ",") }.joined(separator: "\n") + "\n"
+        case .markdown: markdown(report.results)
+        case .table: machineLine(report.machine) + "\n" + configLine(report.config) + "\n\n" + table(report.results)
+        }
+    }
+
+    /// Sorted-key, pretty-printed JSON of any report value.
+    public static func json<T: Encodable>(_ value: T) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        // Encoding plain structs of numbers and strings cannot fail.
+        let data = try! encoder.encode(value)
+        return String(decoding: data, as: UTF8.self) + "\n"
+    }
+
+    /// Aligned columns: text to the left, numbers to the right.
+    public static func table(_ results: [RunResult]) -> String {
+        alignedTable(header: columns, rows: results.map(cells))
+    }
+
+    /// Aligns `rows` under `header`; a cell that parses as a number is right-aligned.
+    public static func alignedTable(header: [String], rows: [[String]]) -> String {
+        let all = [header] + rows
+        let widths = header.indices.map { column in all.map { $0[column].count }.max() ?? 0 }
+        let numeric = header.indices.map { column in
+            !rows.isEmpty && rows.allSatisfy { Double($0[column]) != nil }
+        }
+        return all.map { row in
+            row.indices.map { column in
+                let pad = String(repeating: " ", count: widths[column] - row[column].count)
+                return numeric[column] ? pad + row[column] : row[column] + pad
+            }.joined(separator: "  ").trimmingTrailingSpaces()
+        }.joined(separator: "\n") + "\n"
+    }
+
+    static func markdown(_ results: [RunResult]) -> String {
+        let numericColumns = Set(1...13).subtracting([2])
+        let align = columns.indices.map { numericColumns.contains($0) ? "---:" : "---" }
+        return ([columns, align] + results.map(cells)).map { "| " + $0.joined(separator: " | ") + " |" }
+            .joined(separator: "\n") + "\n"
+    }
+
+    /// One line naming the machine.
+    public static func machineLine(_ m: MachineInfo) -> String {
+        "machine: \(m.cores) cores, \(m.cpuModel), OpenBLAS \(m.openblasCorename) (OPENBLAS_CORETYPE=\(m.openblasCoretype)), Swift \(m.swiftVersion)"
+    }
+
+    static func configLine(_ c: RunSettings) -> String {
+        "run: \(c.workload) size \(c.size), \(c.units) units split across threads, \(c.repeats) counted runs after \(c.warmup) warm-up, "
+            + "policy \(c.policy.rawValue), switch interval \(fixed(c.switchIntervalSeconds * 1e3, 3)) ms, BLAS threads \(c.blasThreads)"
+    }
+}
+
+/// `value` with `digits` decimals, no exponent.
+func fixed(_ value: Double, _ digits: Int) -> String {
+    guard value.isFinite else { return value.isNaN ? "nan" : (value > 0 ? "inf" : "-inf") }
+    return String(format: "%.\(digits)f", value)
+}

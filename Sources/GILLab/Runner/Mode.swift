@@ -1,0 +1,27 @@
+/// How a run spreads its fixed total work, and what it does with the lock around kernel calls.
+public enum Mode: String, Sendable, CaseIterable, Codable {
+    /// One thread does all the work, releasing the lock around kernels: the baseline for
+    /// `speedup`, and the run whose held fraction feeds the Amdahl bound.
+    case serial
+    /// T threads; kernels are called holding the lock.
+    case hold
+    /// T threads; the lock is released around every kernel call.
+    case release
+
+    /// The calling discipline this mode uses for kernels.
+    public var discipline: CallDiscipline {
+        switch self {
+        case .serial, .release: .release
+        case .hold: .hold
+        }
+    }
+
+    /// One line for `gillab list`.
+    public var summary: String {
+        switch self {
+        case .serial: "one thread, same total work: the baseline for speedup"
+        case .hold: "T threads, kernels called holding the lock (an extension that forgot to release)"
+        case .release: "T threads, the lock released around every kernel call (Py_BEGIN_ALLOW_THREADS)"
+        }
+    }
+}

@@ -1,0 +1,171 @@
+/// Why a run was refused or failed.
+public enum RunnerError: Error, Equatable, CustomStringConvertible {
+    /// A setting is out of range; the message names it and its value.
+    case invalidPlan(String)
+    /// The buffers would not fit in memory.
+    case tooLarge(workload: String, size: Int, threads: Int, bytes: Int, available: UInt64)
+    /// Two rows computed different results: a bug, never a timing artefact.
+    case checksumMismatch(mode: Mode, threads: Int, expected: String, actual: String)
+    /// A kernel refused its arguments.
+    case kernel(KernelError)
+
+    public var description: String {
+        switch self {
+        case .invalidPlan(let detail):
+            detail
+        case .tooLarge(let workload, let size, let threads, let bytes, let available):
+            "\(workload) size \(size) on \(threads) threads needs about \(formatBytes(bytes)), more than the \(formatBytes(Int(clamping: available))) of memory here"
+        case .checksumMismatch(let mode, let threads, let expected, let actual):
+            "checksum mismatch: \(mode.rawValue) on \(threads) threads computed \(actual), serial computed \(expected)"
+        case .kernel(let error):
+            error.description
+        }
+    }
+}
+
+func formatBytes(_ bytes: Int) -> String {
+    let units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"]
+    var value = Double(bytes), unit = 0
+    while value >= 1024, unit < units.count - 1 { value /= 1024; unit += 1 }
+    return unit == 0 ? "\(bytes) B" : "\((value * 10).rounded() / 10) \(units[unit])"
+}
+
+/// What to run: one workload at one size, over modes and thread counts.
+public struct RunPlan: Sendable, Equatable {
+    public var workload: WorkloadKind
+    public var size: Int
+    /// Total units of work, split across the threads of each row; `nil` picks a count that
+    /// takes about a quarter of a second serially.
+    public var units: Int?
+    /// Thread counts for the threaded modes. `serial` always runs on one.
+    public var threads: [Int]
+    /// Modes to report. `serial` is always run, as the baseline.
+    public var modes: [Mode]
+    /// Counted runs per row, after one warm-up.
+    public var repeats: Int
+    /// OpenBLAS threads during the run; restored afterwards.
+    public var blasThreads: Int
+    public var lock: LockConfiguration
+
+    /// Creates a plan; nothing is checked until ``Runner/run(_:progress:)``.
+    public init(workload: WorkloadKind, size: Int? = nil, units: Int? = nil, threads: [Int] = [1, 2],
+                modes: [Mode] = Mode.allCases, repeats: Int = 5, blasThreads: Int = 1,
+                lock: LockConfiguration = .default) {
+        self.workload = workload
+        self.size = size ?? workload.defaultSize
+        self.units = units
+        self.threads = threads
+        self.modes = modes
+        self.repeats = repeats
+        self.blasThreads = blasThreads
+        self.lock = lock
+    }
+
+    /// The units the run will use.
+    public var resolvedUnits: Int { units ?? workload.defaultUnits(size: size) }
+
+    /// Checks every setting, and that the buffers fit in memory.
+    /// - Throws: ``RunnerError/invalidPlan(_:)`` or ``RunnerError/tooLarge(workload:size:threads:bytes:available:)``.
+    public func validate() throws(RunnerError) {
+        guard size >= 1 else { throw .invalidPlan("size must be at least 1, got \(size)") }
+        if let units, units < 1 { throw .invalidPlan("units must be at least 1, got \(units)") }
+        guard !threads.isEmpty else { throw .invalidPlan("no thread counts given") }
+        if let bad = threads.first(where: { $0 < 1 }) { throw .invalidPlan("thread count must be at least 1, got \(bad)") }
+        if let bad = threads.first(where: { $0 > 4096 }) { throw .invalidPlan("thread count \(bad) is above the limit of 4096") }
+        guard !modes.isEmpty else { throw .invalidPlan("no modes given") }
+        guard repeats >= 1 else { throw .invalidPlan("repeat must be at least 1, got \(repeats)") }
+        guard blasThreads >= 1 else { throw .invalidPlan("BLAS threads must be at least 1, got \(blasThreads)") }
+        let most = threads.max() ?? 1
+        let perThread = workload.bytesPerThread(size: size)
+        let (bytes, overflow) = perThread.multipliedReportingOverflow(by: most)
+        let available = MachineInfo.physicalMemoryBytes
+        if overflow || UInt64(bytes) > available / 10 * 8 {
+            throw .tooLarge(workload: workload.rawValue, size: size, threads: most,
+                            bytes: overflow ? .max : bytes, available: available)
+        }
+    }
+
+    /// The (mode, threads) rows in run order: serial first, then each mode over each count.
+    var rows: [(mode: Mode, threads: Int)] {
+        var rows: [(Mode, Int)] = [(.serial, 1)]
+        for mode in modes where mode != .serial {
+            for count in threads where !rows.contains(where: { $0 == (mode, count) }) { rows.append((mode, count)) }
+        }
+        return rows
+    }
+}
+
+/// Runs plans under the measurement contract: fixed total work, one warm-up, interleaved
+/// counted repeats, medians, and checksums that must agree.
+public enum Runner {
+    /// Runs `plan`.
+    /// - Parameter progress: called before each trial with (trials done, trials in all).
+    /// - Throws: ``RunnerError``; a checksum mismatch fails the whole run.
+    public static func run(_ plan: RunPlan, progress: (Int, Int) -> Void = { _, _ in }) throws(RunnerError) -> RunReport {
+        try plan.validate()
+        let units = plan.resolvedUnits
+        let workload: any Workload
+        do { workload = try plan.workload.make(size: plan.size) } catch { throw .kernel(error) }
+        let rows = plan.rows
+        let cores = MachineInfo.onlineCores
+
+        let savedBLASThreads = BLAS.threads
+        do { try BLAS.setThreads(plan.blasThreads) } catch { throw .kernel(error) }
+        defer { try? BLAS.setThreads(savedBLASThreads) }
+
+        // Round 0 is the warm-up; rounds 1...repeats are counted. Rows interleave within a round.
+        var outcomes = Array(repeating: [TrialOutcome](), count: rows.count)
+        var expected: UInt64?
+        let total = (plan.repeats + 1) * rows.count
+        for round in 0...plan.repeats {
+            for (index, row) in rows.enumerated() {
+                progress(round * rows.count + index, total)
+                let outcome: TrialOutcome
+                do {
+                    outcome = try runTrial(workload: workload, units: units, threads: row.threads,
+                                           discipline: row.mode.discipline, lock: plan.lock)
+                } catch { throw .kernel(error) }
+                if let expected, expected != outcome.checksum {
+                    throw .checksumMismatch(mode: row.mode, threads: row.threads,
+                                            expected: hex(expected), actual: hex(outcome.checksum))
+                }
+                expected = outcome.checksum
+                if round > 0 { outcomes[index].append(outcome) }
+            }
+        }
+        progress(total, total)
+
+        let serialMedian = Summary(outcomes[0].map { Double($0.wallNanoseconds) / 1e9 }).median
+        let serialHeld = LockSummary(medianOutcome(outcomes[0]).lock, wallNanoseconds: medianOutcome(outcomes[0]).wallNanoseconds).heldFraction
+        let results = rows.enumerated().compactMap { index, row -> RunResult? in
+            guard row.mode != .serial || plan.modes.contains(.serial) else { return nil }
+            let walls = Summary(outcomes[index].map { Double($0.wallNanoseconds) / 1e9 })
+            let median = medianOutcome(outcomes[index])
+            let usable = Double(min(row.threads, cores))
+            let s = min(max(serialHeld, 0), 1)
+            let speedup = serialMedian / walls.median
+            return RunResult(
+                workload: plan.workload.rawValue, size: plan.size, units: units, mode: row.mode,
+                threads: row.threads, policy: plan.lock.policy, wall: walls, speedup: speedup,
+                efficiency: speedup / usable, amdahlSpeedup: 1 / (s + (1 - s) / usable),
+                lock: LockSummary(median.lock, wallNanoseconds: median.wallNanoseconds),
+                checksum: hex(median.checksum))
+        }
+        let settings = RunSettings(
+            workload: plan.workload.rawValue, size: plan.size, units: units, threads: plan.threads,
+            modes: plan.modes, repeats: plan.repeats, warmup: 1, blasThreads: plan.blasThreads,
+            policy: plan.lock.policy,
+            switchIntervalSeconds: Double(plan.lock.switchIntervalNanoseconds) / 1e9)
+        return RunReport(machine: .current(), config: settings, results: results)
+    }
+
+    /// The counted run whose wall time is the median (the lower middle for an even count).
+    private static func medianOutcome(_ outcomes: [TrialOutcome]) -> TrialOutcome {
+        outcomes.sorted { $0.wallNanoseconds < $1.wallNanoseconds }[(outcomes.count - 1) / 2]
+    }
+}
+
+func hex(_ value: UInt64) -> String {
+    let digits = String(value, radix: 16)
+    return "0x" + String(repeating: "0", count: 16 - digits.count) + digits
+}

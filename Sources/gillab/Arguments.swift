@@ -1,0 +1,71 @@
+import ArgumentParser
+import GILLab
+
+extension WorkloadKind: ExpressibleByArgument {}
+extension Mode: ExpressibleByArgument {}
+extension LockPolicy: ExpressibleByArgument {}
+extension ReportFormat: ExpressibleByArgument {}
+
+/// A comma-separated list, such as `1,2,4` or `serial,hold`. Parsing fails on any bad element,
+/// and ArgumentParser then names the whole value.
+struct CommaList<Element: ExpressibleByArgument>: ExpressibleByArgument {
+    var values: [Element]
+
+    init?(argument: String) {
+        let parts = argument.split(separator: ",", omittingEmptySubsequences: false)
+        var values: [Element] = []
+        for part in parts {
+            guard let value = Element(argument: part.trimmingCharacters(in: " ")) else { return nil }
+            values.append(value)
+        }
+        guard !values.isEmpty else { return nil }
+        self.values = values
+    }
+
+    init(_ values: [Element]) { self.values = values }
+
+    var defaultValueDescription: String { values.map { "\($0)" }.joined(separator: ",") }
+}
+
+extension CommaList where Element: CaseIterable & RawRepresentable<String> {
+    static var allValueStrings: [String] { Element.allCases.map(\.rawValue) }
+}
+
+/// A duration written with a unit: `5ms`, `500us`, `0.25s`, `100000ns`.
+struct DurationArgument: ExpressibleByArgument, CustomStringConvertible {
+    var duration: Duration
+    private var text: String
+
+    private static let units: [(suffix: String, nanoseconds: Double)] = [
+        ("ns", 1), ("us", 1e3), ("µs", 1e3), ("ms", 1e6), ("s", 1e9),
+    ]
+
+    init?(argument: String) {
+        guard let unit = Self.units.first(where: { argument.hasSuffix($0.suffix) }),
+              let number = Double(argument.dropLast(unit.suffix.count)),
+              number.isFinite, number >= 0
+        else { return nil }
+        let nanoseconds = number * unit.nanoseconds
+        guard nanoseconds < 1e15 else { return nil }
+        duration = .nanoseconds(Int64(nanoseconds.rounded()))
+        text = argument
+    }
+
+    init(_ duration: Duration, text: String) {
+        self.duration = duration
+        self.text = text
+    }
+
+    var description: String { text }
+    var defaultValueDescription: String { text }
+}
+
+extension String {
+    func trimmingCharacters(in set: Character) -> String {
+        String(drop { $0 == set }.reversed().drop { $0 == set }.reversed())
+    }
+}
+
+extension Substring {
+    func trimmingCharacters(in set: Character) -> String { String(self).trimmingCharacters(in: set) }
+}

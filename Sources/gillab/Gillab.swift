@@ -1,0 +1,44 @@
+import ArgumentParser
+import Foundation
+import GILLab
+
+/// The root command. With no subcommand it runs the showcase.
+struct Gillab: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gillab",
+        abstract: "Measure what a Python-style global interpreter lock costs, and what releasing it buys.",
+        discussion: """
+            Threads hold a CPython-style interpreter lock around "Python-level" work and call C and \
+            OpenBLAS kernels either holding it or releasing it. Every figure is measured: fixed total \
+            work split across threads, one warm-up, interleaved repeats, medians, matching checksums.
+            """,
+        subcommands: [Showcase.self, Run.self, List.self, Info.self],
+        defaultSubcommand: Showcase.self)
+}
+
+@main
+enum GillabMain {
+    /// Parses and runs, turning every error into one line on stderr. Usage errors exit 64
+    /// (EX_USAGE), as ArgumentParser decides; runtime failures exit 1.
+    static func main() {
+        do {
+            var command = try Gillab.parseAsRoot()
+            try command.run()
+        } catch {
+            let code = Gillab.exitCode(for: error)
+            if code == .success {
+                print(Gillab.fullMessage(for: error))
+                Foundation.exit(0)
+            }
+            FileHandle.standardError.write(Data((oneLineError(error) + "\n").utf8))
+            Foundation.exit(code.rawValue)
+        }
+    }
+
+    /// `gillab: error: …` with only the first line of the message: help text is a `--help` away.
+    static func oneLineError(_ error: any Error) -> String {
+        let message = Gillab.message(for: error)
+        let first = message.split(separator: "\n", omittingEmptySubsequences: true).first.map(String.init) ?? "\(error)"
+        return "gillab: error: " + first.trimmingCharacters(in: " ")
+    }
+}

@@ -1,0 +1,75 @@
+import ArgumentParser
+import GILLab
+
+/// `gillab list`: what can be run.
+struct List: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List workloads, modes, lock policies and formats.")
+
+    func run() {
+        print("workloads (--workload):")
+        print(indent(ReportRenderer.alignedTable(
+            header: ["name", "default size", "description"],
+            rows: WorkloadKind.allCases.map { [$0.rawValue, "\($0.defaultSize)", $0.summary] })))
+        print("modes (--modes):")
+        print(indent(ReportRenderer.alignedTable(
+            header: ["name", "description"], rows: Mode.allCases.map { [$0.rawValue, $0.summary] })))
+        print("policies (--policy):")
+        print(indent(ReportRenderer.alignedTable(
+            header: ["name", "description"], rows: LockPolicy.allCases.map { [$0.rawValue, $0.summary] })))
+        print("formats (--format): " + ReportFormat.allCases.map(\.rawValue).joined(separator: ", "))
+    }
+
+    private func indent(_ text: String) -> String {
+        text.split(separator: "\n").map { "  " + $0 }.joined(separator: "\n")
+    }
+}
+
+/// `gillab info`: the machine and the lock defaults.
+struct Info: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print the machine, OpenBLAS and lock defaults.")
+
+    @OptionGroup var output: OutputOptions
+
+    struct Defaults: Codable {
+        var policy: String
+        var switchIntervalSeconds: Double
+        var blasThreadsDuringRuns: Int
+
+        enum CodingKeys: String, CodingKey {
+            case policy, switchIntervalSeconds = "switch_interval_s", blasThreadsDuringRuns = "blas_threads_during_runs"
+        }
+    }
+
+    struct Output: Codable {
+        var machine: MachineInfo
+        var lockDefaults: Defaults
+
+        enum CodingKeys: String, CodingKey { case machine, lockDefaults = "lock_defaults" }
+    }
+
+    func run() {
+        let machine = MachineInfo.current()
+        let defaults = Defaults(policy: LockConfiguration.default.policy.rawValue,
+                                switchIntervalSeconds: 0.005, blasThreadsDuringRuns: 1)
+        if output.format == .json {
+            print(ReportRenderer.json(Output(machine: machine, lockDefaults: defaults)), terminator: "")
+            return
+        }
+        let rows: [[String]] = [
+            ["cores", "\(machine.cores)"],
+            ["cpu", machine.cpuModel],
+            ["memory", "\(machine.memoryBytes / (1 << 20)) MiB"],
+            ["openblas_config", machine.openblasConfig],
+            ["openblas_corename", machine.openblasCorename],
+            ["OPENBLAS_CORETYPE", machine.openblasCoretype],
+            ["openblas_threads", "\(machine.openblasThreads) at start-up; runs use --blas-threads (default 1)"],
+            ["swift_version", machine.swiftVersion],
+            ["lock policy", "\(defaults.policy) (default)"],
+            ["switch interval", "5 ms (default, as CPython's sys.getswitchinterval())"],
+        ]
+        let width = rows.map { $0[0].count }.max() ?? 0
+        for row in rows {
+            print(row[0] + String(repeating: " ", count: width - row[0].count) + "  " + row[1])
+        }
+    }
+}

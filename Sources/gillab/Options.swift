@@ -1,0 +1,28 @@
+import ArgumentParser
+import GILLab
+
+/// Options of the interpreter lock, shared by every command that runs work.
+struct LockOptions: ParsableArguments {
+    @Option(help: "Lock policy.")
+    var policy: LockPolicy = .newGIL
+
+    @Option(help: ArgumentHelp("How long a waiter waits before it asks the holder to drop (sys.setswitchinterval).",
+                               valueName: "duration"))
+    var switchInterval = DurationArgument(LockConfiguration.defaultSwitchInterval, text: "5ms")
+
+    func validate() throws {
+        guard switchInterval.duration > .zero else {
+            throw ValidationError("--switch-interval must be positive, got '\(switchInterval)'")
+        }
+    }
+
+    func configuration() throws -> LockConfiguration {
+        try LockConfiguration(policy: policy, switchInterval: switchInterval.duration)
+    }
+}
+
+/// Output options shared by every command that prints results.
+struct OutputOptions: ParsableArguments {
+    @Option(help: "Output format.")
+    var format: ReportFormat = .table
+}

@@ -1,0 +1,66 @@
+import ArgumentParser
+import GILLab
+
+/// `gillab run`: one workload over modes and thread counts.
+struct Run: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run one workload in several modes and thread counts, and report speedups.",
+        discussion: """
+            The total work is fixed and split across the threads of each row. serial always runs, as \
+            the baseline for speedup. Example:
+              gillab run --workload gemm --size 512 --threads 1,2 --modes serial,hold,release --format json
+            """)
+
+    @Option(help: "Workload to run.")
+    var workload: WorkloadKind = .gemm
+
+    @Option(parsing: .unconditional, help: "Problem size per unit (matrix order, bytes, iterations); default depends on the workload.")
+    var size: Int?
+
+    @Option(parsing: .unconditional, help: "Total units of work split across threads; default: about 0.25 s of serial work.")
+    var units: Int?
+
+    @Option(parsing: .unconditional, help: ArgumentHelp("Comma-separated thread counts.", valueName: "counts"))
+    var threads = CommaList<Int>([1, 2])
+
+    @Option(help: ArgumentHelp("Comma-separated modes: \(Mode.allCases.map(\.rawValue).joined(separator: ", ")).",
+                               valueName: "modes"))
+    var modes = CommaList<Mode>(Mode.allCases)
+
+    @Option(name: .customLong("repeat"), parsing: .unconditional, help: "Counted runs per row, after one warm-up.")
+    var repeats = 5
+
+    @Option(parsing: .unconditional, help: "OpenBLAS threads during the run (restored afterwards).")
+    var blasThreads = 1
+
+    @OptionGroup var lock: LockOptions
+    @OptionGroup var output: OutputOptions
+
+    func validate() throws {
+        if let size, size < 1 { throw ValidationError("--size must be at least 1, got \(size)") }
+        if let units, units < 1 { throw ValidationError("--units must be at least 1, got \(units)") }
+        if let bad = threads.values.first(where: { $0 < 1 }) {
+            throw ValidationError("--threads values must be at least 1, got \(bad)")
+        }
+        guard repeats >= 1 else { throw ValidationError("--repeat must be at least 1, got \(repeats)") }
+        guard blasThreads >= 1 else { throw ValidationError("--blas-threads must be at least 1, got \(blasThreads)") }
+        do {
+            try plan().validate()
+        } catch let error as RunnerError {
+            throw ValidationError(error.description)
+        }
+    }
+
+    func plan() throws -> RunPlan {
+        RunPlan(workload: workload, size: size, units: units, threads: threads.values, modes: modes.values,
+                repeats: repeats, blasThreads: blasThreads, lock: try lock.configuration())
+    }
+
+    func run() throws {
+        let report = try Runner.run(try plan())
+        print(ReportRenderer.render(report, as: output.format), terminator: "")
+        if output.format == .table, let verdict = Verdict.scaling(report.results, cores: report.machine.cores) {
+            print("\nverdict: " + verdict)
+        }
+    }
+}
