@@ -28,7 +28,19 @@ struct CommaList<Element: ExpressibleByArgument>: ExpressibleByArgument {
 }
 
 extension CommaList where Element: CaseIterable & RawRepresentable<String> {
-    static var allValueStrings: [String] { Element.allCases.map(\.rawValue) }
+    /// Parses a list of choices; an unknown one is named along with the valid ones.
+    static func parse(_ argument: String) throws -> CommaList {
+        var values: [Element] = []
+        for part in argument.split(separator: ",", omittingEmptySubsequences: false) {
+            let name = part.trimmingCharacters(in: " ")
+            guard let value = Element(rawValue: name) else {
+                let valid = Element.allCases.map(\.rawValue).joined(separator: ", ")
+                throw ValidationError("unknown value '\(name)'; valid values are \(valid)")
+            }
+            values.append(value)
+        }
+        return CommaList(values)
+    }
 }
 
 /// A duration written with a unit: `5ms`, `500us`, `0.25s`, `100000ns`.

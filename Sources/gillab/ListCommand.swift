@@ -50,7 +50,8 @@ struct Info: ParsableCommand {
     func run() {
         let machine = MachineInfo.current()
         let defaults = Defaults(policy: LockConfiguration.default.policy.rawValue,
-                                switchIntervalSeconds: 0.005, blasThreadsDuringRuns: 1)
+                                switchIntervalSeconds: seconds(LockConfiguration.defaultSwitchInterval),
+                                blasThreadsDuringRuns: RunPlan(workload: .gemm).blasThreads)
         if output.format == .json {
             print(ReportRenderer.json(Output(machine: machine, lockDefaults: defaults)), terminator: "")
             return
@@ -62,14 +63,19 @@ struct Info: ParsableCommand {
             ["openblas_config", machine.openblasConfig],
             ["openblas_corename", machine.openblasCorename],
             ["OPENBLAS_CORETYPE", machine.openblasCoretype],
-            ["openblas_threads", "\(machine.openblasThreads) at start-up; runs use --blas-threads (default 1)"],
+            ["openblas_threads", "\(machine.openblasThreads) at start-up; runs use --blas-threads (default \(defaults.blasThreadsDuringRuns))"],
             ["swift_version", machine.swiftVersion],
             ["lock policy", "\(defaults.policy) (default)"],
-            ["switch interval", "5 ms (default, as CPython's sys.getswitchinterval())"],
+            ["switch interval", "\(defaults.switchIntervalSeconds * 1e3) ms (default, as CPython's sys.getswitchinterval())"],
         ]
         let width = rows.map { $0[0].count }.max() ?? 0
         for row in rows {
             print(row[0] + String(repeating: " ", count: width - row[0].count) + "  " + row[1])
         }
     }
+}
+
+private func seconds(_ duration: Duration) -> Double {
+    let (whole, attoseconds) = duration.components
+    return Double(whole) + Double(attoseconds) / 1e18
 }

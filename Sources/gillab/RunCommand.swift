@@ -24,7 +24,8 @@ struct Run: ParsableCommand {
     var threads = CommaList<Int>([1, 2])
 
     @Option(help: ArgumentHelp("Comma-separated modes: \(Mode.allCases.map(\.rawValue).joined(separator: ", ")).",
-                               valueName: "modes"))
+                               valueName: "modes"),
+            transform: CommaList<Mode>.parse)
     var modes = CommaList<Mode>(Mode.allCases)
 
     @Option(name: .customLong("repeat"), parsing: .unconditional, help: "Counted runs per row, after one warm-up.")

@@ -49,22 +49,28 @@ final class StartGate: @unchecked Sendable {
     private let mutex = PosixMutex()
     private let cond = PosixCondition()
     private var ready = 0  // guarded by mutex
-    private var open = false  // guarded by mutex
+    private var isOpen = false  // guarded by mutex
 
     /// Called by each thread: announces it is ready and waits for the gate to open.
     func arriveAndWait() {
         mutex.lock()
         ready += 1
         cond.broadcast()
-        while !open { cond.wait(mutex) }
+        while !isOpen { cond.wait(mutex) }
         mutex.unlock()
     }
 
-    /// Waits until `count` threads are ready, then opens the gate.
-    func open(whenReady count: Int) {
+    /// Waits until `count` threads are ready.
+    func waitUntilReady(_ count: Int) {
         mutex.lock()
         while ready < count { cond.wait(mutex) }
-        open = true
+        mutex.unlock()
+    }
+
+    /// Lets the waiting threads go.
+    func open() {
+        mutex.lock()
+        isOpen = true
         cond.broadcast()
         mutex.unlock()
     }

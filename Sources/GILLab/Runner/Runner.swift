@@ -113,13 +113,17 @@ public enum Runner {
         do { try BLAS.setThreads(plan.blasThreads) } catch { throw .kernel(error) }
         defer { try? BLAS.setThreads(savedBLASThreads) }
 
-        // Round 0 is the warm-up; rounds 1...repeats are counted. Rows interleave within a round.
+        // Round 0 is the warm-up; rounds 1...repeats are counted. Rows interleave within a round,
+        // and odd rounds run them in reverse (A B B A …) so that a slow drift of the machine
+        // falls on every row alike.
         var outcomes = Array(repeating: [TrialOutcome](), count: rows.count)
         var expected: UInt64?
         let total = (plan.repeats + 1) * rows.count
         for round in 0...plan.repeats {
-            for (index, row) in rows.enumerated() {
-                progress(round * rows.count + index, total)
+            let order = round % 2 == 0 ? Array(rows.indices) : rows.indices.reversed()
+            for (step, index) in order.enumerated() {
+                let row = rows[index]
+                progress(round * rows.count + step, total)
                 let outcome: TrialOutcome
                 do {
                     outcome = try runTrial(workload: workload, units: units, threads: row.threads,

@@ -42,8 +42,9 @@ func runTrial(workload: any Workload, units: Int, threads: Int, discipline: Call
             slots[index] = slot
         }
     }
-    gate.open(whenReady: threads)
+    gate.waitUntilReady(threads)
     let start = monotonicNanoseconds()
+    gate.open()
     for thread in spawned { thread.join() }
     let end = monotonicNanoseconds()
 

@@ -79,7 +79,7 @@ public enum WorkloadKind: String, Sendable, CaseIterable, Codable {
     public func make(size: Int) throws(KernelError) -> any Workload {
         guard size >= 1 else { throw .invalidArgument("\(rawValue) size \(size)") }
         return switch self {
-        case .gemm: GemmWorkload(size: size)
+        case .gemm: try GemmWorkload(size: size)
         case .stencil: StencilWorkload(size: size)
         case .mandelbrot: MandelbrotWorkload(size: size)
         case .hash: HashWorkload(size: size)
@@ -115,13 +115,20 @@ func inputValue(_ unit: Int, _ index: Int) -> Double {
 
 struct GemmWorkload: Workload {
     let size: Int
+    /// B is the same for every unit and thread, like shared weights; threads share its storage.
+    let b: Matrix
     var name: String { WorkloadKind.gemm.rawValue }
+
+    init(size n: Int) throws(KernelError) {
+        size = n
+        b = try Matrix(rows: n, columns: n) { i, j in inputValue(-2, i * n + j) }
+    }
 
     func makeWorker() throws(KernelError) -> any WorkloadWorker {
         let n = size
         return Worker(
             a: try Matrix(rows: n, columns: n) { i, j in inputValue(-1, i * n + j) },
-            b: try Matrix(rows: n, columns: n) { i, j in inputValue(-2, i * n + j) },
+            b: b,
             c: try Matrix(rows: n, columns: n))
     }
 

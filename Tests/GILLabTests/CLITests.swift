@@ -1,0 +1,92 @@
+import ArgumentParser
+import Foundation
+import Testing
+@testable import gillab
+
+@Suite("CLI usage errors")
+struct CLITests {
+    /// Each bad command line and a fragment the one-line error must contain (the bad value).
+    static let badInputs: [([String], String)] = [
+        (["run", "--threads", "0"], "got 0"),
+        (["run", "--threads", "-2"], "-2"),
+        (["run", "--threads", "two"], "'two'"),
+        (["run", "--threads", "1,,2"], "'1,,2'"),
+        (["run", "--size", "0"], "got 0"),
+        (["run", "--size", "-5"], "-5"),
+        (["run", "--size", "100000", "--threads", "64"], "needs about"),
+        (["run", "--units", "0"], "got 0"),
+        (["run", "--repeat", "0"], "got 0"),
+        (["run", "--blas-threads", "0"], "got 0"),
+        (["run", "--workload", "fibonacci"], "'fibonacci'"),
+        (["run", "--modes", "serial,turbo"], "'turbo'"),
+        (["run", "--policy", "gil-2000"], "'gil-2000'"),
+        (["run", "--format", "yaml"], "'yaml'"),
+        (["run", "--switch-interval", "5xs"], "'5xs'"),
+        (["run", "--switch-interval", "0ms"], "'0ms'"),
+        (["showcase", "--repeat", "0"], "got 0"),
+        (["info", "--format", "xml"], "'xml'"),
+        (["frobnicate"], "frobnicate"),
+    ]
+
+    @Test("exits 64 with one line naming the bad value", arguments: badInputs)
+    func usageError(arguments: [String], fragment: String) {
+        do {
+            _ = try Gillab.parseAsRoot(arguments)
+            Issue.record("\(arguments) parsed without error")
+        } catch {
+            #expect(Gillab.exitCode(for: error).rawValue == 64)
+            let line = GillabMain.oneLineError(error)
+            #expect(!line.contains("\n"))
+            #expect(line.contains(fragment), "\(line)")
+        }
+    }
+
+    @Test("good command lines parse")
+    func goodInputs() throws {
+        let command = try Gillab.parseAsRoot(["run", "--workload", "gemm", "--size", "512", "--threads", "1,2",
+                                             "--modes", "serial,hold,release", "--repeat", "5", "--blas-threads", "1",
+                                             "--switch-interval", "5ms", "--format", "json"])
+        let run = try #require(command as? Run)
+        #expect(run.threads.values == [1, 2])
+        #expect(run.modes.values == [.serial, .hold, .release])
+        #expect(run.lock.switchInterval.duration == .milliseconds(5))
+        #expect(try Gillab.parseAsRoot([]) is Showcase)
+        #expect(DurationArgument(argument: "250us")?.duration == .microseconds(250))
+        #expect(DurationArgument(argument: "0.5s")?.duration == .milliseconds(500))
+        #expect(DurationArgument(argument: "ms") == nil)
+    }
+
+    @Test("the showcase thread ladder covers 1 to the core count")
+    func ladder() {
+        #expect(Showcase.threadLadder(cores: 1) == [1, 2])
+        #expect(Showcase.threadLadder(cores: 2) == [1, 2])
+        #expect(Showcase.threadLadder(cores: 6) == [1, 2, 4, 6])
+        #expect(Showcase.threadLadder(cores: 16) == [1, 2, 4, 8, 16])
+    }
+
+    @Test("the built binary exits 64 and prints one line on stderr")
+    func binary() throws {
+        // The test bundle sits next to the gillab executable in the build folder.
+        let buildFolder = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        var candidate = buildFolder
+        while !FileManager.default.isExecutableFile(atPath: candidate.appendingPathComponent("gillab").path),
+              candidate.pathComponents.count > 1 {
+            candidate.deleteLastPathComponent()
+        }
+        let binary = candidate.appendingPathComponent("gillab")
+        try #require(FileManager.default.isExecutableFile(atPath: binary.path), "gillab not found near \(buildFolder.path)")
+
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = ["run", "--threads", "0"]
+        let stderr = Pipe(), stdout = Pipe()
+        process.standardError = stderr
+        process.standardOutput = stdout
+        try process.run()
+        process.waitUntilExit()
+        let text = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(process.terminationStatus == 64)
+        #expect(text == "gillab: error: --threads values must be at least 1, got 0\n")
+        #expect(stdout.fileHandleForReading.readDataToEndOfFile().isEmpty)
+    }
+}

@@ -1,0 +1,183 @@
+import Testing
+@testable import GILLab
+
+@Suite("Interpreter lock (new-gil)")
+struct LockTests {
+    static func lock(intervalMicroseconds: Int = 100) -> InterpreterLock {
+        InterpreterLock(configuration: try! LockConfiguration(switchInterval: .microseconds(intervalMicroseconds)))
+    }
+
+    @Test("never two holders, whatever mix of checkpoints, releases and drop requests")
+    func mutualExclusion() {
+        let lock = Self.lock()
+        let holders = Counter(), violations = Counter(), entries = Counter()
+        let threads = 6, iterations = 20_000
+        let perThread = Collector<LockStatistics>()
+
+        @Sendable func critical() {
+            if holders.add() != 1 { violations.add() }
+            entries.add()
+            holders.subtract()
+        }
+
+        runThreads(threads) { index in
+            let thread = lock.makeThreadState()
+            thread.acquire()
+            for i in 0..<iterations {
+                critical()
+                thread.checkpoint()
+                critical()
+                if i % 7 == index % 7 {
+                    thread.withoutLock {}  // release and take back, like a tiny kernel call
+                }
+            }
+            thread.detach()
+            perThread.append(thread.statistics)
+        }
+
+        #expect(violations.load == 0)
+        #expect(entries.load == threads * iterations * 2)
+        let total = perThread.all.reduce(LockStatistics()) { $0.adding($1) }
+        let lockStats = lock.statistics
+        // The statistics add up: per-thread counters sum to the lock's.
+        #expect(total.acquisitions == lockStats.acquisitions)
+        #expect(total.contendedAcquisitions == lockStats.contendedAcquisitions)
+        #expect(total.switches == lockStats.switches)
+        #expect(total.dropRequests == lockStats.dropRequests)
+        #expect(total.forcedSwitches == lockStats.forcedSwitches)
+        #expect(total.totalHoldNanoseconds == lockStats.totalHoldNanoseconds)
+        #expect(lockStats.contendedAcquisitions <= lockStats.acquisitions)
+        #expect(lockStats.maxWaitNanoseconds <= lockStats.totalWaitNanoseconds)
+    }
+
+    @Test("a holder that only polls is made to hand over: drop requests, forced switches and switches happen")
+    func dropRequestAndForcedSwitch() {
+        // Two CPU-bound threads; each can count only while it holds the lock. Both reach the
+        // target only if the lock changes hands many times, which only the drop request can
+        // cause, since neither thread ever releases voluntarily.
+        let lock = Self.lock(intervalMicroseconds: 500)
+        let counts = [Counter(), Counter()]
+        let target = 20
+        let watchdog = Watchdog()
+
+        runThreads(2) { index in
+            let thread = lock.makeThreadState()
+            thread.acquire()
+            while !watchdog.hasFired {
+                thread.checkpoint()  // may hand the lock over and take it back
+                let acquired = Int(thread.statistics.acquisitions)
+                if acquired != counts[index].load {
+                    counts[index].store(acquired)
+                    watchdog.tick()
+                }
+                if counts.allSatisfy({ $0.load >= target }) { break }
+            }
+            thread.detach()
+        }
+        watchdog.finish()
+
+        #expect(!watchdog.hasFired, "no progress for 5 s: a lost wake-up or a handoff that never came")
+        let stats = lock.statistics
+        #expect(stats.dropRequests > 0)
+        #expect(stats.forcedSwitches > 0)
+        #expect(stats.switches >= UInt64(target))
+        #expect(stats.acquisitions >= UInt64(2 * target))
+    }
+
+    @Test("withoutLock takes the lock back when its body throws")
+    func releaseRestoresOnThrow() {
+        let thread = Self.lock().makeThreadState()
+        thread.acquire()
+        #expect(throws: Boom.self) {
+            try thread.withoutLock { () throws(Boom) in
+                #expect(!thread.holdsLock)
+                throw Boom()
+            }
+        }
+        #expect(thread.holdsLock)
+        #expect(throws: Boom.self) {
+            try thread.call(.release) { () throws(Boom) in throw Boom() }
+        }
+        #expect(thread.holdsLock)
+        thread.release()
+        #expect(!thread.holdsLock)
+    }
+
+    @Test("withLock releases when its body throws")
+    func withLockReleasesOnThrow() {
+        let lock = Self.lock()
+        let thread = lock.makeThreadState()
+        #expect(throws: Boom.self) {
+            try thread.withLock { () throws(Boom) in
+                #expect(thread.holdsLock)
+                throw Boom()
+            }
+        }
+        #expect(!thread.holdsLock)
+        // Someone else can take it now.
+        runThreads(1) { _ in lock.makeThreadState().withLock {} }
+        #expect(lock.statistics.acquisitions == 2)
+    }
+
+    @Test("a released region really lets another thread in, and hold does not")
+    func releaseLetsOthersIn() {
+        let lock = Self.lock()
+        let thread = lock.makeThreadState()
+        thread.acquire()
+        let entered = Counter()
+        thread.call(.release) {
+            // With the lock released, another thread can take it and finish.
+            runThreads(1) { _ in
+                lock.makeThreadState().withLock { _ = entered.add() }
+            }
+        }
+        #expect(entered.load == 1)
+        thread.call(.hold) { #expect(thread.holdsLock) }
+        thread.release()
+    }
+
+    @Test("no lost wake-ups: many threads taking and dropping in a tight loop all finish", arguments: [1, 50, 5_000])
+    func noLostWakeups(intervalMicroseconds: Int) {
+        let lock = Self.lock(intervalMicroseconds: intervalMicroseconds)
+        let watchdog = Watchdog()
+        let finished = Counter()
+        runThreads(8) { _ in
+            let thread = lock.makeThreadState()
+            for i in 0..<3_000 where !watchdog.hasFired {
+                thread.acquire()
+                if i % 3 == 0 { thread.checkpoint() }
+                thread.release(reason: i % 2 == 0 ? .kernel : .end)
+                watchdog.tick()
+            }
+            finished.add()
+        }
+        watchdog.finish()
+        #expect(!watchdog.hasFired)
+        #expect(finished.load == 8)
+        // Every explicit acquire, plus one re-take per checkpoint that honoured a drop request.
+        #expect(lock.statistics.acquisitions >= 8 * 3_000)
+    }
+
+    @Test("switch number counts changes of holder only")
+    func switchesCountChangesOfHolder() {
+        let lock = Self.lock()
+        let a = lock.makeThreadState(name: "a")
+        for _ in 0..<5 { a.withLock {} }
+        #expect(lock.statistics.switches == 1)
+        runThreads(1) { _ in lock.makeThreadState(name: "b").withLock {} }
+        a.withLock {}
+        #expect(lock.statistics.switches == 3)
+        #expect(lock.statistics.acquisitions == 7)
+        #expect(a.statistics.switches == 2)
+    }
+
+    @Test("configuration rejects a non-positive switch interval")
+    func configurationErrors() {
+        #expect(throws: LockConfigurationError.nonPositiveSwitchInterval(.zero)) {
+            try LockConfiguration(switchInterval: .zero)
+        }
+        #expect(throws: LockConfigurationError.self) { try LockConfiguration(switchInterval: .milliseconds(-1)) }
+        #expect(LockConfiguration.default.switchInterval == .milliseconds(5))
+        #expect(LockConfiguration.default.policy == .newGIL)
+    }
+}

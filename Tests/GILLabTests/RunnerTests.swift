@@ -1,0 +1,111 @@
+import Foundation
+import Testing
+@testable import GILLab
+
+extension OpenBLASProcessWide {
+    @Suite("Runner")
+    struct RunnerTests {
+        static let small: [(WorkloadKind, Int)] = [(.gemm, 24), (.stencil, 40), (.mandelbrot, 32), (.hash, 4096), (.countdown, 2000)]
+
+        @Test("every mode and thread count computes the same checksum", arguments: small)
+        func checksumsAgree(workload: WorkloadKind, size: Int) throws {
+            let plan = RunPlan(workload: workload, size: size, units: 30, threads: [1, 2, 3],
+                               repeats: 2, lock: try LockConfiguration(switchInterval: .microseconds(200)))
+            let report = try Runner.run(plan)
+            #expect(report.results.count == 7)  // serial + hold×3 + release×3
+            #expect(Set(report.results.map(\.checksum)).count == 1)
+            let serial = try #require(report.results.first { $0.mode == .serial })
+            #expect(serial.speedup == 1)
+            for row in report.results {
+                #expect(row.units == 30)
+                #expect(row.wall.min <= row.wall.median && row.wall.median <= row.wall.max)
+                #expect((0...1.000_001).contains(row.lock.heldFraction))
+                #expect(row.amdahlSpeedup >= 1 && row.amdahlSpeedup <= Double(row.threads) + 1e-9)
+            }
+        }
+
+        @Test("the checksum depends on the work, so a mismatch would be seen")
+        func checksumDependsOnWork() throws {
+            let a = try Runner.run(RunPlan(workload: .gemm, size: 16, units: 10, threads: [1], modes: [.serial], repeats: 1))
+            let b = try Runner.run(RunPlan(workload: .gemm, size: 16, units: 11, threads: [1], modes: [.serial], repeats: 1))
+            #expect(a.results[0].checksum != b.results[0].checksum)
+        }
+
+        @Test("hold keeps the lock during kernels; release does not")
+        func heldFractionFollowsDiscipline() throws {
+            let report = try Runner.run(RunPlan(workload: .mandelbrot, size: 200, units: 40, threads: [1],
+                                                modes: [.hold, .release], repeats: 1))
+            let hold = try #require(report.results.first { $0.mode == .hold })
+            let release = try #require(report.results.first { $0.mode == .release })
+            #expect(hold.lock.heldFraction > release.lock.heldFraction)
+        }
+
+        @Test("BLAS threads are restored after a run")
+        func blasRestored() throws {
+            let before = BLAS.threads
+            _ = try Runner.run(RunPlan(workload: .gemm, size: 8, units: 2, threads: [1], modes: [.serial], repeats: 1, blasThreads: 2))
+            #expect(BLAS.threads == before)
+        }
+
+        @Test("JSON report carries the contract's fields")
+        func jsonShape() throws {
+            let report = try Runner.run(RunPlan(workload: .hash, size: 64, units: 4, threads: [2], repeats: 1))
+            let text = ReportRenderer.render(report, as: .json)
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+            let machine = try #require(object["machine"] as? [String: Any])
+            for key in ["cores", "openblas_config", "openblas_corename", "swift_version"] { #expect(machine[key] != nil, "machine.\(key)") }
+            #expect(object["config"] is [String: Any])
+            let results = try #require(object["results"] as? [[String: Any]])
+            let row = try #require(results.first)
+            for key in ["workload", "size", "mode", "threads", "policy", "wall_s", "speedup", "efficiency",
+                        "amdahl_speedup", "lock", "checksum"] {
+                #expect(row[key] != nil, "result.\(key)")
+            }
+            let lock = try #require(row["lock"] as? [String: Any])
+            for key in ["held_fraction", "switches", "drop_requests", "wait_s"] { #expect(lock[key] != nil, "lock.\(key)") }
+            let wall = try #require(row["wall_s"] as? [String: Any])
+            #expect(Set(wall.keys) == ["median", "min", "max"])
+            #expect(ReportRenderer.render(report, as: .csv).split(separator: "\n").count == 1 + report.results.count)
+            #expect(ReportRenderer.render(report, as: .markdown).contains("| ---"))
+        }
+    }
+}
+
+@Suite("Run plans")
+struct RunPlanTests {
+    @Test("bad plans are refused with the value named")
+    func validation() {
+        func message(_ plan: RunPlan) -> String? {
+            do { try plan.validate(); return nil } catch { return error.description }
+        }
+        #expect(message(RunPlan(workload: .gemm, threads: [1, 0]))?.contains("got 0") == true)
+        #expect(message(RunPlan(workload: .gemm, threads: [-3]))?.contains("-3") == true)
+        #expect(message(RunPlan(workload: .gemm, size: 0))?.contains("got 0") == true)
+        #expect(message(RunPlan(workload: .gemm, repeats: 0))?.contains("repeat") == true)
+        #expect(message(RunPlan(workload: .gemm, units: -1))?.contains("-1") == true)
+        #expect(message(RunPlan(workload: .gemm, blasThreads: 0))?.contains("BLAS") == true)
+        #expect(message(RunPlan(workload: .gemm, modes: []))?.contains("modes") == true)
+        #expect(message(RunPlan(workload: .gemm, size: 1_000_000, threads: [4]))?.contains("needs about") == true)
+        #expect(message(RunPlan(workload: .gemm)) == nil)
+    }
+
+    @Test("serial always runs first, rows are not repeated")
+    func rows() {
+        let plan = RunPlan(workload: .gemm, threads: [1, 2, 2], modes: [.release, .hold])
+        #expect(plan.rows.map(\.mode) == [.serial, .release, .release, .hold, .hold])
+        #expect(plan.rows.map(\.threads) == [1, 1, 2, 1, 2])
+    }
+
+    @Test("summary statistics", arguments: [([3.0], 3.0), ([1.0, 9, 5], 5.0), ([4.0, 1, 3, 2], 2.5)] as [([Double], Double)])
+    func summary(samples: [Double], median: Double) {
+        let s = Summary(samples)
+        #expect(s.median == median)
+        #expect(s.min == samples.min())
+        #expect(s.max == samples.max())
+    }
+
+    @Test("kernel-free workloads refuse a size below one")
+    func workloadSize() {
+        #expect(throws: KernelError.self) { try WorkloadKind.countdown.make(size: 0) }
+    }
+}

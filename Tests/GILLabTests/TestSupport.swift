@@ -1,0 +1,69 @@
+import Foundation
+import Synchronization
+@testable import GILLab
+
+/// Runs `count` threads, each calling `body(index)`, and waits for all of them.
+func runThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) {
+    let threads = (0..<count).map { index in NativeThread { body(index) } }
+    for thread in threads { thread.join() }
+}
+
+/// A flag a watchdog raises when a test has made no progress for too long, so a broken lock
+/// fails the test instead of hanging it.
+final class Watchdog: Sendable {
+    private let fired = Atomic<Bool>(false)
+    private let done = Atomic<Bool>(false)
+    private let progress = Atomic<Int>(0)
+
+    /// Starts watching: fires when `progress` has not moved for `stall` seconds.
+    init(stall: Double = 5) {
+        let thread = NativeThread { [self] in
+            var last = -1
+            var quiet = 0.0
+            while !done.load(ordering: .acquiring) {
+                usleep(10_000)
+                let now = progress.load(ordering: .relaxed)
+                if now == last { quiet += 0.01 } else { quiet = 0; last = now }
+                if quiet >= stall {
+                    fired.store(true, ordering: .releasing)
+                    return
+                }
+            }
+        }
+        _ = thread  // detached by design: it ends when `finish()` is called or it fires
+    }
+
+    var hasFired: Bool { fired.load(ordering: .acquiring) }
+    func tick() { progress.wrappingAdd(1, ordering: .relaxed) }
+    func finish() { done.store(true, ordering: .releasing) }
+}
+
+struct Boom: Error, Equatable {}
+
+/// A shareable atomic counter (Atomic itself cannot be captured by an escaping closure).
+final class Counter: Sendable {
+    private let value = Atomic<Int>(0)
+    @discardableResult func add(_ n: Int = 1) -> Int { value.wrappingAdd(n, ordering: .acquiringAndReleasing).newValue }
+    func subtract(_ n: Int = 1) { value.wrappingSubtract(n, ordering: .acquiringAndReleasing) }
+    func store(_ n: Int) { value.store(n, ordering: .releasing) }
+    var load: Int { value.load(ordering: .acquiring) }
+}
+
+/// Collects values from many threads. Built on a pthread mutex: `Synchronization.Mutex` trips
+/// a ThreadSanitizer false positive on this toolchain.
+final class Collector<Value: Sendable>: @unchecked Sendable {
+    private let mutex = PosixMutex()
+    private var values: [Value] = []  // guarded by mutex
+
+    func append(_ value: Value) {
+        mutex.lock()
+        values.append(value)
+        mutex.unlock()
+    }
+
+    var all: [Value] {
+        mutex.lock()
+        defer { mutex.unlock() }
+        return values
+    }
+}
