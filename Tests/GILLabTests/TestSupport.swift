@@ -10,14 +10,15 @@ func runThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) {
 
 /// A flag a watchdog raises when a test has made no progress for too long, so a broken lock
 /// fails the test instead of hanging it.
-final class Watchdog: Sendable {
+final class Watchdog: @unchecked Sendable {
     private let fired = Atomic<Bool>(false)
     private let done = Atomic<Bool>(false)
     private let progress = Atomic<Int>(0)
+    private var thread: NativeThread?  // set in init, joined by finish(), on the test's thread
 
     /// Starts watching: fires when `progress` has not moved for `stall` seconds.
     init(stall: Double = 5) {
-        let thread = NativeThread { [self] in
+        thread = NativeThread { [self] in
             var last = -1
             var quiet = 0.0
             while !done.load(ordering: .acquiring) {
@@ -30,12 +31,16 @@ final class Watchdog: Sendable {
                 }
             }
         }
-        _ = thread  // detached by design: it ends when `finish()` is called or it fires
     }
 
     var hasFired: Bool { fired.load(ordering: .acquiring) }
     func tick() { progress.wrappingAdd(1, ordering: .relaxed) }
-    func finish() { done.store(true, ordering: .releasing) }
+    /// Stops watching and joins the watchdog's thread.
+    func finish() {
+        done.store(true, ordering: .releasing)
+        thread?.join()
+        thread = nil
+    }
 }
 
 struct Boom: Error, Equatable {}

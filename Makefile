@@ -1,0 +1,40 @@
+# GILLab: the two commands a new user needs are `make demo` and `make test`.
+# Every target first makes sure OpenBLAS is installed, since a fresh Debian machine lacks it.
+
+SWIFT ?= swift
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: demo test tsan asan bench deps clean
+
+## demo: release build, then the showcase (`gillab` with no arguments)
+demo: deps
+	$(SWIFT) build -c release --product gillab
+	.build/release/gillab
+
+## test: the test suite (Swift Testing)
+test: deps
+	$(SWIFT) test
+
+## tsan: the test suite under ThreadSanitizer, in its own build folder
+tsan: deps
+	$(SWIFT) test --sanitize=thread --scratch-path .build-tsan
+
+## asan: the test suite under AddressSanitizer and LeakSanitizer, in its own build folder
+# --disable-xctest: XCTest's runner does not start under ASan on this toolchain.
+# The suppression file names one leak inside Foundation's Process, none in GILLab.
+asan: deps
+	LSAN_OPTIONS=suppressions=$(CURDIR)/.ci/lsan.supp $(SWIFT) test --sanitize=address --disable-xctest --scratch-path .build-asan
+
+## bench: the package-benchmark suite in benchmarks/
+bench: deps
+	cd benchmarks && $(SWIFT) package --disable-sandbox benchmark
+
+## deps: install Debian's OpenBLAS and pkg-config when pkg-config cannot find openblas
+deps:
+	@if ! pkg-config --exists openblas 2>/dev/null; then \
+		echo "make: pkg-config cannot find openblas; installing libopenblas-dev and pkg-config with apt-get"; \
+		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq libopenblas-dev pkg-config; \
+	fi
+
+clean:
+	rm -rf .build .build-tsan .build-asan benchmarks/.build
