@@ -126,10 +126,16 @@ struct GemmWorkload: Workload {
 
     func makeWorker() throws(KernelError) -> any WorkloadWorker {
         let n = size
-        return Worker(
+        var worker = Worker(
             a: try Matrix(rows: n, columns: n) { i, j in inputValue(-1, i * n + j) },
             b: b,
             c: try Matrix(rows: n, columns: n))
+        // One untimed call on this thread: OpenBLAS sets up a packing buffer for each new
+        // calling thread (an mmap and its page faults, ~10 ms at n = 512 here). Left in the
+        // timed region, that set-up runs once per thread, so it would be serialized in `hold`
+        // and parallel in `release`, and bias both rows.
+        try Kernels.gemm(worker.a, worker.b, into: &worker.c)
+        return worker
     }
 
     struct Worker: WorkloadWorker {
