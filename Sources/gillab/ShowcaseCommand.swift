@@ -7,7 +7,7 @@ struct Showcase: ParsableCommand {
         abstract: "Show, measured, that a kernel releasing the lock scales and one holding it does not (default).")
 
     @Option(name: .customLong("repeat"), parsing: .unconditional, help: "Counted runs per row, after one warm-up.")
-    var repeats = 3
+    var repeats = 5
 
     @OptionGroup var lock: LockOptions
     @OptionGroup var output: OutputOptions

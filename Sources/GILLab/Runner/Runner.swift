@@ -109,6 +109,7 @@ public enum Runner {
         let rows = plan.rows
         let cores = MachineInfo.onlineCores
 
+        let machine = MachineInfo.current()  // before the BLAS thread count is changed
         let savedBLASThreads = BLAS.threads
         do { try BLAS.setThreads(plan.blasThreads) } catch { throw .kernel(error) }
         defer { try? BLAS.setThreads(savedBLASThreads) }
@@ -160,7 +161,7 @@ public enum Runner {
             modes: plan.modes, repeats: plan.repeats, warmup: 1, blasThreads: plan.blasThreads,
             policy: plan.lock.policy,
             switchIntervalSeconds: Double(plan.lock.switchIntervalNanoseconds) / 1e9)
-        return RunReport(machine: .current(), config: settings, results: results)
+        return RunReport(machine: machine, config: settings, results: results)
     }
 
     /// The counted run whose wall time is the median (the lower middle for an even count).
