@@ -11,6 +11,7 @@ public enum KernelError: Error, Equatable, CustomStringConvertible {
     /// The C kernel returned a status other than `CK_OK`.
     case status(name: String, message: String)
 
+    /// A one-line message naming the bad value.
     public var description: String {
         switch self {
         case .invalidShape(let rows, let columns):

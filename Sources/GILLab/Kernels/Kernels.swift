@@ -71,6 +71,7 @@ public enum Kernels {
             return Viewport(origin: (-2, -1.25), step: (step, step), width: size)
         }
 
+        /// Equal origins, steps and widths.
         public static func == (lhs: Viewport, rhs: Viewport) -> Bool {
             lhs.origin == rhs.origin && lhs.step == rhs.step && lhs.width == rhs.width
         }

@@ -71,6 +71,7 @@ public struct Matrix: Sendable, Equatable {
         return try body(storage.buffer)
     }
 
+    /// Equal shapes and equal elements.
     public static func == (lhs: Matrix, rhs: Matrix) -> Bool {
         lhs.rows == rhs.rows && lhs.columns == rhs.columns
             && (lhs.storage === rhs.storage || lhs.storage.buffer.elementsEqual(rhs.storage.buffer))

@@ -18,6 +18,7 @@ public enum LockConfigurationError: Error, Equatable, CustomStringConvertible {
     /// The switch interval is zero or negative.
     case nonPositiveSwitchInterval(Duration)
 
+    /// A one-line message naming the bad value.
     public var description: String {
         switch self {
         case .nonPositiveSwitchInterval(let interval):

@@ -20,6 +20,7 @@ public struct LockStatistics: Sendable, Equatable, Codable {
     /// Acquisitions by a thread other than the previous holder (CPython's `switch_number`).
     public var switches: UInt64 = 0
 
+    /// All counters zero.
     public init() {}
 
     /// Total wait in seconds.

@@ -1,7 +1,10 @@
 /// Median, minimum and maximum of a set of samples.
 public struct Summary: Sendable, Codable, Equatable {
+    /// The middle sample; the mean of the middle two for an even count.
     public var median: Double
+    /// The smallest sample.
     public var min: Double
+    /// The largest sample.
     public var max: Double
 
     /// Summarizes non-empty `samples`; the median of an even count is the mean of the middle two.
@@ -25,8 +28,9 @@ public struct LockSummary: Sendable, Codable, Equatable {
     public var dropRequests: UInt64
     /// Drops on request that waited for the handoff.
     public var forcedSwitches: UInt64
-    /// Acquisitions, and how many of them had to wait.
+    /// Acquisitions, in all.
     public var acquisitions: UInt64
+    /// Acquisitions that found the lock held and had to wait.
     public var contendedAcquisitions: UInt64
     /// Total time all threads spent waiting for the lock, in seconds.
     public var waitSeconds: Double
@@ -53,12 +57,17 @@ public struct LockSummary: Sendable, Codable, Equatable {
 
 /// One row: a workload at one size, in one mode, on one thread count.
 public struct RunResult: Sendable, Codable, Equatable {
+    /// The workload's name.
     public var workload: String
+    /// The problem size per unit.
     public var size: Int
     /// Total work units, the same in every row.
     public var units: Int
+    /// How the work was spread, and what happened to the lock around kernels.
     public var mode: Mode
+    /// Threads that shared the work.
     public var threads: Int
+    /// The lock's handoff policy.
     public var policy: LockPolicy
     /// Wall time of the counted runs, in seconds.
     public var wall: Summary
@@ -69,6 +78,7 @@ public struct RunResult: Sendable, Codable, Equatable {
     /// 1 ÷ (s + (1 − s) / min(threads, cores)), s the held fraction of the serial run: what this
     /// row could reach if only the Python-level part were serial.
     public var amdahlSpeedup: Double
+    /// The lock's figures from the counted run with the median wall time.
     public var lock: LockSummary
     /// The wrapping sum of all unit digests, in hex; equal in every row, or the run fails.
     public var checksum: String
@@ -81,15 +91,25 @@ public struct RunResult: Sendable, Codable, Equatable {
 
 /// The settings a run used, echoed into its report.
 public struct RunSettings: Sendable, Codable, Equatable {
+    /// The workload's name.
     public var workload: String
+    /// The problem size per unit.
     public var size: Int
+    /// Total units of work, split across the threads of each row.
     public var units: Int
+    /// Thread counts of the threaded modes.
     public var threads: [Int]
+    /// Modes asked for (`serial` runs regardless, as the baseline).
     public var modes: [Mode]
+    /// Counted runs per row.
     public var repeats: Int
+    /// Uncounted warm-up runs per row.
     public var warmup: Int
+    /// OpenBLAS threads during the run.
     public var blasThreads: Int
+    /// The lock's handoff policy.
     public var policy: LockPolicy
+    /// The lock's switch interval, in seconds.
     public var switchIntervalSeconds: Double
 
     enum CodingKeys: String, CodingKey {
@@ -100,7 +120,10 @@ public struct RunSettings: Sendable, Codable, Equatable {
 
 /// Everything one run produced: `{"machine": …, "config": …, "results": […]}`.
 public struct RunReport: Sendable, Codable, Equatable {
+    /// What the machine was.
     public var machine: MachineInfo
+    /// The settings the run used.
     public var config: RunSettings
+    /// One row per (mode, threads), serial first.
     public var results: [RunResult]
 }

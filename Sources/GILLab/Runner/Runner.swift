@@ -9,6 +9,7 @@ public enum RunnerError: Error, Equatable, CustomStringConvertible {
     /// A kernel refused its arguments.
     case kernel(KernelError)
 
+    /// A one-line message naming the bad value.
     public var description: String {
         switch self {
         case .invalidPlan(let detail):
@@ -32,7 +33,9 @@ func formatBytes(_ bytes: Int) -> String {
 
 /// What to run: one workload at one size, over modes and thread counts.
 public struct RunPlan: Sendable, Equatable {
+    /// The workload.
     public var workload: WorkloadKind
+    /// The problem size per unit.
     public var size: Int
     /// Total units of work, split across the threads of each row; `nil` picks a count that
     /// takes about a quarter of a second serially.
@@ -45,6 +48,7 @@ public struct RunPlan: Sendable, Equatable {
     public var repeats: Int
     /// OpenBLAS threads during the run; restored afterwards.
     public var blasThreads: Int
+    /// The lock's policy and switch interval.
     public var lock: LockConfiguration
 
     /// Creates a plan; nothing is checked until ``Runner/run(_:progress:)``.

@@ -22,7 +22,16 @@ public protocol WorkloadWorker {
 
 /// The built-in workloads.
 public enum WorkloadKind: String, Sendable, CaseIterable, Codable {
-    case gemm, stencil, mandelbrot, hash, countdown
+    /// OpenBLAS dgemm: BLAS, compute-bound.
+    case gemm
+    /// 5-point Jacobi sweep: memory-bound.
+    case stencil
+    /// Mandelbrot escape counts: compute-bound and branchy.
+    case mandelbrot
+    /// FNV-1a hash: latency-bound.
+    case hash
+    /// Python-level counting only, no kernel: CPU-bound work that can never release the lock.
+    case countdown
 
     /// One line for `gillab list`.
     public var summary: String {
