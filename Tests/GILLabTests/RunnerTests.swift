@@ -5,7 +5,7 @@ import Testing
 extension OpenBLASProcessWide {
     @Suite("Runner")
     struct RunnerTests {
-        static let small: [(WorkloadKind, Int)] = [(.gemm, 24), (.stencil, 40), (.mandelbrot, 32), (.hash, 4096), (.countdown, 2000)]
+        static let small: [(WorkloadKind, Int)] = [(.gemm, 24), (.stencil, 40), (.mandelbrot, 32), (.hash, 4096), (.countdown, 20_000), (.pymatmul, 6), (.records, 40)]
 
         @Test("every mode and thread count computes the same checksum", arguments: small)
         func checksumsAgree(workload: WorkloadKind, size: Int) throws {
@@ -106,6 +106,6 @@ struct RunPlanTests {
 
     @Test("kernel-free workloads refuse a size below one")
     func workloadSize() {
-        #expect(throws: KernelError.self) { try WorkloadKind.countdown.make(size: 0) }
+        #expect(throws: WorkloadError.self) { try WorkloadKind.countdown.make(size: 0, units: 1) }
     }
 }

@@ -77,6 +77,9 @@ public final class InterpreterLock: Sendable {
     /// A consistent snapshot of the lock's counters.
     public var statistics: LockStatistics { state.snapshot() }
 
+    /// Zeroes the lock's counters; the lock's state is untouched.
+    public func resetStatistics() { state.resetCounters() }
+
     /// Whether a drop request is pending. Cheap; for tests and diagnostics.
     public var isDropRequested: Bool { state.isDropRequested }
 }
@@ -148,6 +151,15 @@ final class LockState: @unchecked Sendable {
 
     func resetDropRequest() {
         evalBreaker.bitwiseAnd(~Self.dropRequestBit, ordering: .relaxed)
+    }
+
+    func resetCounters() {
+        mutex.lock()
+        counters = LockStatistics()
+        switchMutex.lock()
+        forcedSwitches = 0
+        switchMutex.unlock()
+        mutex.unlock()
     }
 
     func snapshot() -> LockStatistics {

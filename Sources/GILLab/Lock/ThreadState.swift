@@ -38,6 +38,9 @@ public final class ThreadState {
         let outcome = state.take(threadID: id)
         heldSince = monotonicNanoseconds()
         holdsLock = true
+        #if DEBUG
+        noteCurrentThread()
+        #endif
         statistics.recordAcquisition(waitedNanoseconds: outcome.waited, switched: outcome.switched)
         statistics.dropRequests += outcome.requested
     }
@@ -52,6 +55,11 @@ public final class ThreadState {
         if state.drop(threadID: id, heldNanoseconds: held, reason: reason) {
             statistics.forcedSwitches += 1
         }
+    }
+
+    /// Zeroes this thread's counters.
+    public func resetStatistics() {
+        statistics = LockStatistics()
     }
 
     /// Releases the lock if held, for the last time on this thread.

@@ -6,8 +6,8 @@ public enum RunnerError: Error, Equatable, CustomStringConvertible {
     case tooLarge(workload: String, size: Int, threads: Int, bytes: Int, available: UInt64)
     /// Two rows computed different results: a bug, never a timing artefact.
     case checksumMismatch(mode: Mode, threads: Int, expected: String, actual: String)
-    /// A kernel refused its arguments.
-    case kernel(KernelError)
+    /// A workload failed: a kernel refused its arguments, or the program raised.
+    case workload(WorkloadError)
 
     /// A one-line message naming the bad value.
     public var description: String {
@@ -18,7 +18,7 @@ public enum RunnerError: Error, Equatable, CustomStringConvertible {
             "\(workload) size \(size) on \(threads) threads needs about \(formatBytes(bytes)), more than the \(formatBytes(Int(clamping: available))) of memory here"
         case .checksumMismatch(let mode, let threads, let expected, let actual):
             "checksum mismatch: \(mode.rawValue) on \(threads) threads computed \(actual), serial computed \(expected)"
-        case .kernel(let error):
+        case .workload(let error):
             error.description
         }
     }
@@ -109,13 +109,13 @@ public enum Runner {
         try plan.validate()
         let units = plan.resolvedUnits
         let workload: any Workload
-        do { workload = try plan.workload.make(size: plan.size) } catch { throw .kernel(error) }
+        do { workload = try plan.workload.make(size: plan.size, units: units) } catch { throw .workload(error) }
         let rows = plan.rows
         let cores = MachineInfo.onlineCores
 
         let machine = MachineInfo.current()  // before the BLAS thread count is changed
         let savedBLASThreads = BLAS.threads
-        do { try BLAS.setThreads(plan.blasThreads) } catch { throw .kernel(error) }
+        do { try BLAS.setThreads(plan.blasThreads) } catch { throw .workload(.kernel(error)) }
         defer { try? BLAS.setThreads(savedBLASThreads) }
 
         // Round 0 is the warm-up; rounds 1...repeats are counted. Rows interleave within a round,
@@ -133,7 +133,7 @@ public enum Runner {
                 do {
                     outcome = try runTrial(workload: workload, units: units, threads: row.threads,
                                            discipline: row.mode.discipline, lock: plan.lock)
-                } catch { throw .kernel(error) }
+                } catch { throw .workload(error) }
                 if let expected, expected != outcome.checksum {
                     throw .checksumMismatch(mode: row.mode, threads: row.threads,
                                             expected: hex(expected), actual: hex(outcome.checksum))

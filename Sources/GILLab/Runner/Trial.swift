@@ -12,7 +12,7 @@ struct TrialOutcome {
 /// Runs `units` units of `workload` on `threads` threads sharing one fresh lock, and times the
 /// span from opening the start gate to the last join.
 func runTrial(workload: any Workload, units: Int, threads: Int, discipline: CallDiscipline,
-              lock configuration: LockConfiguration) throws(KernelError) -> TrialOutcome {
+              lock configuration: LockConfiguration) throws(WorkloadError) -> TrialOutcome {
     let lock = InterpreterLock(configuration: configuration)
     let slots = Slots(count: threads)
     let gate = StartGate()
@@ -23,15 +23,23 @@ func runTrial(workload: any Workload, units: Int, threads: Int, discipline: Call
         return NativeThread {
             let thread = lock.makeThreadState(name: "worker-\(index)")
             var slot = Slot()
-            // Buffers are made before the gate, so allocation is not timed.
+            // Workers (buffers, interpreters) are made before the gate, so set-up is not timed.
+            // Making interpreter objects needs the lock; the threads take turns.
             var worker: (any WorkloadWorker)?
-            do throws(KernelError) { worker = try workload.makeWorker() } catch { slot.error = error }
+            thread.acquire()
+            do throws(WorkloadError) {
+                worker = try workload.makeWorker(on: thread, discipline: discipline)
+            } catch {
+                slot.error = error
+            }
+            thread.release(reason: .exit)
+            thread.resetStatistics()  // count only the timed region
             gate.arriveAndWait()
             if var worker {
                 thread.acquire()
-                do throws(KernelError) {
+                do throws(WorkloadError) {
                     for unit in mine {
-                        slot.checksum &+= try worker.run(unit: unit, on: thread, discipline: discipline)
+                        slot.checksum &+= try worker.run(unit: unit, on: thread)
                     }
                 } catch {
                     slot.error = error
@@ -43,6 +51,7 @@ func runTrial(workload: any Workload, units: Int, threads: Int, discipline: Call
         }
     }
     gate.waitUntilReady(threads)
+    lock.resetStatistics()  // set-up took the lock too; count only the timed region
     let start = monotonicNanoseconds()
     gate.open()
     for thread in spawned { thread.join() }
@@ -57,7 +66,7 @@ func runTrial(workload: any Workload, units: Int, threads: Int, discipline: Call
 private struct Slot {
     var checksum: UInt64 = 0
     var statistics = LockStatistics()
-    var error: KernelError?
+    var error: WorkloadError?
 }
 
 /// Per-thread results in a fixed buffer. Each thread writes only its own element, and the runner

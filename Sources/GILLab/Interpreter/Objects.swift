@@ -1,0 +1,263 @@
+import Synchronization
+
+/// The type tag of an interpreter object. The eval loop switches on it instead of asking the
+/// Swift runtime for a dynamic cast, as CPython's fast paths test `Py_TYPE(o) == &PyLong_Type`.
+public enum PyKind: UInt8, Sendable {
+    case none, bool, int, float, str, list, dict, function, native, iterator, `extension`
+}
+
+/// An interpreter object: boxed and reference-counted, like a CPython `PyObject`.
+///
+/// Every value the interpreter handles, small integers included, is one of these, so
+/// Python-level work pays for allocation and reference-count traffic as it does in CPython.
+///
+/// Interpreter objects are deliberately not `Sendable`: they belong to the thread that holds the
+/// interpreter lock. In debug builds, making or touching one on a thread that does not hold the
+/// lock traps with the thread's name, like CPython's debug allocator and pybind11's GIL checks.
+public class PyObject {
+    /// The object's type.
+    public let kind: PyKind
+
+    init(kind: PyKind) {
+        self.kind = kind
+        #if DEBUG
+        assertLockHeld("creating a \(kind) object")
+        PyObject.live.wrappingAdd(1, ordering: .relaxed)
+        #endif
+    }
+
+    #if DEBUG
+    deinit { PyObject.live.wrappingSubtract(1, ordering: .relaxed) }
+    private static let live = Atomic<Int>(0)
+    #endif
+
+    /// Interpreter objects alive now, process-wide; `nil` in release builds, which do not count.
+    /// Tests use it to prove that a program's reference counts balance.
+    public static var liveObjects: Int? {
+        #if DEBUG
+        live.load(ordering: .relaxed)
+        #else
+        nil
+        #endif
+    }
+
+    /// Python's type name, for error messages.
+    public var typeName: String {
+        switch kind {
+        case .none: "NoneType"
+        case .bool: "bool"
+        case .int: "int"
+        case .float: "float"
+        case .str: "str"
+        case .list: "list"
+        case .dict: "dict"
+        case .function: "function"
+        case .native: "builtin_function_or_method"
+        case .iterator: "iterator"
+        case .extension: unsafeDowncast(self, to: PyExtensionObject.self).extensionTypeName
+        }
+    }
+}
+
+/// Traps in debug builds when the calling thread does not hold an interpreter lock.
+@inline(__always)
+func assertLockHeld(_ what: @autoclosure () -> String) {
+    #if DEBUG
+    if let problem = ThreadState.lockHeldProblem() {
+        preconditionFailure("\(problem): \(what()) without holding the interpreter lock")
+    }
+    #endif
+}
+
+// MARK: - Scalars
+
+/// `None`.
+public final class PyNone: PyObject {
+    private init() { super.init(kind: .none) }
+    nonisolated(unsafe) static let shared = unlockedConstant { PyNone() }
+}
+
+/// `True` and `False`.
+public final class PyBool: PyObject {
+    /// The truth value.
+    public let value: Bool
+    private init(_ value: Bool) {
+        self.value = value
+        super.init(kind: .bool)
+    }
+    nonisolated(unsafe) static let `true` = unlockedConstant { PyBool(true) }
+    nonisolated(unsafe) static let `false` = unlockedConstant { PyBool(false) }
+    static func of(_ value: Bool) -> PyBool { value ? .true : .false }
+}
+
+/// An integer. Python's are unbounded; ours are 64-bit and raise `OverflowError` past that.
+public final class PyInt: PyObject {
+    /// The value.
+    public let value: Int
+    private init(_ value: Int) {
+        self.value = value
+        super.init(kind: .int)
+    }
+
+    /// CPython keeps -5...256 preallocated, so that common small integers cost no allocation.
+    nonisolated(unsafe) private static let small: [PyInt] = unlockedConstant { (-5...256).map { PyInt($0) } }
+
+    /// The integer `value`, shared when it is small, newly allocated otherwise.
+    static func make(_ value: Int) -> PyInt {
+        (-5...256).contains(value) ? small[value + 5] : PyInt(value)
+    }
+}
+
+/// A double-precision float.
+public final class PyFloat: PyObject {
+    /// The value.
+    public let value: Double
+    init(_ value: Double) {
+        self.value = value
+        super.init(kind: .float)
+    }
+}
+
+/// An immutable string.
+public final class PyStr: PyObject {
+    /// The value.
+    public let value: String
+    init(_ value: String) {
+        self.value = value
+        super.init(kind: .str)
+    }
+}
+
+// MARK: - Containers
+
+/// A mutable list.
+public final class PyList: PyObject {
+    private var storage: [PyObject]
+    init(_ items: [PyObject] = []) {
+        storage = items
+        super.init(kind: .list)
+    }
+
+    /// The elements. Debug builds trap when read or written without the lock.
+    var items: [PyObject] {
+        get { assertLockHeld("reading a list"); return storage }
+        _modify { assertLockHeld("writing a list"); yield &storage }
+    }
+}
+
+/// A dictionary keyed by ints and strings.
+public final class PyDict: PyObject {
+    private var storage: [PyKey: PyObject] = [:]
+    init() { super.init(kind: .dict) }
+
+    /// The entries. Debug builds trap when read or written without the lock.
+    var entries: [PyKey: PyObject] {
+        get { assertLockHeld("reading a dict"); return storage }
+        _modify { assertLockHeld("writing a dict"); yield &storage }
+    }
+}
+
+/// A hashable dictionary key: Python's `hash`/`==` for the key types this interpreter supports.
+enum PyKey: Hashable {
+    case int(Int)
+    case str(String)
+
+    /// The key for `object`, or a `TypeError` for an unhashable or unsupported type.
+    init(_ object: PyObject) throws(PyError) {
+        switch object.kind {
+        case .int: self = .int(unsafeDowncast(object, to: PyInt.self).value)
+        case .bool: self = .int(unsafeDowncast(object, to: PyBool.self).value ? 1 : 0)
+        case .str: self = .str(unsafeDowncast(object, to: PyStr.self).value)
+        default: throw PyError(.typeError, "unhashable type: '\(object.typeName)'")
+        }
+    }
+
+    var object: PyObject {
+        switch self {
+        case .int(let value): PyInt.make(value)
+        case .str(let value): PyStr(value)
+        }
+    }
+}
+
+/// The iterator behind `for`: over a range, or over a snapshot of a list's elements.
+final class PyIterator: PyObject {
+    private var next: Int
+    private let stop: Int
+    private let step: Int
+    private let elements: [PyObject]?
+
+    init(range start: Int, _ stop: Int, _ step: Int) {
+        (next, self.stop, self.step, elements) = (start, stop, step, nil)
+        super.init(kind: .iterator)
+    }
+
+    init(elements: [PyObject]) {
+        (next, stop, step, self.elements) = (0, elements.count, 1, elements)
+        super.init(kind: .iterator)
+    }
+
+    /// The next element, or `nil` at the end.
+    func advance() -> PyObject? {
+        guard step > 0 ? next < stop : next > stop else { return nil }
+        defer { next += step }
+        return elements.map { $0[next] } ?? PyInt.make(next)
+    }
+}
+
+// MARK: - Callables
+
+/// A function defined in Python-level code.
+public final class PyFunction: PyObject {
+    let code: CodeObject
+    init(_ code: CodeObject) {
+        self.code = code
+        super.init(kind: .function)
+    }
+}
+
+/// A native function: our "extension method", written in Swift, called from Python-level code.
+///
+/// Each is registered with its calling discipline. Its body receives the calling thread and the
+/// arguments with the lock held; a body that releases does so through
+/// ``ThreadState/call(_:reason:_:)``, after copying what it needs out of the argument objects.
+public final class PyNative: PyObject {
+    /// The name Python code calls it by.
+    public let name: String
+    /// Whether the body keeps the lock or releases it around its C call.
+    public let discipline: CallDiscipline
+    let arity: ClosedRange<Int>
+    let body: (ThreadState, CallDiscipline, [PyObject]) throws(PyError) -> PyObject
+
+    init(name: String, discipline: CallDiscipline, arity: ClosedRange<Int>,
+         body: @escaping (ThreadState, CallDiscipline, [PyObject]) throws(PyError) -> PyObject) {
+        self.name = name
+        self.discipline = discipline
+        self.arity = arity
+        self.body = body
+        super.init(kind: .native)
+    }
+}
+
+/// The base of objects that native code defines, as a C extension defines its own types.
+/// Subclasses hold plain data (a matrix, a buffer) that native functions take apart.
+public class PyExtensionObject: PyObject {
+    /// Python's name for the type.
+    public let extensionTypeName: String
+
+    /// Creates an object of the extension type `typeName`. The thread must hold the lock.
+    public init(typeName: String) {
+        extensionTypeName = typeName
+        super.init(kind: .extension)
+    }
+}
+
+/// Builds a process-wide constant object. Such objects are made once, before any lock exists,
+/// and are immutable, so they are exempt from the debug lock check.
+func unlockedConstant<T>(_ make: () -> T) -> T {
+    #if DEBUG
+    return ThreadState.withLockCheckExempt(make)
+    #else
+    return make()
+    #endif
+}

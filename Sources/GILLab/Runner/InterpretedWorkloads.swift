@@ -1,0 +1,203 @@
+// Workloads whose Python-level work is an interpreter program (see Programs). Each thread has
+// its own interpreter with the program loaded, as each CPython thread runs its own frames;
+// nothing an interpreter allocates crosses to another thread.
+
+/// Loads `source` into a new interpreter on `thread`, with `setup` registering natives first.
+private func makeInterpreter(_ source: String, on thread: ThreadState,
+                             setup: (Interpreter) -> Void = { _ in }) throws(WorkloadError) -> Interpreter {
+    let interpreter = Interpreter(thread: thread)
+    setup(interpreter)
+    do throws(PyError) { try interpreter.load(source) } catch { throw .python(error) }
+    return interpreter
+}
+
+/// Calls the program's `unit` function and digests what it returns.
+private struct InterpretedWorker: WorkloadWorker {
+    let interpreter: Interpreter
+    /// The Python-level arguments of unit k, made under the lock.
+    let arguments: (Int) -> [PyObject]
+
+    mutating func run(unit: Int, on thread: ThreadState) throws(WorkloadError) -> UInt64 {
+        let result: PyObject
+        do throws(PyError) { result = try interpreter.call("unit", arguments(unit)) } catch { throw .python(error) }
+        var digest = Digest()
+        digest.add(UInt64(truncatingIfNeeded: unit))
+        digest.add(result)
+        return digest.value
+    }
+}
+
+extension Digest {
+    /// Adds an interpreter result: an int's or float's bits, or a string's bytes.
+    mutating func add(_ object: PyObject) {
+        switch object.kind {
+        case .int: add(UInt64(bitPattern: Int64(unsafeDowncast(object, to: PyInt.self).value)))
+        case .float: add(unsafeDowncast(object, to: PyFloat.self).value)
+        case .str: for byte in unsafeDowncast(object, to: PyStr.self).value.utf8 { add(UInt64(byte)) }
+        default: add(UInt64(object.kind.rawValue))
+        }
+    }
+}
+
+// MARK: - countdown
+
+struct CountdownWorkload: Workload {
+    let size: Int
+    let units: Int
+    var name: String { WorkloadKind.countdown.rawValue }
+
+    /// Unit k's share of the total count: the total split as evenly as integers allow.
+    static func chunk(_ unit: Int, total: Int, units: Int) -> Int {
+        total / units + (unit < total % units ? 1 : 0)
+    }
+
+    func makeWorker(on thread: ThreadState, discipline: CallDiscipline) throws(WorkloadError) -> any WorkloadWorker {
+        let interpreter = try makeInterpreter(Programs.countdown, on: thread)
+        let (size, units) = (size, units)
+        return InterpretedWorker(interpreter: interpreter) { unit in
+            [interpreter.int(Self.chunk(unit, total: size, units: units))]
+        }
+    }
+}
+
+// MARK: - pymatmul
+
+struct PymatmulWorkload: Workload {
+    let size: Int
+    var name: String { WorkloadKind.pymatmul.rawValue }
+
+    func makeWorker(on thread: ThreadState, discipline: CallDiscipline) throws(WorkloadError) -> any WorkloadWorker {
+        let interpreter = try makeInterpreter(Programs.pymatmul, on: thread)
+        let n = size
+        return InterpretedWorker(interpreter: interpreter) { unit in
+            [interpreter.int(n), interpreter.int(unit % 17)]
+        }
+    }
+}
+
+// MARK: - records
+
+struct RecordsWorkload: Workload {
+    let size: Int
+    var name: String { WorkloadKind.records.rawValue }
+
+    func makeWorker(on thread: ThreadState, discipline: CallDiscipline) throws(WorkloadError) -> any WorkloadWorker {
+        let interpreter = try makeInterpreter(Programs.records, on: thread)
+        let n = size
+        return InterpretedWorker(interpreter: interpreter) { unit in
+            [interpreter.int(n), interpreter.int(unit * 7)]
+        }
+    }
+}
+
+// MARK: - gemm
+
+/// A matrix as an interpreter object: the extension type behind `set_row`, `dgemm` and
+/// `row_digest`.
+final class PyMatrix: PyExtensionObject {
+    var matrix: Matrix
+    init(_ matrix: Matrix) {
+        self.matrix = matrix
+        super.init(typeName: "matrix")
+    }
+}
+
+/// Registers the BLAS natives. `dgemm` uses `discipline`; the others keep the lock.
+func registerMatrixNatives(_ interpreter: Interpreter, dgemmDiscipline discipline: CallDiscipline) {
+    func matrix(_ object: PyObject, _ function: String) throws(PyError) -> PyMatrix {
+        guard let matrix = object as? PyMatrix else {
+            throw PyError(.typeError, "\(function)() expected a matrix, got '\(object.typeName)'")
+        }
+        return matrix
+    }
+    func integer(_ object: PyObject, _ function: String) throws(PyError) -> Int {
+        guard object.kind == .int else { throw PyError(.typeError, "\(function)() expected an int, got '\(object.typeName)'") }
+        return unsafeDowncast(object, to: PyInt.self).value
+    }
+
+    interpreter.register("set_row", arity: 3...3) { _, _, args throws(PyError) in
+        let target = try matrix(args[0], "set_row")
+        let row = try integer(args[1], "set_row")
+        guard args[2].kind == .list else { throw PyError(.typeError, "set_row() expected a list") }
+        let values = unsafeDowncast(args[2], to: PyList.self).items
+        guard (0..<target.matrix.rows).contains(row), values.count == target.matrix.columns else {
+            throw PyError(.valueError, "set_row(): row \(row) of \(values.count) values does not fit a \(target.matrix.rows)×\(target.matrix.columns) matrix")
+        }
+        for (column, value) in values.enumerated() {
+            switch value.kind {
+            case .float: target.matrix[row, column] = unsafeDowncast(value, to: PyFloat.self).value
+            case .int: target.matrix[row, column] = Double(unsafeDowncast(value, to: PyInt.self).value)
+            default: throw PyError(.typeError, "set_row(): values must be numbers, got '\(value.typeName)'")
+            }
+        }
+        return PyNone.shared
+    }
+
+    interpreter.register("dgemm", discipline: discipline, arity: 3...3) { thread, discipline, args throws(PyError) in
+        let (a, b, c) = (try matrix(args[0], "dgemm"), try matrix(args[1], "dgemm"), try matrix(args[2], "dgemm"))
+        // Take plain values out of the interpreter objects while holding the lock; C's buffer is
+        // moved out, so the kernel writes it in place and no interpreter object is touched
+        // while the lock is released.
+        let (left, right) = (a.matrix, b.matrix)
+        var product = c.matrix
+        c.matrix = PyMatrix.placeholder
+        let outcome = thread.call(discipline) { () -> KernelError? in
+            do throws(KernelError) { try Kernels.gemm(left, right, into: &product) } catch { return error }
+            return nil
+        }
+        c.matrix = product
+        if let outcome { throw PyError(.valueError, "dgemm(): \(outcome)") }
+        return PyNone.shared
+    }
+
+    interpreter.register("row_digest", arity: 2...2) { _, _, args throws(PyError) in
+        let source = try matrix(args[0], "row_digest")
+        let row = try integer(args[1], "row_digest")
+        guard (0..<source.matrix.rows).contains(row) else {
+            throw PyError(.indexError, "row_digest(): row \(row) out of range for \(source.matrix.rows) rows")
+        }
+        var digest = Digest()
+        for column in 0..<source.matrix.columns { digest.add(source.matrix[row, column]) }
+        return PyInt.make(Int(truncatingIfNeeded: digest.value))
+    }
+}
+
+extension PyMatrix {
+    /// What an object holds while its matrix is out on loan to a released kernel call.
+    static let placeholder = try! Matrix(rows: 0, columns: 0)
+}
+
+struct GemmWorkload: Workload {
+    let size: Int
+    /// B is the same for every unit and thread, like shared weights; threads share its storage.
+    let b: Matrix
+    var name: String { WorkloadKind.gemm.rawValue }
+
+    init(size n: Int) throws(KernelError) {
+        size = n
+        b = try Matrix(rows: n, columns: n) { i, j in inputValue(-2, i * n + j) }
+    }
+
+    func makeWorker(on thread: ThreadState, discipline: CallDiscipline) throws(WorkloadError) -> any WorkloadWorker {
+        let n = size
+        let interpreter = try makeInterpreter(Programs.gemm, on: thread) {
+            registerMatrixNatives($0, dgemmDiscipline: discipline)
+        }
+        let a: Matrix, c: Matrix
+        do throws(KernelError) {
+            a = try Matrix(rows: n, columns: n) { i, j in inputValue(-1, i * n + j) }
+            var warm = try Matrix(rows: n, columns: n)
+            // One untimed call on this thread: OpenBLAS sets up a packing buffer for each new
+            // calling thread (an mmap and its page faults, ~10 ms at n = 512 here). Left in the
+            // timed region, that set-up would be serialized in `hold` and parallel in `release`.
+            try Kernels.gemm(a, b, into: &warm)
+            c = warm
+        } catch {
+            throw .kernel(error)
+        }
+        let (pa, pb, pc) = (PyMatrix(a), PyMatrix(b), PyMatrix(c))
+        return InterpretedWorker(interpreter: interpreter) { unit in
+            [interpreter.int(unit), interpreter.int(n), pa, pb, pc]
+        }
+    }
+}

@@ -1,0 +1,119 @@
+// Workloads whose Python-level glue is a Swift loop that polls the eval breaker once per
+// element: the kernel is the point, and the glue only feeds it and digests its output.
+
+/// A worker whose only failures are a kernel's.
+protocol KernelGlueWorker: WorkloadWorker {
+    mutating func runUnit(_ unit: Int, on thread: ThreadState) throws(KernelError) -> UInt64
+}
+
+extension KernelGlueWorker {
+    mutating func run(unit: Int, on thread: ThreadState) throws(WorkloadError) -> UInt64 {
+        do throws(KernelError) { return try runUnit(unit, on: thread) } catch { throw .kernel(error) }
+    }
+}
+
+// MARK: - stencil
+
+struct StencilWorkload: Workload {
+    let size: Int
+    var name: String { WorkloadKind.stencil.rawValue }
+
+    func makeWorker(on thread: ThreadState, discipline: CallDiscipline) throws(WorkloadError) -> any WorkloadWorker {
+        let n = size
+        do throws(KernelError) {
+            return Worker(grid: try Matrix(rows: n, columns: n) { i, j in inputValue(-3, i * n + j) },
+                          next: try Matrix(rows: n, columns: n), discipline: discipline)
+        } catch {
+            throw .kernel(error)
+        }
+    }
+
+    struct Worker: KernelGlueWorker {
+        var grid: Matrix, next: Matrix
+        let discipline: CallDiscipline
+
+        mutating func runUnit(_ unit: Int, on thread: ThreadState) throws(KernelError) -> UInt64 {
+            let n = grid.rows
+            // The unit sets the top boundary; the sweep carries it one row in.
+            grid.withUnsafeMutableBufferPointer { top in
+                for j in 0..<n {
+                    thread.checkpoint()
+                    top[j] = inputValue(unit, j)
+                }
+            }
+            try thread.call(discipline) { () throws(KernelError) in try Kernels.stencil(grid, into: &next) }
+            var digest = Digest()
+            next.withUnsafeBufferPointer { out in
+                let second = min(1, n - 1) * n
+                for j in 0..<n {
+                    thread.checkpoint()
+                    digest.add(out[second + j])
+                    digest.add(out[j * n + j])
+                }
+            }
+            return digest.value
+        }
+    }
+}
+
+// MARK: - mandelbrot
+
+struct MandelbrotWorkload: Workload {
+    let size: Int
+    static let maxIterations = 256
+    var name: String { WorkloadKind.mandelbrot.rawValue }
+
+    func makeWorker(on thread: ThreadState, discipline: CallDiscipline) throws(WorkloadError) -> any WorkloadWorker {
+        Worker(viewport: .classic(size: size), counts: [UInt32](repeating: 0, count: size), discipline: discipline)
+    }
+
+    struct Worker: KernelGlueWorker {
+        let viewport: Kernels.Viewport
+        var counts: [UInt32]
+        let discipline: CallDiscipline
+
+        mutating func runUnit(_ unit: Int, on thread: ThreadState) throws(KernelError) -> UInt64 {
+            // Unit k is grid row k mod size, so any unit count covers the image evenly.
+            let row = unit % viewport.width
+            let (viewport, discipline) = (self.viewport, self.discipline)
+            try counts.withUnsafeMutableBufferPointer { (counts) throws(KernelError) in
+                try thread.call(discipline) { () throws(KernelError) in
+                    try Kernels.mandelbrot(viewport, rows: row..<row + 1,
+                                           maxIterations: MandelbrotWorkload.maxIterations, into: counts)
+                }
+            }
+            var digest = Digest()
+            digest.add(UInt64(unit))
+            for count in counts {
+                thread.checkpoint()
+                digest.add(UInt64(count))
+            }
+            return digest.value
+        }
+    }
+}
+
+// MARK: - hash
+
+struct HashWorkload: Workload {
+    let size: Int
+    var name: String { WorkloadKind.hash.rawValue }
+
+    func makeWorker(on thread: ThreadState, discipline: CallDiscipline) throws(WorkloadError) -> any WorkloadWorker {
+        Worker(bytes: (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }, discipline: discipline)
+    }
+
+    struct Worker: KernelGlueWorker {
+        var bytes: [UInt8]
+        let discipline: CallDiscipline
+
+        mutating func runUnit(_ unit: Int, on thread: ThreadState) -> UInt64 {
+            thread.checkpoint()
+            let (seed, discipline) = (UInt64(unit), self.discipline)
+            return bytes.withUnsafeBytes { bytes in
+                thread.call(discipline) { Kernels.fnv1a(bytes, seed: seed) }
+            }
+        }
+    }
+}
+

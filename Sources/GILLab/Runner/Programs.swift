@@ -1,0 +1,95 @@
+/// The interpreter programs behind the Python-level workloads. Each defines `unit(...)`, which
+/// the runner calls once per unit of work.
+public enum Programs {
+    /// Beazley's test. `unit(n)` counts `n` down to zero.
+    public static let countdown = """
+        def unit(n):
+            while n > 0:
+                n -= 1
+            return n
+        """
+
+    /// A pure-Python matrix product over lists of floats. Inputs are multiples of 1/8, so every
+    /// sum is exact and any evaluation order gives the same bits.
+    public static let pymatmul = """
+        def make(n, seed):
+            m = []
+            for i in range(n):
+                row = []
+                for j in range(n):
+                    row.append(((i * n + j + seed) % 17) * 0.125 - 1.0)
+                m.append(row)
+            return m
+
+        def matmul(a, b, n):
+            c = []
+            for i in range(n):
+                ai = a[i]
+                row = []
+                for j in range(n):
+                    s = 0.0
+                    for k in range(n):
+                        s += ai[k] * b[k][j]
+                    row.append(s)
+                c.append(row)
+            return c
+
+        def unit(n, seed):
+            c = matmul(make(n, seed), make(n, seed + 1), n)
+            total = 0.0
+            for i in range(n):
+                row = c[i]
+                for j in range(n):
+                    total += row[j] * ((i + 2 * j) % 5 + 1)
+            return total
+        """
+
+    /// Text records: build lines, parse each into a dict, aggregate by category, serialize.
+    public static let records = """
+        CATEGORIES = ["alpha", "beta", "gamma", "delta", "epsilon"]
+
+        def make_lines(n, seed):
+            lines = []
+            for i in range(n):
+                k = i + seed
+                lines.append(str(k) + ",item" + str(k % 97) + "," + CATEGORIES[k % 5] + "," + str((k * 37) % 1000 / 8))
+            return lines
+
+        def unit(n, seed):
+            totals = {}
+            counts = {}
+            for line in make_lines(n, seed):
+                parts = line.split(",")
+                record = {"id": int(parts[0]), "name": parts[1], "category": parts[2], "amount": float(parts[3])}
+                category = record["category"]
+                totals[category] = totals.get(category, 0.0) + record["amount"]
+                counts[category] = counts.get(category, 0) + 1
+            out = []
+            for category in sorted(totals):
+                out.append(category + "," + str(counts[category]) + "," + str(totals[category]))
+            return "\\n".join(out)
+        """
+
+    /// Python-level code around a BLAS call: build this unit's first row of A, call the native
+    /// `dgemm` (which holds or releases the lock, per mode), and digest C's first row.
+    public static let gemm = """
+        def unit(k, n, a, b, c):
+            row = []
+            for j in range(n):
+                row.append(((k * 31 + j * 17) % 101) * 0.01 - 0.5)
+            set_row(a, 0, row)
+            dgemm(a, b, c)
+            return row_digest(c, 0)
+        """
+
+    /// The program of `workload`, or `nil` for the Swift-glue workloads.
+    public static func source(of workload: WorkloadKind) -> String? {
+        switch workload {
+        case .countdown: countdown
+        case .pymatmul: pymatmul
+        case .records: records
+        case .gemm: gemm
+        case .stencil, .mandelbrot, .hash: nil
+        }
+    }
+}
