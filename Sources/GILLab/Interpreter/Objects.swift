@@ -1,5 +1,3 @@
-import Synchronization
-
 /// The type tag of an interpreter object. The eval loop switches on it instead of asking the
 /// Swift runtime for a dynamic cast, as CPython's fast paths test `Py_TYPE(o) == &PyLong_Type`.
 public enum PyKind: UInt8, Sendable {
@@ -22,20 +20,21 @@ public class PyObject {
         self.kind = kind
         #if DEBUG
         assertLockHeld("creating a \(kind) object")
-        PyObject.live.wrappingAdd(1, ordering: .relaxed)
+        ThreadState.noteObject(+1)
         #endif
     }
 
     #if DEBUG
-    deinit { PyObject.live.wrappingSubtract(1, ordering: .relaxed) }
-    private static let live = Atomic<Int>(0)
+    deinit { ThreadState.noteObject(-1) }
     #endif
 
-    /// Interpreter objects alive now, process-wide; `nil` in release builds, which do not count.
-    /// Tests use it to prove that a program's reference counts balance.
+    /// Interpreter objects made on the calling thread minus those freed on it; `nil` in release
+    /// builds, which do not count. When a program runs on one thread and leaves nothing behind,
+    /// this returns to where it was: the reference counts balanced. Counted per thread so that
+    /// other threads' programs do not disturb the figure.
     public static var liveObjects: Int? {
         #if DEBUG
-        live.load(ordering: .relaxed)
+        ThreadState.objectBalance
         #else
         nil
         #endif

@@ -14,6 +14,8 @@ extension ThreadState {
     private final class DebugContext {
         weak var state: ThreadState?
         var exemptions = 0
+        /// Objects made on this thread minus objects freed on it (see `PyObject.liveObjects`).
+        var objectBalance = 0
     }
 
     private static let key: pthread_key_t = {
@@ -51,6 +53,14 @@ extension ThreadState {
         guard let state = context.state else { return "a thread with no interpreter thread state" }
         return state.holdsLock ? nil : "thread '\(state.name)'"
     }
+
+    /// Counts an interpreter object made (+1) or freed (-1) on the calling thread.
+    static func noteObject(_ change: Int) {
+        context.objectBalance += change
+    }
+
+    /// Interpreter objects made on the calling thread minus those freed on it.
+    static var objectBalance: Int { context.objectBalance }
 
     /// Runs `body` with the lock check off on this thread, for making process-wide immutable
     /// constants (None, True, False, small ints) before any lock exists.

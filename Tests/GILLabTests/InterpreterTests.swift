@@ -1,0 +1,325 @@
+import Foundation
+import Testing
+@testable import GILLab
+
+/// Runs `body` on a fresh lock's thread state, holding the lock.
+func withInterpreter<R>(_ body: (Interpreter) throws -> R) rethrows -> R {
+    let thread = InterpreterLock().makeThreadState(name: "test")
+    thread.acquire()
+    defer { thread.detach() }
+    return try body(Interpreter(thread: thread))
+}
+
+/// Loads `source` and calls `function` with int arguments; returns Python's `str()` of the result.
+func evaluate(_ source: String, _ function: String = "main", _ arguments: [Int] = []) throws -> String {
+    try withInterpreter { interpreter in
+        try interpreter.load(source)
+        return Interpreter.str(try interpreter.call(function, arguments.map(interpreter.int)))
+    }
+}
+
+@Suite("Interpreter language")
+struct InterpreterLanguageTests {
+    @Test("arithmetic follows Python's rules", arguments: [
+        ("7 // 2", "3"), ("-7 // 2", "-4"), ("7 % -3", "-2"), ("-7 % 3", "2"), ("7 / 2", "3.5"),
+        ("2 * 3 + 4 * 5", "26"), ("(2 + 3) * 4", "20"), ("-3 - -4", "1"), ("1.5 * 2", "3.0"),
+        ("7.5 // 2", "3.0"), ("-7.5 % 2", "0.5"), ("1 + True", "2"), ("\"ab\" + \"cd\"", "abcd"),
+        ("[1, 2] + [3]", "[1, 2, 3]"), ("[0] * 3", "[0, 0, 0]"), ("3 < 4", "True"), ("2 == 2.0", "True"),
+        ("\"a\" < \"b\"", "True"), ("not 0", "True"), ("0 or 5", "5"), ("3 and 0", "0"), ("None == None", "True"),
+        ("len([1, 2, 3]) + len(\"ab\") + len({1: 2})", "6"), ("int(\"42\") + int(3.9)", "45"),
+        ("float(\"2.5\") + 1", "3.5"), ("str(12) + str(0.5)", "120.5"), ("abs(-4)", "4"),
+    ])
+    func expression(source: String, expected: String) throws {
+        #expect(try evaluate("def main():\n    return \(source)\n") == expected)
+    }
+
+    @Test("statements: loops, branches, break, continue, functions, containers")
+    func statements() throws {
+        let source = """
+            LIMIT = 10
+
+            def classify(n):
+                if n % 15 == 0:
+                    return "fizzbuzz"
+                elif n % 5 == 0:
+                    return "buzz"
+                elif n % 3 == 0:
+                    return "fizz"
+                else:
+                    return str(n)
+
+            def main():
+                out = []
+                i = 0
+                while True:
+                    i += 1
+                    if i > LIMIT:
+                        break
+                    if i == 4:
+                        continue
+                    out.append(classify(i))
+                counts = {}
+                for word in out:
+                    counts[word] = counts.get(word, 0) + 1
+                total = 0
+                for k in range(1, 10, 3):
+                    total += k
+                grid = [[0, 0], [0, 0]]
+                grid[1][0] = 7
+                grid[1][0] += 1
+                return ",".join(out) + "|" + str(counts["fizz"]) + "|" + str(total) + "|" + str(grid[1][0]) + "|" + " x ".strip() + "|" + str(sorted(counts)[0])
+            """
+        #expect(try evaluate(source) == "1,2,fizz,buzz,fizz,7,8,fizz,buzz|3|12|8|x|1")
+    }
+
+    @Test("exceptions carry Python's class and message", arguments: [
+        ("return 1 / 0", PyError.Kind.zeroDivisionError),
+        ("return undefined_name", .nameError),
+        ("return [1][5]", .indexError),
+        ("return {}[\"k\"]", .keyError),
+        ("return 1 + \"a\"", .typeError),
+        ("return int(\"x\")", .valueError),
+        ("return main()", .recursionError),
+        ("return 9223372036854775807 + 1", .overflowError),
+    ])
+    func exceptions(body: String, kind: PyError.Kind) {
+        #expect(throws: PyError.self) { try evaluate("def main():\n    \(body)\n") }
+        do { _ = try evaluate("def main():\n    \(body)\n") } catch let error as PyError {
+            #expect(error.kind == kind, "\(error)")
+        } catch {
+            Issue.record("unexpected \(error)")
+        }
+    }
+
+    @Test("syntax errors name the line", arguments: [
+        ("def main(:\n    return 1\n", "line 1"),
+        ("def main():\nreturn 1\n", "line 2"),
+        ("def main():\n    x = (1 +\n", "line"),
+        ("def main():\n    return 1 $ 2\n", "'$'"),
+        ("break\n", "outside loop"),
+    ])
+    func syntaxErrors(source: String, fragment: String) {
+        do {
+            _ = try evaluate(source)
+            Issue.record("no error for \(source)")
+        } catch let error as PyError {
+            #expect(error.kind == .syntaxError)
+            #expect(error.description.contains(fragment), "\(error)")
+        } catch {
+            Issue.record("unexpected \(error)")
+        }
+    }
+
+    @Test("disassembly marks the instructions that poll: back-edges and calls only")
+    func disassembly() throws {
+        let listing = try withInterpreter { try $0.disassemble(Programs.countdown) }
+        #expect(listing.contains("Disassembly of unit:"))
+        let polling = listing.split(separator: "\n").filter { $0.hasPrefix("*") }
+        #expect(polling.count == 1)
+        #expect(polling.allSatisfy { $0.contains("JUMP_BACKWARD") })
+        let gemm = try withInterpreter { try $0.disassemble(Programs.gemm) }
+        for line in gemm.split(separator: "\n") where line.contains("CALL") || line.contains("JUMP_BACKWARD") {
+            #expect(line.hasPrefix("*"), "\(line)")
+        }
+        for line in gemm.split(separator: "\n") where line.contains("JUMP_FORWARD") || line.contains("POP_JUMP") {
+            #expect(!line.hasPrefix("*"), "\(line)")
+        }
+    }
+}
+
+@Suite("Workload programs against Swift references")
+struct ProgramReferenceTests {
+    @Test("countdown counts to zero")
+    func countdown() throws {
+        #expect(try evaluate(Programs.countdown, "unit", [100_000]) == "0")
+        #expect(CountdownWorkload.chunk(0, total: 10, units: 3) == 4)
+        #expect((0..<3).map { CountdownWorkload.chunk($0, total: 10, units: 3) }.reduce(0, +) == 10)
+    }
+
+    @Test("pymatmul matches a Swift matrix product", arguments: [1, 5, 12])
+    func pymatmul(n: Int) throws {
+        func make(_ seed: Int) -> [[Double]] {
+            (0..<n).map { (i: Int) -> [Double] in
+                (0..<n).map { (j: Int) -> Double in
+                    let residue: Int = (i * n + j + seed) % 17
+                    return Double(residue) * 0.125 - 1.0
+                }
+            }
+        }
+        let a = make(3), b = make(4)
+        var total = 0.0
+        for i in 0..<n {
+            for j in 0..<n {
+                var s = 0.0
+                for k in 0..<n { s += a[i][k] * b[k][j] }
+                let weight: Int = (i + 2 * j) % 5 + 1
+                total += s * Double(weight)
+            }
+        }
+        #expect(try evaluate(Programs.pymatmul, "unit", [n, 3]) == Interpreter.floatRepr(total))
+    }
+
+    @Test("records matches a Swift parse-aggregate-serialize")
+    func records() throws {
+        let categories = ["alpha", "beta", "gamma", "delta", "epsilon"]
+        let n = 50, seed = 11
+        var totals: [String: Double] = [:], counts: [String: Int] = [:]
+        for i in 0..<n {
+            let k = i + seed
+            let category = categories[k % 5]
+            totals[category, default: 0] += Double((k * 37) % 1000) / 8
+            counts[category, default: 0] += 1
+        }
+        let expected = totals.keys.sorted().map { "\($0),\(counts[$0]!),\(Interpreter.floatRepr(totals[$0]!))" }
+            .joined(separator: "\n")
+        #expect(try evaluate(Programs.records, "unit", [n, seed]) == expected)
+    }
+}
+
+extension OpenBLASProcessWide {
+    @Suite("gemm driven from interpreter code")
+    struct InterpretedGemmTests {
+        @Test("the program's digest equals the same steps done in Swift", arguments: CallDiscipline.allCases)
+        func gemm(discipline: CallDiscipline) throws {
+            let n = 16, unit = 5
+            let workload = try GemmWorkload(size: n)
+            let digest: UInt64 = try withInterpreter { interpreter in
+                var worker = try workload.makeWorker(on: interpreter.thread, discipline: discipline)
+                return try worker.run(unit: unit, on: interpreter.thread)
+            }
+            var a = try Matrix(rows: n, columns: n) { i, j in inputValue(-1, i * n + j) }
+            for j in 0..<n { a[0, j] = Double((unit * 31 + j * 17) % 101) * 0.01 - 0.5 }
+            var c = try Matrix(rows: n, columns: n)
+            try Kernels.gemm(a, workload.b, into: &c)
+            var row = Digest()
+            for j in 0..<n { row.add(c[0, j]) }
+            var expected = Digest()
+            expected.add(UInt64(unit))
+            expected.add(UInt64(bitPattern: Int64(Int(truncatingIfNeeded: row.value))))
+            #expect(digest == expected.value)
+        }
+    }
+}
+
+@Suite("Interpreter and the lock")
+struct InterpreterLockTests {
+    /// Holds the lock on this thread while a second thread waits long enough to set the drop
+    /// request; returns a function that reports whether that thread has had the lock yet.
+    static func pendingDropRequest(_ lock: InterpreterLock, _ body: (ThreadState, @escaping () -> Bool) throws -> Void) rethrows {
+        let thread = lock.makeThreadState(name: "main")
+        thread.acquire()
+        let entered = Counter()
+        let waiter = NativeThread {
+            let other = lock.makeThreadState(name: "waiter")
+            other.withLock { _ = entered.add() }
+        }
+        while !lock.isDropRequested { sched_yield() }  // holding, not polling: the waiter times out and asks
+        try body(thread, { entered.load > 0 })
+        thread.detach()
+        waiter.join()
+    }
+
+    @Test("straight-line code and forward jumps never poll; one back-edge honours the drop request")
+    func backEdge() throws {
+        let lock = InterpreterLock(configuration: try LockConfiguration(switchInterval: .microseconds(200)))
+        try Self.pendingDropRequest(lock) { thread, waiterHasRun in
+            let interpreter = Interpreter(thread: thread)
+            try interpreter.load("""
+                def straight(x):
+                    y = x * 2 + 1
+                    if y > 3:
+                        y = y - 1
+                    else:
+                        y = y + 1
+                    z = [y, y + 1, {1: y}]
+                    return z[0] + z[1] + z[2][1]
+
+                def one_loop(n):
+                    while n > 0:
+                        n -= 1
+                    return n
+                """)
+            _ = try interpreter.call("straight", [interpreter.int(5)])
+            #expect(lock.isDropRequested, "straight-line code polled the eval breaker")
+            #expect(!waiterHasRun())
+            _ = try interpreter.call("one_loop", [interpreter.int(1)])  // exactly one JUMP_BACKWARD
+            #expect(waiterHasRun(), "the back-edge did not hand the lock over")
+            #expect(thread.statistics.forcedSwitches == 1)
+        }
+    }
+
+    @Test("a call polls the eval breaker before the callee runs")
+    func call() throws {
+        let lock = InterpreterLock(configuration: try LockConfiguration(switchInterval: .microseconds(200)))
+        try Self.pendingDropRequest(lock) { thread, waiterHasRun in
+            let interpreter = Interpreter(thread: thread)
+            let seen = Counter()
+            interpreter.register("probe", arity: 0...0) { _, _, _ in
+                if waiterHasRun() { seen.add() }
+                return PyNone.shared
+            }
+            try interpreter.load("def main():\n    probe()\n")
+            _ = try interpreter.call("main", [])
+            #expect(seen.load == 1, "the waiter had not run when the callee started")
+        }
+    }
+
+    @Test("a native that holds the lock cannot be preempted; one that releases lets others run",
+          arguments: CallDiscipline.allCases)
+    func nativeDisciplines(discipline: CallDiscipline) throws {
+        let lock = InterpreterLock(configuration: try LockConfiguration(switchInterval: .microseconds(200)))
+        let thread = lock.makeThreadState(name: "main")
+        thread.acquire()
+        let interpreter = Interpreter(thread: thread)
+        let started = Counter(), ranDuringKernel = Counter(), ran = Counter()
+        var other: NativeThread?
+        interpreter.register("kernel", discipline: discipline, arity: 0...0) { thread, discipline, _ in
+            thread.call(discipline) {
+                other = NativeThread {
+                    _ = started.add()
+                    lock.makeThreadState(name: "other").withLock { _ = ran.add() }
+                }
+                while started.load == 0 { sched_yield() }
+                // Give the other thread 50 ms, ten switch intervals, to get the lock.
+                let deadline = monotonicNanoseconds() + 50_000_000
+                while ran.load == 0 && monotonicNanoseconds() < deadline { sched_yield() }
+                ranDuringKernel.store(ran.load)
+            }
+            return PyNone.shared
+        }
+        try interpreter.load("def main():\n    kernel()\n")
+        _ = try interpreter.call("main", [])
+        thread.detach()
+        other?.join()
+        #expect(ranDuringKernel.load == (discipline == .release ? 1 : 0))
+        #expect(ran.load == 1)
+    }
+
+    @Test("reference counts balance: a program leaves no live objects behind")
+    func noLeaks() throws {
+        try withInterpreter { interpreter in
+            try interpreter.load(Programs.records)
+            try interpreter.load(Programs.pymatmul)
+            _ = try interpreter.call("unit", [interpreter.int(8), interpreter.int(1)])  // warm caches and constants
+            let before = try #require(PyObject.liveObjects)
+            for seed in 0..<3 {
+                _ = try interpreter.call("unit", [interpreter.int(8), interpreter.int(seed)])
+            }
+            #expect(PyObject.liveObjects == before)
+        }
+    }
+
+    @Test("touching an interpreter object without the lock traps, naming the thread")
+    func unlockedAccessTraps() async throws {
+        let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            let thread = InterpreterLock().makeThreadState(name: "careless")
+            thread.acquire()
+            let interpreter = Interpreter(thread: thread)
+            let list = interpreter.list([interpreter.int(1)])
+            thread.release()
+            _ = try? Interpreter.getItem(list, PyInt.make(0))  // traps: list read without the lock
+        }
+        let stderr = String(decoding: try #require(result).standardErrorContent, as: UTF8.self)
+        #expect(stderr.contains("thread 'careless': reading a list without holding the interpreter lock"), "\(stderr)")
+    }
+}
