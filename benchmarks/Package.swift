@@ -23,5 +23,14 @@ let package = Package(
             path: "Benchmarks/Gemm",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
+        .executableTarget(
+            name: "Interpreter",
+            dependencies: [
+                .product(name: "GILLab", package: "GILLab"),
+                .product(name: "Benchmark", package: "benchmark"),
+            ],
+            path: "Benchmarks/Interpreter",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
     ]
 )

@@ -5,7 +5,10 @@ import GILLab
 struct List: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "List workloads, modes, lock policies and formats.")
 
-    func run() {
+    @Flag(name: .shortAndLong, help: "Also print each interpreter program's source and bytecode (* marks the instructions that poll the eval breaker).")
+    var verbose = false
+
+    func run() throws {
         print("workloads (--workload):")
         print(indent(ReportRenderer.alignedTable(
             header: ["name", "default size", "description"],
@@ -17,6 +20,20 @@ struct List: ParsableCommand {
         print(indent(ReportRenderer.alignedTable(
             header: ["name", "description"], rows: LockPolicy.allCases.map { [$0.rawValue, $0.summary] })))
         print("formats (--format): " + ReportFormat.allCases.map(\.rawValue).joined(separator: ", "))
+        if verbose { try printPrograms() }
+    }
+
+    private func printPrograms() throws {
+        let thread = InterpreterLock().makeThreadState(name: "list")
+        try thread.withLock {
+            for workload in WorkloadKind.allCases {
+                guard let source = Programs.source(of: workload) else { continue }
+                print("\n== \(workload.rawValue): source\n")
+                print(source)
+                print("\n== \(workload.rawValue): bytecode\n")
+                print(try Interpreter(thread: thread).disassemble(source))
+            }
+        }
     }
 
     private func indent(_ text: String) -> String {

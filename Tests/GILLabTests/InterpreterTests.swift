@@ -117,11 +117,12 @@ struct InterpreterLanguageTests {
         let polling = listing.split(separator: "\n").filter { $0.hasPrefix("*") }
         #expect(polling.count == 1)
         #expect(polling.allSatisfy { $0.contains("JUMP_BACKWARD") })
+        #expect(listing.contains("COMPARE_AND_BRANCH"))
         let gemm = try withInterpreter { try $0.disassemble(Programs.gemm) }
         for line in gemm.split(separator: "\n") where line.contains("CALL") || line.contains("JUMP_BACKWARD") {
             #expect(line.hasPrefix("*"), "\(line)")
         }
-        for line in gemm.split(separator: "\n") where line.contains("JUMP_FORWARD") || line.contains("POP_JUMP") {
+        for line in gemm.split(separator: "\n") where line.contains("JUMP_FORWARD") || line.contains("POP_JUMP") || line.contains("COMPARE_AND_BRANCH") {
             #expect(!line.hasPrefix("*"), "\(line)")
         }
     }

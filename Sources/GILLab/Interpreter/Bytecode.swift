@@ -20,6 +20,9 @@ enum Instruction: Sendable, Equatable {
     case storeGlobal(Int)
     case binary(BinaryOp)
     case compare(CompareOp)
+    /// COMPARE_OP fused with POP_JUMP_IF_FALSE, as CPython 3.12's COMPARE_AND_BRANCH: no bool
+    /// object is pushed and popped. A forward jump, so it does not poll.
+    case compareJumpIfFalse(CompareOp, Int)
     case negate
     case not
     case jump(Int)
@@ -88,6 +91,7 @@ final class CodeObject {
             case .storeGlobal(let i): ("STORE_GLOBAL", "\(i) (\(globals[i]))")
             case .binary(let op): ("BINARY_OP", op.rawValue)
             case .compare(let op): ("COMPARE_OP", op.rawValue)
+            case .compareJumpIfFalse(let op, let t): ("COMPARE_AND_BRANCH", "\(op.rawValue) to \(t)")
             case .negate: ("UNARY_NEGATIVE", "")
             case .not: ("UNARY_NOT", "")
             case .jump(let t): ("JUMP_FORWARD", "to \(t)")

@@ -96,8 +96,7 @@ struct Compiler {
         case .if(let branches, let orElse):
             var ends: [(Int, (Int) -> Instruction)] = []
             for (condition, body) in branches {
-                try compile(condition, into: &unit)
-                let skip = unit.emitJump { .popJumpIfFalse($0) }
+                let skip = try compileJumpIfFalse(condition, into: &unit)
                 for statement in body { try compile(statement, into: &unit) }
                 ends.append(unit.emitJump { .jump($0) })
                 unit.patch(skip, to: unit.here)
@@ -106,8 +105,7 @@ struct Compiler {
             for end in ends { unit.patch(end, to: unit.here) }
         case .while(let condition, let body):
             let start = unit.here
-            try compile(condition, into: &unit)
-            let exit = unit.emitJump { .popJumpIfFalse($0) }
+            let exit = try compileJumpIfFalse(condition, into: &unit)
             unit.loops.append((start, [], false))
             for statement in body { try compile(statement, into: &unit) }
             unit.emit(.jumpBackward(start))
@@ -151,6 +149,18 @@ struct Compiler {
             unit.emit(.makeFunction(unit.constant(PyFunction(function.finish(globalNames)))))
             store(name, into: &unit)
         }
+    }
+
+    /// Compiles `condition` and a forward jump taken when it is false; a comparison fuses with
+    /// the jump. Returns the jump to patch.
+    private func compileJumpIfFalse(_ condition: Expr, into unit: inout Unit) throws(PyError) -> (Int, (Int) -> Instruction) {
+        if case .compare(let op, let left, let right) = condition {
+            try compile(left, into: &unit)
+            try compile(right, into: &unit)
+            return unit.emitJump { .compareJumpIfFalse(op, $0) }
+        }
+        try compile(condition, into: &unit)
+        return unit.emitJump { .popJumpIfFalse($0) }
     }
 
     /// Names a function body assigns become its locals (CPython decides this at compile time too).

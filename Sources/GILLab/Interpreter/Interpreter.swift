@@ -186,6 +186,10 @@ public final class Interpreter {
                 let right = pop()
                 let left = pop()
                 push(PyBool.of(try Self.compare(op, left, right)))
+            case .compareJumpIfFalse(let op, let target):
+                let right = pop()
+                let left = pop()
+                if !(try Self.compare(op, left, right)) { pc = target }
             case .negate:
                 let operand = pop()
                 switch operand.kind {

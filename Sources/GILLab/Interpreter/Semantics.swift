@@ -22,11 +22,27 @@ extension Interpreter {
         }
     }
 
+    @inline(__always)
     static func binary(_ op: BinaryOp, _ left: PyObject, _ right: PyObject) throws(PyError) -> PyObject {
         // The int fast path first, as CPython's BINARY_OP specializations do.
         if left.kind == .int && right.kind == .int {
-            return try intBinary(op, unsafeDowncast(left, to: PyInt.self).value, unsafeDowncast(right, to: PyInt.self).value)
+            let (x, y) = (unsafeDowncast(left, to: PyInt.self).value, unsafeDowncast(right, to: PyInt.self).value)
+            switch op {
+            case .add:
+                let (sum, overflow) = x.addingReportingOverflow(y)
+                if !overflow { return PyInt.make(sum) }
+            case .subtract:
+                let (difference, overflow) = x.subtractingReportingOverflow(y)
+                if !overflow { return PyInt.make(difference) }
+            default:
+                break
+            }
+            return try intBinary(op, x, y)
         }
+        return try binarySlow(op, left, right)
+    }
+
+    private static func binarySlow(_ op: BinaryOp, _ left: PyObject, _ right: PyObject) throws(PyError) -> PyObject {
         if let a = number(left), let b = number(right) {
             if case .int(let x) = a, case .int(let y) = b { return try intBinary(op, x, y) }
             return PyFloat(try floatBinary(op, a.asDouble, b.asDouble))
@@ -90,10 +106,15 @@ extension Interpreter {
 
     // MARK: - Comparison and truth
 
+    @inline(__always)
     static func compare(_ op: CompareOp, _ left: PyObject, _ right: PyObject) throws(PyError) -> Bool {
         if left.kind == .int && right.kind == .int {
             return ordered(op, unsafeDowncast(left, to: PyInt.self).value, unsafeDowncast(right, to: PyInt.self).value)
         }
+        return try compareSlow(op, left, right)
+    }
+
+    private static func compareSlow(_ op: CompareOp, _ left: PyObject, _ right: PyObject) throws(PyError) -> Bool {
         if let a = number(left), let b = number(right) {
             if case .int(let x) = a, case .int(let y) = b { return ordered(op, x, y) }
             return ordered(op, a.asDouble, b.asDouble)
