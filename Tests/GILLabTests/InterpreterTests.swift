@@ -245,7 +245,10 @@ struct InterpreterLockTests {
             #expect(!waiterHasRun())
             _ = try interpreter.call("one_loop", [interpreter.int(1)])  // exactly one JUMP_BACKWARD
             #expect(waiterHasRun(), "the back-edge did not hand the lock over")
-            #expect(thread.statistics.forcedSwitches == 1)
+            #expect(!lock.isDropRequested)
+            // Whether the dropper had to wait for the handoff (a forced switch) depends on who
+            // ran first after the drop; that the waiter ran in between is the property.
+            #expect(thread.statistics.acquisitions == 2)
         }
     }
 

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import GILLab
 
@@ -79,9 +80,45 @@ struct LockTests {
         #expect(!watchdog.hasFired, "no progress for 5 s: a lost wake-up or a handoff that never came")
         let stats = lock.statistics
         #expect(stats.dropRequests > 0)
-        #expect(stats.forcedSwitches > 0)
+        // Forced switches are counted too, but whether a given drop needs one depends on who the
+        // scheduler runs first; forcedSwitch() below pins that down.
         #expect(stats.switches >= UInt64(target))
         #expect(stats.acquisitions >= UInt64(2 * target))
+    }
+
+    @Test("forced switching: a drop on request returns only after another thread has taken the lock")
+    func forcedSwitch() {
+        let lock = Self.lock()
+        let holder = lock.makeThreadState(name: "holder")
+        holder.acquire()
+        lock.state.setDropRequest()  // as a waiter whose interval ran out would
+        let taken = Counter()
+        let waiter = NativeThread {
+            usleep(20_000)  // arrive well after the holder has started waiting for the handoff
+            lock.makeThreadState(name: "waiter").withLock { _ = taken.add() }
+        }
+        holder.release(reason: .dropRequest)
+        // The waiter's take counts its acquisition under the mutex before the holder can read
+        // the counters, so this sees it if and only if the handoff happened first.
+        #expect(lock.statistics.acquisitions == 2, "the dropper returned before anyone took the lock")
+        #expect(holder.statistics.forcedSwitches == 1)
+        #expect(lock.statistics.forcedSwitches == 1)
+        #expect(!lock.isDropRequested)
+        waiter.join()
+        #expect(taken.load == 1)
+    }
+
+    @Test("a drop with no request pending, or a final one, does not wait")
+    func noForcedSwitchWithoutRequest() {
+        let lock = Self.lock()
+        let thread = lock.makeThreadState()
+        thread.acquire()
+        thread.release(reason: .kernel)
+        thread.acquire()
+        lock.state.setDropRequest()
+        thread.release(reason: .exit)  // thread exit never waits (CPython gh-104341)
+        #expect(thread.statistics.forcedSwitches == 0)
+        lock.state.resetDropRequest()
     }
 
     @Test("withoutLock takes the lock back when its body throws")
