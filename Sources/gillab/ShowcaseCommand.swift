@@ -45,8 +45,9 @@ struct Showcase: ParsableCommand {
              RunPlan(workload: .gemm, size: 512, threads: ladder, repeats: repeats, lock: configuration)),
             ("A small BLAS kernel: the lock round trip and the glue weigh more",
              RunPlan(workload: .gemm, size: 64, threads: ladder, repeats: repeats, lock: configuration)),
-            ("CPU-bound Python-level threads: no kernel to release around",
-             RunPlan(workload: .countdown, threads: ladder, modes: [.serial, .hold], repeats: repeats, lock: configuration)),
+            ("CPU-bound Python-level threads: interpreter bytecode only, nothing to release around",
+             RunPlan(workload: .countdown, size: 4_000_000, threads: ladder, modes: [.serial, .hold],
+                     repeats: repeats, lock: configuration)),
         ]
         if output.format == .table {
             print(ReportRenderer.machineLine(machine))

@@ -1,7 +1,28 @@
 /// The type tag of an interpreter object. The eval loop switches on it instead of asking the
 /// Swift runtime for a dynamic cast, as CPython's fast paths test `Py_TYPE(o) == &PyLong_Type`.
 public enum PyKind: UInt8, Sendable {
-    case none, bool, int, float, str, list, dict, function, native, iterator, `extension`
+    /// `None`.
+    case none
+    /// `True` or `False`.
+    case bool
+    /// A 64-bit integer.
+    case int
+    /// A double.
+    case float
+    /// A string.
+    case str
+    /// A list.
+    case list
+    /// A dict keyed by ints and strings.
+    case dict
+    /// A function defined in interpreter code.
+    case function
+    /// A native function registered from Swift.
+    case native
+    /// The iterator a `for` loop runs.
+    case iterator
+    /// An object of a type that native code defines (``PyExtensionObject``).
+    case `extension`
 }
 
 /// An interpreter object: boxed and reference-counted, like a CPython `PyObject`.

@@ -2,15 +2,25 @@
 public struct PyError: Error, Equatable, CustomStringConvertible {
     /// The exception class.
     public enum Kind: String, Sendable {
+        /// The source does not parse or compile.
         case syntaxError = "SyntaxError"
+        /// A name is not defined.
         case nameError = "NameError"
+        /// An operation got an object of the wrong type.
         case typeError = "TypeError"
+        /// An argument has the right type but a bad value.
         case valueError = "ValueError"
+        /// A sequence index is out of range.
         case indexError = "IndexError"
+        /// A dict has no such key.
         case keyError = "KeyError"
+        /// Division or modulo by zero.
         case zeroDivisionError = "ZeroDivisionError"
+        /// An integer result does not fit in 64 bits.
         case overflowError = "OverflowError"
+        /// Calls nested deeper than the interpreter allows.
         case recursionError = "RecursionError"
+        /// Anything else.
         case runtimeError = "RuntimeError"
     }
 
