@@ -92,8 +92,8 @@ struct RecordsWorkload: Workload {
 
 // MARK: - gemm
 
-/// A matrix as an interpreter object: the extension type behind `set_row`, `dgemm` and
-/// `row_digest`.
+/// A matrix as an interpreter object: the extension type behind `get_item`, `set_item` and
+/// `dgemm`.
 final class PyMatrix: PyExtensionObject {
     var matrix: Matrix
     init(_ matrix: Matrix) {
@@ -115,20 +115,27 @@ func registerMatrixNatives(_ interpreter: Interpreter, dgemmDiscipline disciplin
         return unsafeDowncast(object, to: PyInt.self).value
     }
 
-    interpreter.register("set_row", arity: 3...3) { _, _, args throws(PyError) in
-        let target = try matrix(args[0], "set_row")
-        let row = try integer(args[1], "set_row")
-        guard args[2].kind == .list else { throw PyError(.typeError, "set_row() expected a list") }
-        let values = unsafeDowncast(args[2], to: PyList.self).items
-        guard (0..<target.matrix.rows).contains(row), values.count == target.matrix.columns else {
-            throw PyError(.valueError, "set_row(): row \(row) of \(values.count) values does not fit a \(target.matrix.rows)×\(target.matrix.columns) matrix")
+    func position(_ m: PyMatrix, _ args: [PyObject], _ function: String) throws(PyError) -> (Int, Int) {
+        let (row, column) = (try integer(args[1], function), try integer(args[2], function))
+        guard (0..<m.matrix.rows).contains(row), (0..<m.matrix.columns).contains(column) else {
+            throw PyError(.indexError, "\(function)(): (\(row), \(column)) out of range for a \(m.matrix.rows)×\(m.matrix.columns) matrix")
         }
-        for (column, value) in values.enumerated() {
-            switch value.kind {
-            case .float: target.matrix[row, column] = unsafeDowncast(value, to: PyFloat.self).value
-            case .int: target.matrix[row, column] = Double(unsafeDowncast(value, to: PyInt.self).value)
-            default: throw PyError(.typeError, "set_row(): values must be numbers, got '\(value.typeName)'")
-            }
+        return (row, column)
+    }
+
+    interpreter.register("get_item", arity: 3...3) { _, _, args throws(PyError) in
+        let source = try matrix(args[0], "get_item")
+        let (row, column) = try position(source, args, "get_item")
+        return PyFloat(source.matrix[row, column])
+    }
+
+    interpreter.register("set_item", arity: 4...4) { _, _, args throws(PyError) in
+        let target = try matrix(args[0], "set_item")
+        let (row, column) = try position(target, args, "set_item")
+        switch args[3].kind {
+        case .float: target.matrix[row, column] = unsafeDowncast(args[3], to: PyFloat.self).value
+        case .int: target.matrix[row, column] = Double(unsafeDowncast(args[3], to: PyInt.self).value)
+        default: throw PyError(.typeError, "set_item(): the value must be a number, got '\(args[3].typeName)'")
         }
         return PyNone.shared
     }
@@ -148,17 +155,6 @@ func registerMatrixNatives(_ interpreter: Interpreter, dgemmDiscipline disciplin
         c.matrix = product
         if let outcome { throw PyError(.valueError, "dgemm(): \(outcome)") }
         return PyNone.shared
-    }
-
-    interpreter.register("row_digest", arity: 2...2) { _, _, args throws(PyError) in
-        let source = try matrix(args[0], "row_digest")
-        let row = try integer(args[1], "row_digest")
-        guard (0..<source.matrix.rows).contains(row) else {
-            throw PyError(.indexError, "row_digest(): row \(row) out of range for \(source.matrix.rows) rows")
-        }
-        var digest = Digest()
-        for column in 0..<source.matrix.columns { digest.add(source.matrix[row, column]) }
-        return PyInt.make(Int(truncatingIfNeeded: digest.value))
     }
 }
 

@@ -70,16 +70,21 @@ public enum Programs {
             return "\\n".join(out)
         """
 
-    /// Python-level code around a BLAS call: build this unit's first row of A, call the native
-    /// `dgemm` (which holds or releases the lock, per mode), and digest C's first row.
+    /// Python-level code around a BLAS call, as a NumPy-style caller writes it: set this
+    /// unit's input element, call the native `dgemm` (which holds or releases the lock, per
+    /// mode), put the input back, and read a few results. The element is restored so that every
+    /// unit sees the same A whatever ran before it on the thread.
     public static let gemm = """
         def unit(k, n, a, b, c):
-            row = []
-            for j in range(n):
-                row.append(((k * 31 + j * 17) % 101) * 0.01 - 0.5)
-            set_row(a, 0, row)
+            j = k % n
+            old = get_item(a, 0, j)
+            set_item(a, 0, j, ((k * 31) % 101) * 0.01 - 0.5)
             dgemm(a, b, c)
-            return row_digest(c, 0)
+            set_item(a, 0, j, old)
+            total = 0.0
+            for i in range(8):
+                total += get_item(c, 0, (j + i) % n)
+            return total
         """
 
     /// The program of `workload`, or `nil` for the Swift-glue workloads.

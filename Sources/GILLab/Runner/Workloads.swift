@@ -43,7 +43,7 @@ public enum WorkloadError: Error, Equatable, CustomStringConvertible {
 
 /// The built-in workloads.
 public enum WorkloadKind: String, Sendable, CaseIterable, Codable {
-    /// Interpreter code builds a row of A, calls OpenBLAS dgemm, and digests a row of C.
+    /// Interpreter code sets an element of A, calls OpenBLAS dgemm, and reads back part of C.
     case gemm
     /// 5-point Jacobi sweep: memory-bound.
     case stencil
@@ -61,7 +61,7 @@ public enum WorkloadKind: String, Sendable, CaseIterable, Codable {
     /// One line for `gillab list`.
     public var summary: String {
         switch self {
-        case .gemm: "interpreter code builds a row of A, calls OpenBLAS dgemm (size×size), digests C's row"
+        case .gemm: "interpreter code sets an element of A, calls OpenBLAS dgemm (size×size), reads back part of C"
         case .stencil: "5-point Jacobi sweep on a size×size grid (memory-bound C kernel, Swift glue)"
         case .mandelbrot: "Mandelbrot escape counts, one size-wide row per unit, 256 iterations (C kernel, Swift glue)"
         case .hash: "FNV-1a over a size-byte buffer (latency-bound C kernel, Swift glue)"
@@ -101,8 +101,8 @@ public enum WorkloadKind: String, Sendable, CaseIterable, Codable {
         case .mandelbrot: n * 40e-9
         case .hash: n * 0.7e-9
         case .countdown: 1
-        case .pymatmul: n * n * n * 150e-9
-        case .records: n * 5e-6
+        case .pymatmul: n * n * n * 500e-9
+        case .records: n * 20e-6
         }
         return min(max(Int((0.25 / max(seconds, 1e-9)).rounded(.up)), 8), 200_000)
     }
