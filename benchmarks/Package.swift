@@ -14,23 +14,20 @@ let package = Package(
     ],
     targets: [
         // MARK: - Benchmarks (package-benchmark only looks under Benchmarks/<Name>/)
-        .executableTarget(
-            name: "Gemm",
-            dependencies: [
-                .product(name: "GILLab", package: "GILLab"),
-                .product(name: "Benchmark", package: "benchmark"),
-            ],
-            path: "Benchmarks/Gemm",
-            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
-        ),
-        .executableTarget(
-            name: "Interpreter",
-            dependencies: [
-                .product(name: "GILLab", package: "GILLab"),
-                .product(name: "Benchmark", package: "benchmark"),
-            ],
-            path: "Benchmarks/Interpreter",
-            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
-        ),
+        benchmark("Gemm"),
+        benchmark("Interpreter"),
     ]
 )
+
+/// A benchmark executable in Benchmarks/<name>/, built by package-benchmark's plugin.
+func benchmark(_ name: String) -> Target {
+    .executableTarget(
+        name: name,
+        dependencies: [
+            .product(name: "GILLab", package: "GILLab"),
+            .product(name: "Benchmark", package: "benchmark"),
+        ],
+        path: "Benchmarks/\(name)",
+        plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+    )
+}

@@ -133,8 +133,8 @@ struct ProgramReferenceTests {
     @Test("countdown counts to zero")
     func countdown() throws {
         #expect(try evaluate(Programs.countdown, "unit", [100_000]) == "0")
-        #expect(CountdownWorkload.chunk(0, total: 10, units: 3) == 4)
-        #expect((0..<3).map { CountdownWorkload.chunk($0, total: 10, units: 3) }.reduce(0, +) == 10)
+        #expect(ProgramWorkload.countdownChunk(0, total: 10, units: 3) == 4)
+        #expect((0..<3).map { ProgramWorkload.countdownChunk($0, total: 10, units: 3) }.reduce(0, +) == 10)
     }
 
     @Test("pymatmul matches a Swift matrix product", arguments: [1, 5, 12])

@@ -39,53 +39,46 @@ extension Digest {
     }
 }
 
-// MARK: - countdown
+// MARK: - countdown, pymatmul, records
 
-struct CountdownWorkload: Workload {
+/// A workload that is an interpreter program and nothing else: each unit calls `unit(...)`.
+struct ProgramWorkload: Workload {
+    let kind: WorkloadKind
     let size: Int
-    let units: Int
-    var name: String { WorkloadKind.countdown.rawValue }
+    let source: String
+    /// The Python-level arguments of unit k.
+    let arguments: @Sendable (Interpreter, Int) -> [PyObject]
+    var name: String { kind.rawValue }
+
+    func makeWorker(on thread: ThreadState, discipline: CallDiscipline) throws(WorkloadError) -> any WorkloadWorker {
+        let interpreter = try makeInterpreter(source, on: thread)
+        let arguments = self.arguments
+        return InterpretedWorker(interpreter: interpreter) { unit in arguments(interpreter, unit) }
+    }
+
+    /// Beazley's countdown: `size` is the total count, split into `units` near-equal chunks.
+    static func countdown(size: Int, units: Int) -> ProgramWorkload {
+        ProgramWorkload(kind: .countdown, size: size, source: Programs.countdown) { interpreter, unit in
+            [interpreter.int(countdownChunk(unit, total: size, units: units))]
+        }
+    }
 
     /// Unit k's share of the total count: the total split as evenly as integers allow.
-    static func chunk(_ unit: Int, total: Int, units: Int) -> Int {
+    static func countdownChunk(_ unit: Int, total: Int, units: Int) -> Int {
         total / units + (unit < total % units ? 1 : 0)
     }
 
-    func makeWorker(on thread: ThreadState, discipline: CallDiscipline) throws(WorkloadError) -> any WorkloadWorker {
-        let interpreter = try makeInterpreter(Programs.countdown, on: thread)
-        let (size, units) = (size, units)
-        return InterpretedWorker(interpreter: interpreter) { unit in
-            [interpreter.int(Self.chunk(unit, total: size, units: units))]
+    /// One size×size product per unit; the unit picks the inputs.
+    static func pymatmul(size: Int) -> ProgramWorkload {
+        ProgramWorkload(kind: .pymatmul, size: size, source: Programs.pymatmul) { interpreter, unit in
+            [interpreter.int(size), interpreter.int(unit % 17)]
         }
     }
-}
 
-// MARK: - pymatmul
-
-struct PymatmulWorkload: Workload {
-    let size: Int
-    var name: String { WorkloadKind.pymatmul.rawValue }
-
-    func makeWorker(on thread: ThreadState, discipline: CallDiscipline) throws(WorkloadError) -> any WorkloadWorker {
-        let interpreter = try makeInterpreter(Programs.pymatmul, on: thread)
-        let n = size
-        return InterpretedWorker(interpreter: interpreter) { unit in
-            [interpreter.int(n), interpreter.int(unit % 17)]
-        }
-    }
-}
-
-// MARK: - records
-
-struct RecordsWorkload: Workload {
-    let size: Int
-    var name: String { WorkloadKind.records.rawValue }
-
-    func makeWorker(on thread: ThreadState, discipline: CallDiscipline) throws(WorkloadError) -> any WorkloadWorker {
-        let interpreter = try makeInterpreter(Programs.records, on: thread)
-        let n = size
-        return InterpretedWorker(interpreter: interpreter) { unit in
-            [interpreter.int(n), interpreter.int(unit * 7)]
+    /// `size` lines per unit; the unit picks where the records start.
+    static func records(size: Int) -> ProgramWorkload {
+        ProgramWorkload(kind: .records, size: size, source: Programs.records) { interpreter, unit in
+            [interpreter.int(size), interpreter.int(unit * 7)]
         }
     }
 }

@@ -136,9 +136,9 @@ public enum WorkloadKind: String, Sendable, CaseIterable, Codable {
             case .stencil: StencilWorkload(size: size)
             case .mandelbrot: MandelbrotWorkload(size: size)
             case .hash: HashWorkload(size: size)
-            case .countdown: CountdownWorkload(size: size, units: max(units, 1))
-            case .pymatmul: PymatmulWorkload(size: size)
-            case .records: RecordsWorkload(size: size)
+            case .countdown: ProgramWorkload.countdown(size: size, units: max(units, 1))
+            case .pymatmul: ProgramWorkload.pymatmul(size: size)
+            case .records: ProgramWorkload.records(size: size)
             }
         } catch {
             throw .kernel(error)
