@@ -30,7 +30,7 @@ enum GillabMain {
                 print(Gillab.fullMessage(for: error))
                 Foundation.exit(0)
             }
-            FileHandle.standardError.write(Data((oneLineError(error) + "\n").utf8))
+            printDiagnostic(oneLineError(error))
             Foundation.exit(code.rawValue)
         }
     }
@@ -41,4 +41,9 @@ enum GillabMain {
         let first = message.split(separator: "\n", omittingEmptySubsequences: true).first.map(String.init) ?? "\(error)"
         return "gillab: error: " + first.trimmingCharacters(in: " ")
     }
+}
+
+/// Writes one line to stderr, where diagnostics go, so that stdout stays parseable.
+func printDiagnostic(_ line: String) {
+    FileHandle.standardError.write(Data((line + "\n").utf8))
 }

@@ -63,5 +63,6 @@ struct Run: ParsableCommand {
         if output.format == .table, let verdict = Verdict.scaling(report.results, cores: report.machine.cores) {
             print("\nverdict: " + verdict)
         }
+        if let warning = Verdict.noise(report.results) { printDiagnostic(warning) }
     }
 }

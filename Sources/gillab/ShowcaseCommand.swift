@@ -56,6 +56,7 @@ struct Showcase: ParsableCommand {
         for (title, plan) in plans {
             let report = try Runner.run(plan)
             let verdict = Verdict.scaling(report.results, cores: machine.cores)
+            if let warning = Verdict.noise(report.results) { printDiagnostic(warning) }
             cases.append(Case(title: title, config: report.config, results: report.results, verdict: verdict))
             switch output.format {
             case .table:

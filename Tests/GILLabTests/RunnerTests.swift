@@ -104,6 +104,20 @@ struct RunPlanTests {
         #expect(s.max == samples.max())
     }
 
+    @Test("the noise warning names the unsteady row and stays quiet for steady ones")
+    func noiseWarning() {
+        func row(_ mode: Mode, _ min: Double, _ median: Double, _ max: Double) -> RunResult {
+            var summary = Summary([median])
+            (summary.min, summary.max) = (min, max)
+            return RunResult(workload: "gemm", size: 8, units: 1, mode: mode, threads: 2, policy: .newGIL, wall: summary,
+                             speedup: 1, efficiency: 0.5, amdahlSpeedup: 1,
+                             lock: LockSummary(LockStatistics(), wallNanoseconds: 1), checksum: "0x0")
+        }
+        #expect(Verdict.noise([row(.serial, 0.99, 1.0, 1.01), row(.hold, 0.95, 1.0, 1.1)]) == nil)
+        let warning = Verdict.noise([row(.serial, 0.99, 1.0, 1.01), row(.release, 0.5, 0.6, 0.9)])
+        #expect(warning?.contains("release on 2 threads varied by 67%") == true, "\(warning ?? "nil")")
+    }
+
     @Test("kernel-free workloads refuse a size below one")
     func workloadSize() {
         #expect(throws: WorkloadError.self) { try WorkloadKind.countdown.make(size: 0, units: 1) }

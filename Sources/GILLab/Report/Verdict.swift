@@ -23,6 +23,17 @@ public enum Verdict {
         return "\(label): " + parts.joined(separator: "; ")
     }
 
+    /// A warning when the repeats of some row disagree by more than `threshold` (max − min over
+    /// the median): on a shared or throttled machine one run can be far slower than the next,
+    /// and a speedup built on such rows needs more repeats before it is quoted.
+    /// - Returns: one line naming the worst row, or `nil` when every row is steady.
+    public static func noise(_ results: [RunResult], threshold: Double = 0.25) -> String? {
+        func spread(_ row: RunResult) -> Double { (row.wall.max - row.wall.min) / row.wall.median }
+        guard let worst = results.max(by: { spread($0) < spread($1) }), spread(worst) > threshold else { return nil }
+        return "warning: \(worst.mode.rawValue) on \(worst.threads) threads varied by \(Int((spread(worst) * 100).rounded()))% "
+            + "across its runs (\(fixed(worst.wall.min * 1e3, 1))–\(fixed(worst.wall.max * 1e3, 1)) ms); the machine is noisy, so raise --repeat before quoting a speedup"
+    }
+
     /// "scales", "scales partly" or "no gain", against min(threads, cores).
     static func judge(_ row: RunResult, cores: Int) -> String {
         let ideal = Double(min(row.threads, cores))
