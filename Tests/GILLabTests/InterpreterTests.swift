@@ -285,8 +285,9 @@ struct InterpreterLockTests {
                     lock.makeThreadState(name: "other").withLock { _ = ran.add() }
                 }
                 while started.load == 0 { sched_yield() }
-                // Give the other thread 50 ms, ten switch intervals, to get the lock.
-                let deadline = monotonicNanoseconds() + 50_000_000
+                // Holding: give the other thread 50 ms, 250 switch intervals, in which it must not
+                // get in. Releasing: wait for it to get in, for up to 10 s (sanitizers are slow).
+                let deadline = monotonicNanoseconds() + (discipline == .hold ? 50_000_000 : 10_000_000_000)
                 while ran.load == 0 && monotonicNanoseconds() < deadline { sched_yield() }
                 ranDuringKernel.store(ran.load)
             }

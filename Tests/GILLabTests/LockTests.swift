@@ -94,7 +94,9 @@ struct LockTests {
         lock.state.setDropRequest()  // as a waiter whose interval ran out would
         let taken = Counter()
         let waiter = NativeThread {
-            usleep(20_000)  // arrive well after the holder has started waiting for the handoff
+            // Arrive only once the holder is waiting for the handoff: it counts the forced
+            // switch under switchMutex just before it sleeps on switchCond.
+            while lock.statistics.forcedSwitches == 0 { sched_yield() }
             lock.makeThreadState(name: "waiter").withLock { _ = taken.add() }
         }
         holder.release(reason: .dropRequest)

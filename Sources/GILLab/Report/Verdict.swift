@@ -30,7 +30,8 @@ public enum Verdict {
     public static func noise(_ results: [RunResult], threshold: Double = 0.25) -> String? {
         func spread(_ row: RunResult) -> Double { (row.wall.max - row.wall.min) / row.wall.median }
         guard let worst = results.max(by: { spread($0) < spread($1) }), spread(worst) > threshold else { return nil }
-        return "warning: \(worst.mode.rawValue) on \(worst.threads) threads varied by \(Int((spread(worst) * 100).rounded()))% "
+        let threads = worst.threads == 1 ? "1 thread" : "\(worst.threads) threads"
+        return "warning: \(worst.mode.rawValue) on \(threads) varied by \(Int((spread(worst) * 100).rounded()))% "
             + "across its runs (\(fixed(worst.wall.min * 1e3, 1))–\(fixed(worst.wall.max * 1e3, 1)) ms); the machine is noisy, so raise --repeat before quoting a speedup"
     }
 
