@@ -14,6 +14,9 @@ struct LockOptions: ParsableArguments {
         guard switchInterval.duration > .zero else {
             throw ValidationError("--switch-interval must be positive, got '\(switchInterval)'")
         }
+        guard switchInterval.duration <= LockConfiguration.maximumSwitchInterval else {
+            throw ValidationError("--switch-interval must be at most 3600s, got '\(switchInterval)'")
+        }
     }
 
     func configuration() throws -> LockConfiguration {

@@ -23,6 +23,8 @@ struct CLITests {
         (["run", "--format", "yaml"], "'yaml'"),
         (["run", "--switch-interval", "5xs"], "'5xs'"),
         (["run", "--switch-interval", "0ms"], "'0ms'"),
+        (["run", "--switch-interval", "2h"], "'2h'"),
+        (["run", "--switch-interval", "7200s"], "'7200s'"),
         (["showcase", "--repeat", "0"], "got 0"),
         (["info", "--format", "xml"], "'xml'"),
         (["frobnicate"], "frobnicate"),

@@ -28,6 +28,7 @@ struct InterpreterLanguageTests {
         ("\"a\" < \"b\"", "True"), ("not 0", "True"), ("0 or 5", "5"), ("3 and 0", "0"), ("None == None", "True"),
         ("len([1, 2, 3]) + len(\"ab\") + len({1: 2})", "6"), ("int(\"42\") + int(3.9)", "45"),
         ("float(\"2.5\") + 1", "3.5"), ("str(12) + str(0.5)", "120.5"), ("abs(-4)", "4"),
+        ("len(sorted(range(9223372036854775805, 9223372036854775807)))", "2"),
     ])
     func expression(source: String, expected: String) throws {
         #expect(try evaluate("def main():\n    return \(source)\n") == expected)

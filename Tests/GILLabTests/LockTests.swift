@@ -216,6 +216,9 @@ struct LockTests {
             try LockConfiguration(switchInterval: .zero)
         }
         #expect(throws: LockConfigurationError.self) { try LockConfiguration(switchInterval: .milliseconds(-1)) }
+        #expect(throws: LockConfigurationError.switchIntervalTooLong(.seconds(3601))) {
+            try LockConfiguration(switchInterval: .seconds(3601))
+        }
         #expect(LockConfiguration.default.switchInterval == .milliseconds(5))
         #expect(LockConfiguration.default.policy == .newGIL)
     }

@@ -220,8 +220,11 @@ final class PyIterator: PyObject {
     /// The next element, or `nil` at the end.
     func advance() -> PyObject? {
         guard step > 0 ? next < stop : next > stop else { return nil }
-        defer { next += step }
-        return elements.map { $0[next] } ?? PyInt.make(next)
+        let current = next
+        // Past Int's end the range is exhausted anyway; clamp rather than overflow.
+        let (advanced, overflow) = next.addingReportingOverflow(step)
+        next = overflow ? stop : advanced
+        return elements.map { $0[current] } ?? PyInt.make(current)
     }
 }
 

@@ -17,12 +17,16 @@ public enum LockPolicy: String, Sendable, CaseIterable, Codable {
 public enum LockConfigurationError: Error, Equatable, CustomStringConvertible {
     /// The switch interval is zero or negative.
     case nonPositiveSwitchInterval(Duration)
+    /// The switch interval is longer than ``LockConfiguration/maximumSwitchInterval``.
+    case switchIntervalTooLong(Duration)
 
     /// A one-line message naming the bad value.
     public var description: String {
         switch self {
         case .nonPositiveSwitchInterval(let interval):
             "switch interval must be positive, got \(interval)"
+        case .switchIntervalTooLong(let interval):
+            "switch interval must be at most \(LockConfiguration.maximumSwitchInterval), got \(interval)"
         }
     }
 }
@@ -31,6 +35,10 @@ public enum LockConfigurationError: Error, Equatable, CustomStringConvertible {
 public struct LockConfiguration: Sendable, Equatable {
     /// CPython's default, `sys.getswitchinterval()` = 0.005.
     public static let defaultSwitchInterval: Duration = .milliseconds(5)
+
+    /// The longest switch interval accepted: an hour, far past any useful setting, and well
+    /// inside the nanosecond arithmetic of a timed wait.
+    public static let maximumSwitchInterval: Duration = .seconds(3600)
 
     /// The handoff policy.
     public var policy: LockPolicy
@@ -41,9 +49,11 @@ public struct LockConfiguration: Sendable, Equatable {
     /// - Parameters:
     ///   - policy: the handoff policy; CPython 3.2+ by default.
     ///   - switchInterval: a positive duration; 5 ms by default.
-    /// - Throws: ``LockConfigurationError/nonPositiveSwitchInterval(_:)``.
+    /// - Throws: ``LockConfigurationError/nonPositiveSwitchInterval(_:)`` or
+    ///   ``LockConfigurationError/switchIntervalTooLong(_:)``.
     public init(policy: LockPolicy = .newGIL, switchInterval: Duration = defaultSwitchInterval) throws(LockConfigurationError) {
         guard switchInterval > .zero else { throw .nonPositiveSwitchInterval(switchInterval) }
+        guard switchInterval <= Self.maximumSwitchInterval else { throw .switchIntervalTooLong(switchInterval) }
         self.policy = policy
         self.switchInterval = switchInterval
     }
