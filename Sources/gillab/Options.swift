@@ -6,9 +6,14 @@ struct LockOptions: ParsableArguments {
     @Option(help: "Lock policy.")
     var policy: LockPolicy = .newGIL
 
-    @Option(help: ArgumentHelp("How long a waiter waits before it asks the holder to drop (sys.setswitchinterval).",
+    @Option(help: ArgumentHelp("How long a waiter waits before it asks the holder to drop (sys.setswitchinterval); new-gil.",
                                valueName: "duration"))
     var switchInterval = DurationArgument(LockConfiguration.defaultSwitchInterval, text: "5ms")
+
+    @Option(parsing: .unconditional,
+            help: ArgumentHelp("Checkpoints between the holder's periodic releases (sys.setcheckinterval); legacy-gil.",
+                               valueName: "ticks"))
+    var checkInterval = LockConfiguration.defaultCheckInterval
 
     func validate() throws {
         guard switchInterval.duration > .zero else {
@@ -17,10 +22,13 @@ struct LockOptions: ParsableArguments {
         guard switchInterval.duration <= LockConfiguration.maximumSwitchInterval else {
             throw ValidationError("--switch-interval must be at most 3600s, got '\(switchInterval)'")
         }
+        guard checkInterval >= 1 else {
+            throw ValidationError("--check-interval must be at least 1, got \(checkInterval)")
+        }
     }
 
     func configuration() throws -> LockConfiguration {
-        try LockConfiguration(policy: policy, switchInterval: switchInterval.duration)
+        try LockConfiguration(policy: policy, switchInterval: switchInterval.duration, checkInterval: checkInterval)
     }
 }
 

@@ -26,7 +26,7 @@ struct Run: ParsableCommand {
     @Option(help: ArgumentHelp("Comma-separated modes: \(Mode.allCases.map(\.rawValue).joined(separator: ", ")).",
                                valueName: "modes"),
             transform: CommaList<Mode>.parse)
-    var modes = CommaList<Mode>(Mode.allCases)
+    var modes = CommaList<Mode>([.serial, .hold, .release])
 
     @Option(name: .customLong("repeat"), parsing: .unconditional, help: "Counted runs per row, after one warm-up.")
     var repeats = 5

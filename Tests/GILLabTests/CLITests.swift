@@ -25,6 +25,8 @@ struct CLITests {
         (["run", "--switch-interval", "0ms"], "'0ms'"),
         (["run", "--switch-interval", "2h"], "'2h'"),
         (["run", "--switch-interval", "7200s"], "'7200s'"),
+        (["run", "--check-interval", "0"], "got 0"),
+        (["run", "--check-interval", "-7"], "-7"),
         (["showcase", "--repeat", "0"], "got 0"),
         (["info", "--format", "xml"], "'xml'"),
         (["frobnicate"], "frobnicate"),

@@ -4,13 +4,17 @@ import Testing
 
 @Suite("Interpreter lock (new-gil)")
 struct LockTests {
-    static func lock(intervalMicroseconds: Int = 100) -> InterpreterLock {
-        InterpreterLock(configuration: try! LockConfiguration(switchInterval: .microseconds(intervalMicroseconds)))
+    static func lock(intervalMicroseconds: Int = 100, policy: LockPolicy = .newGIL) -> InterpreterLock {
+        InterpreterLock(configuration: try! LockConfiguration(
+            policy: policy, switchInterval: .microseconds(intervalMicroseconds), checkInterval: 10))
     }
 
-    @Test("never two holders, whatever mix of checkpoints, releases and drop requests")
-    func mutualExclusion() {
-        let lock = Self.lock()
+    /// The policies that promise mutual exclusion.
+    static let exclusive: [LockPolicy] = [.newGIL, .legacyGIL]
+
+    @Test("never two holders, whatever mix of checkpoints, releases and drop requests", arguments: exclusive)
+    func mutualExclusion(policy: LockPolicy) {
+        let lock = Self.lock(policy: policy)
         let holders = Counter(), violations = Counter(), entries = Counter()
         let threads = 6, iterations = 20_000
         let perThread = Collector<LockStatistics>()
@@ -175,9 +179,10 @@ struct LockTests {
         thread.release()
     }
 
-    @Test("no lost wake-ups: many threads taking and dropping in a tight loop all finish", arguments: [1, 50, 5_000])
-    func noLostWakeups(intervalMicroseconds: Int) {
-        let lock = Self.lock(intervalMicroseconds: intervalMicroseconds)
+    @Test("no lost wake-ups: many threads taking and dropping in a tight loop all finish",
+          arguments: [(LockPolicy.newGIL, 1), (.newGIL, 50), (.newGIL, 5_000), (.legacyGIL, 50)])
+    func noLostWakeups(policy: LockPolicy, intervalMicroseconds: Int) {
+        let lock = Self.lock(intervalMicroseconds: intervalMicroseconds, policy: policy)
         let watchdog = Watchdog()
         let finished = Counter()
         runThreads(8) { _ in
@@ -195,6 +200,39 @@ struct LockTests {
         #expect(finished.load == 8)
         // Every explicit acquire, plus one re-take per checkpoint that honoured a drop request.
         #expect(lock.statistics.acquisitions >= 8 * 3_000)
+    }
+
+    @Test("legacy-gil: the holder lets go and takes again every check interval, with no drop request")
+    func legacyTicks() {
+        let lock = Self.lock(policy: .legacyGIL)  // check interval 10
+        let thread = lock.makeThreadState()
+        thread.acquire()
+        for _ in 0..<35 { thread.checkpoint() }
+        #expect(thread.statistics.acquisitions == 4)  // the first, then one per 10 checkpoints
+        #expect(lock.statistics.dropRequests == 0)
+        #expect(!lock.isDropRequested)
+        thread.release()
+    }
+
+    @Test("free: no exclusion, two threads hold at once, and the statistics still count")
+    func freeHasNoExclusion() {
+        let lock = Self.lock(policy: .free)
+        let inside = Counter(), maximum = Counter()
+        runThreads(2) { _ in
+            let thread = lock.makeThreadState()
+            thread.acquire()
+            let now = inside.add()
+            if now > maximum.load { maximum.store(now) }
+            // Both threads stay inside until both have been seen inside: impossible under a lock.
+            let deadline = monotonicNanoseconds() + 10_000_000_000
+            while maximum.load < 2 && monotonicNanoseconds() < deadline { sched_yield() }
+            thread.checkpoint()
+            inside.subtract()
+            thread.release()
+        }
+        #expect(maximum.load == 2)
+        #expect(lock.statistics.acquisitions == 2)
+        #expect(lock.statistics.contendedAcquisitions == 0)
     }
 
     @Test("switch number counts changes of holder only")
@@ -221,5 +259,6 @@ struct LockTests {
         }
         #expect(LockConfiguration.default.switchInterval == .milliseconds(5))
         #expect(LockConfiguration.default.policy == .newGIL)
+        #expect(throws: LockConfigurationError.nonPositiveCheckInterval(0)) { try LockConfiguration(checkInterval: 0) }
     }
 }

@@ -9,17 +9,20 @@ extension OpenBLASProcessWide {
 
         @Test("every mode and thread count computes the same checksum", arguments: small)
         func checksumsAgree(workload: WorkloadKind, size: Int) throws {
-            let plan = RunPlan(workload: workload, size: size, units: 30, threads: [1, 2, 3],
+            let plan = RunPlan(workload: workload, size: size, units: 30, threads: [1, 2, 3], modes: Mode.allCases,
                                repeats: 2, lock: try LockConfiguration(switchInterval: .microseconds(200)))
             let report = try Runner.run(plan)
-            #expect(report.results.count == 7)  // serial + hold×3 + release×3
+            #expect(report.results.count == 10)  // serial + (hold, release, free) × 3
+            #expect(report.results.filter { $0.mode == .free }.allSatisfy { $0.policy == .free })
             #expect(Set(report.results.map(\.checksum)).count == 1)
             let serial = try #require(report.results.first { $0.mode == .serial })
             #expect(serial.speedup == 1)
             for row in report.results {
                 #expect(row.units == 30)
                 #expect(row.wall.min <= row.wall.median && row.wall.median <= row.wall.max)
-                #expect((0...1.000_001).contains(row.lock.heldFraction))
+                // Under a lock holds never overlap; under free they can, up to one per thread.
+                let most = row.policy == .free ? Double(row.threads) : 1
+                #expect((0...most + 1e-6).contains(row.lock.heldFraction))
                 #expect(row.amdahlSpeedup >= 1 && row.amdahlSpeedup <= Double(row.threads) + 1e-9)
             }
         }
@@ -38,6 +41,15 @@ extension OpenBLASProcessWide {
             let hold = try #require(report.results.first { $0.mode == .hold })
             let release = try #require(report.results.first { $0.mode == .release })
             #expect(hold.lock.heldFraction > release.lock.heldFraction)
+        }
+
+        @Test("every policy computes the same checksum", arguments: LockPolicy.allCases)
+        func policies(policy: LockPolicy) throws {
+            let plan = RunPlan(workload: .countdown, size: 50_000, units: 20, threads: [2],
+                               lock: try LockConfiguration(policy: policy, switchInterval: .microseconds(200)))
+            let report = try Runner.run(plan)
+            #expect(Set(report.results.map(\.checksum)).count == 1)
+            #expect(report.results.allSatisfy { $0.policy == policy })
         }
 
         @Test("BLAS threads are restored after a run")

@@ -37,6 +37,15 @@ import Synchronization
    compares it across its timed wait so that it does not ask for a drop when the lock has
    changed hands in the meantime and the new holder has had less than an interval.
 
+ Other policies share the state and differ in take and drop:
+
+ - `legacy-gil` (CPython 2): take waits on `cond` with no timeout and sets no drop request; drop
+   clears `locked` and signals. The holder lets go every `checkInterval` checkpoints and asks
+   again at once. Nothing hands the lock over, so the releaser, still running, usually wins.
+   Its checkpoints find a permanent "ticker" bit in the eval breaker, which sends them to the
+   slow path that counts ticks, so `new-gil`'s fast path stays one load.
+ - `free` (PEP 703): take and drop only count. There is no mutual exclusion.
+
  Lock order: `mutex` before `switchMutex`. `take` holds both while it publishes the new holder;
  `drop` takes `switchMutex` alone, after it has let `mutex` go.
 */
@@ -65,7 +74,7 @@ public final class InterpreterLock: Sendable {
     /// Creates a lock with the given configuration (CPython's defaults unless told otherwise).
     public init(configuration: LockConfiguration = .default) {
         self.configuration = configuration
-        self.state = LockState(switchIntervalNanoseconds: max(configuration.switchIntervalNanoseconds, 1))
+        self.state = LockState(configuration)
     }
 
     /// Makes the state for a new thread of this interpreter. The thread does not hold the lock yet.
@@ -94,6 +103,8 @@ public enum ReleaseReason: Sendable, Equatable {
     case io
     /// The thread is done with the lock for now, as at the end of a `withLock` scope.
     case end
+    /// `legacy-gil`'s periodic release, every check interval.
+    case tick
     /// The thread is done with the lock for good; no forced switch.
     case exit
 }
@@ -103,7 +114,9 @@ public enum ReleaseReason: Sendable, Equatable {
 /// The lock's shared state. `@unchecked Sendable` is confined here: every mutable field below
 /// is guarded as its comment says, and the eval breaker is atomic.
 final class LockState: @unchecked Sendable {
+    let policy: LockPolicy
     let switchIntervalNanoseconds: UInt64
+    let checkInterval: Int
 
     let mutex = PosixMutex()
     /// Waiters for the lock sleep here (CPython's `gil->cond`).
@@ -125,14 +138,19 @@ final class LockState: @unchecked Sendable {
     /// Guarded by `switchMutex`.
     var forcedSwitches: UInt64 = 0
 
-    /// Bit 0 is the drop request. The holder polls this word at every checkpoint.
+    /// Bit 0 is the drop request; bit 1, always set under `legacy-gil`, sends every checkpoint
+    /// to the tick counter. The holder polls this word at every checkpoint.
     let evalBreaker = Atomic<UInt32>(0)
     static let dropRequestBit: UInt32 = 1
+    static let tickerBit: UInt32 = 2
 
     private let threadIDs = Atomic<Int>(0)
 
-    init(switchIntervalNanoseconds: UInt64) {
-        self.switchIntervalNanoseconds = switchIntervalNanoseconds
+    init(_ configuration: LockConfiguration) {
+        policy = configuration.policy
+        switchIntervalNanoseconds = max(configuration.switchIntervalNanoseconds, 1)
+        checkInterval = configuration.checkInterval
+        if policy == .legacyGIL { evalBreaker.store(Self.tickerBit, ordering: .relaxed) }
     }
 
     func nextThreadID() -> Int {
@@ -181,6 +199,38 @@ final class LockState: @unchecked Sendable {
         var contended = false
         var requested: UInt64 = 0
         mutex.lock()
+        switch policy {
+        case .free:
+            // No exclusion: count, note the holder, and go.
+            let switched = lastHolder != threadID
+            if switched {
+                lastHolder = threadID
+                switchNumber &+= 1
+            }
+            counters.recordAcquisition(waitedNanoseconds: nil, switched: switched)
+            mutex.unlock()
+            return (nil, switched, 0)
+        case .legacyGIL:
+            // A plain lock: wait as long as it takes, ask nobody to drop.
+            if locked {
+                contended = true
+                waiters += 1
+                while locked { cond.wait(mutex) }
+                waiters -= 1
+            }
+            locked = true
+            let switched = lastHolder != threadID
+            if switched {
+                lastHolder = threadID
+                switchNumber &+= 1
+            }
+            let waited = contended ? monotonicNanoseconds() - start : nil
+            counters.recordAcquisition(waitedNanoseconds: waited, switched: switched)
+            mutex.unlock()
+            return (waited, switched, 0)
+        case .newGIL:
+            break
+        }
         if locked {
             contended = true
             waiters += 1
@@ -222,11 +272,16 @@ final class LockState: @unchecked Sendable {
     /// - Returns: whether this drop waited for another thread to take the lock.
     func drop(threadID: Int, heldNanoseconds: UInt64, reason: ReleaseReason) -> Bool {
         mutex.lock()
+        counters.totalHoldNanoseconds += heldNanoseconds
+        if policy == .free {
+            mutex.unlock()
+            return false
+        }
         precondition(locked, "drop: the interpreter lock is not locked")
         locked = false
-        counters.totalHoldNanoseconds += heldNanoseconds
         cond.signal()
         mutex.unlock()
+        if policy == .legacyGIL { return false }  // no handoff: that is the point
 
         // FORCE_SWITCHING: a drop while a request is pending waits until someone else has taken
         // the lock, or the dropper would usually take it straight back.

@@ -22,12 +22,15 @@ public final class ThreadState {
 
     private let state: LockState
     private var heldSince: UInt64 = 0
+    /// `legacy-gil`: checkpoints left before the periodic release.
+    private var ticksLeft: Int
 
     init(lock: InterpreterLock, id: Int, name: String?) {
         self.lock = lock
         self.id = id
         self.name = name ?? "thread-\(id)"
         self.state = lock.state
+        self.ticksLeft = lock.state.checkInterval
     }
 
     // MARK: - Taking and dropping
@@ -83,6 +86,15 @@ public final class ThreadState {
     @inline(never)
     private func handleEvalBreaker() {
         precondition(holdsLock, "\(name): checkpoint() without holding the interpreter lock")
+        if state.policy == .legacyGIL {
+            // CPython 2: `if (--_Py_Ticker < 0)` → release, and at once take again.
+            ticksLeft -= 1
+            guard ticksLeft <= 0 else { return }
+            ticksLeft = state.checkInterval
+            release(reason: .tick)
+            acquire()
+            return
+        }
         guard state.isDropRequested else { return }
         release(reason: .dropRequest)
         acquire()

@@ -7,11 +7,13 @@ public enum Mode: String, Sendable, CaseIterable, Codable {
     case hold
     /// T threads; the lock is released around every kernel call.
     case release
+    /// T threads under policy `free` (PEP 703): no lock to hold or release.
+    case free
 
     /// The calling discipline this mode uses for kernels.
     public var discipline: CallDiscipline {
         switch self {
-        case .serial, .release: .release
+        case .serial, .release, .free: .release
         case .hold: .hold
         }
     }
@@ -22,6 +24,17 @@ public enum Mode: String, Sendable, CaseIterable, Codable {
         case .serial: "one thread, same total work: the baseline for speedup"
         case .hold: "T threads, kernels called holding the lock (an extension that forgot to release)"
         case .release: "T threads, the lock released around every kernel call (Py_BEGIN_ALLOW_THREADS)"
+        case .free: "T threads under policy free (PEP 703): no mutual exclusion, whatever --policy says"
         }
+    }
+}
+
+extension Mode {
+    /// The lock configuration this mode runs under: `free` overrides the policy.
+    func lockConfiguration(_ base: LockConfiguration) -> LockConfiguration {
+        guard self == .free else { return base }
+        var configuration = base
+        configuration.policy = .free
+        return configuration
     }
 }

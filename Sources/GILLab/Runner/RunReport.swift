@@ -20,7 +20,8 @@ public struct Summary: Sendable, Codable, Equatable {
 
 /// The lock's figures for one result row, from the counted run with the median wall time.
 public struct LockSummary: Sendable, Codable, Equatable {
-    /// Time the lock was held ÷ wall time. Above 1 cannot happen; near 1 means serialized.
+    /// Time the lock was held, summed over threads, ÷ wall time. Near 1 means serialized. Under a
+    /// lock it cannot exceed 1; under `free` holds overlap and it can reach the thread count.
     public var heldFraction: Double
     /// Acquisitions by a thread other than the previous holder.
     public var switches: UInt64

@@ -53,7 +53,7 @@ public struct RunPlan: Sendable, Equatable {
 
     /// Creates a plan; nothing is checked until ``Runner/run(_:progress:)``.
     public init(workload: WorkloadKind, size: Int? = nil, units: Int? = nil, threads: [Int] = [1, 2],
-                modes: [Mode] = Mode.allCases, repeats: Int = 5, blasThreads: Int = 1,
+                modes: [Mode] = [.serial, .hold, .release], repeats: Int = 5, blasThreads: Int = 1,
                 lock: LockConfiguration = .default) {
         self.workload = workload
         self.size = size ?? workload.defaultSize
@@ -132,7 +132,7 @@ public enum Runner {
                 let outcome: TrialOutcome
                 do {
                     outcome = try runTrial(workload: workload, units: units, threads: row.threads,
-                                           discipline: row.mode.discipline, lock: plan.lock)
+                                           discipline: row.mode.discipline, lock: row.mode.lockConfiguration(plan.lock))
                 } catch { throw .workload(error) }
                 if let expected, expected != outcome.checksum {
                     throw .checksumMismatch(mode: row.mode, threads: row.threads,
@@ -155,7 +155,7 @@ public enum Runner {
             let speedup = serialMedian / walls.median
             return RunResult(
                 workload: plan.workload.rawValue, size: plan.size, units: units, mode: row.mode,
-                threads: row.threads, policy: plan.lock.policy, wall: walls, speedup: speedup,
+                threads: row.threads, policy: row.mode.lockConfiguration(plan.lock).policy, wall: walls, speedup: speedup,
                 efficiency: speedup / usable, amdahlSpeedup: 1 / (s + (1 - s) / usable),
                 lock: LockSummary(median.lock, wallNanoseconds: median.wallNanoseconds),
                 checksum: hex(median.checksum))
