@@ -199,7 +199,10 @@ struct Compiler {
 
     private func compile(_ expr: Expr, into unit: inout Unit) throws(PyError) {
         switch expr {
-        case .int(let value): unit.emit(.loadConst(unit.constant(PyInt.make(value))))
+        // A constant belongs to its code object, even a small int: threads running their own
+        // interpreters then share no constant whose reference count they would both hammer.
+        // (CPython 3.12 makes small ints immortal instead, PEP 683; Swift objects cannot be.)
+        case .int(let value): unit.emit(.loadConst(unit.constant(PyInt.constant(value))))
         case .float(let value): unit.emit(.loadConst(unit.constant(PyFloat(value))))
         case .str(let value): unit.emit(.loadConst(unit.constant(PyStr(value))))
         case .bool(let value): unit.emit(.loadConst(unit.constant(PyBool.of(value))))

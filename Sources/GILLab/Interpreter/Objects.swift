@@ -126,6 +126,9 @@ public final class PyInt: PyObject {
     static func make(_ value: Int) -> PyInt {
         (-5...256).contains(value) ? small[value + 5] : PyInt(value)
     }
+
+    /// A new integer object for a code object's constant table, never the shared one.
+    static func constant(_ value: Int) -> PyInt { PyInt(value) }
 }
 
 /// A double-precision float.
