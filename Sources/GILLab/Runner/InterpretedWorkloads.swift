@@ -46,12 +46,15 @@ struct ProgramWorkload: Workload {
     let kind: WorkloadKind
     let size: Int
     let source: String
+    /// Registers the natives the program calls, with the mode's discipline.
+    var natives: @Sendable (Interpreter, CallDiscipline) -> Void = { _, _ in }
     /// The Python-level arguments of unit k.
     let arguments: @Sendable (Interpreter, Int) -> [PyObject]
     var name: String { kind.rawValue }
 
     func makeWorker(on thread: ThreadState, discipline: CallDiscipline) throws(WorkloadError) -> any WorkloadWorker {
-        let interpreter = try makeInterpreter(source, on: thread)
+        let natives = self.natives
+        let interpreter = try makeInterpreter(source, on: thread) { natives($0, discipline) }
         let arguments = self.arguments
         return InterpretedWorker(interpreter: interpreter) { unit in arguments(interpreter, unit) }
     }
@@ -72,6 +75,14 @@ struct ProgramWorkload: Workload {
     static func pymatmul(size: Int) -> ProgramWorkload {
         ProgramWorkload(kind: .pymatmul, size: size, source: Programs.pymatmul) { interpreter, unit in
             [interpreter.int(size), interpreter.int(unit % 17)]
+        }
+    }
+
+    /// A blocking call of `microseconds` per unit, behind a little Python-level work.
+    static func ioSleep(microseconds: Int) -> ProgramWorkload {
+        ProgramWorkload(kind: .ioSleep, size: microseconds, source: Programs.ioSleep,
+                        natives: registerSleep) { interpreter, unit in
+            [interpreter.int(unit), interpreter.int(microseconds)]
         }
     }
 
@@ -147,6 +158,22 @@ func registerMatrixNatives(_ interpreter: Interpreter, dgemmDiscipline disciplin
         }
         c.matrix = product
         if let outcome { throw PyError(.valueError, "dgemm(): \(outcome)") }
+        return PyNone.shared
+    }
+}
+
+/// Registers `sleep_us(n)`: a blocking call of n microseconds, like `time.sleep` or a socket
+/// read, released around the block under `discipline` (reason: I/O).
+func registerSleep(_ interpreter: Interpreter, discipline: CallDiscipline) {
+    interpreter.register("sleep_us", discipline: discipline, arity: 1...1) { thread, discipline, args throws(PyError) in
+        guard args[0].kind == .int else { throw PyError(.typeError, "sleep_us() expected an int, got '\(args[0].typeName)'") }
+        let microseconds = unsafeDowncast(args[0], to: PyInt.self).value
+        guard microseconds >= 0 else { throw PyError(.valueError, "sleep_us(): negative duration \(microseconds)") }
+        let failure = thread.call(discipline, reason: .io) { () -> KernelError? in
+            do throws(KernelError) { try Kernels.sleep(for: .microseconds(microseconds)) } catch { return error }
+            return nil
+        }
+        if let failure { throw PyError(.runtimeError, "sleep_us(): \(failure)") }
         return PyNone.shared
     }
 }

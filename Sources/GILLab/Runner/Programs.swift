@@ -87,6 +87,18 @@ public enum Programs {
             return total
         """
 
+    /// I/O-bound work: a little Python-level work, then a blocking call of `us` microseconds
+    /// (the native `sleep_us`, which releases the lock around the block in release mode, as
+    /// every blocking call in CPython's standard library does).
+    public static let ioSleep = """
+        def unit(k, us):
+            total = 0
+            for i in range(10):
+                total += (k * i) % 7
+            sleep_us(us)
+            return total
+        """
+
     /// The program of `workload`, or `nil` for the Swift-glue workloads.
     public static func source(of workload: WorkloadKind) -> String? {
         switch workload {
@@ -94,6 +106,7 @@ public enum Programs {
         case .pymatmul: pymatmul
         case .records: records
         case .gemm: gemm
+        case .ioSleep: ioSleep
         case .stencil, .mandelbrot, .hash: nil
         }
     }

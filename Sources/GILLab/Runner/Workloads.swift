@@ -57,6 +57,8 @@ public enum WorkloadKind: String, Sendable, CaseIterable, Codable {
     case pymatmul
     /// Interpreter code only: parse text lines into dicts, aggregate, serialize back.
     case records
+    /// I/O-bound: a little interpreter code, then a blocking sleep of `size` microseconds.
+    case ioSleep = "io-sleep"
 
     /// One line for `gillab list`.
     public var summary: String {
@@ -68,13 +70,14 @@ public enum WorkloadKind: String, Sendable, CaseIterable, Codable {
         case .countdown: "interpreter only: count size down to zero in total, split in units (Beazley's test)"
         case .pymatmul: "interpreter only: size×size matrix product over lists of floats, per unit"
         case .records: "interpreter only: parse size text lines into dicts, aggregate, serialize, per unit"
+        case .ioSleep: "I/O-bound: a little interpreter code, then a blocking call of size µs (released in release mode)"
         }
     }
 
     /// Whether the workload calls a kernel, so that `hold` and `release` differ.
     public var callsKernel: Bool {
         switch self {
-        case .gemm, .stencil, .mandelbrot, .hash: true
+        case .gemm, .stencil, .mandelbrot, .hash, .ioSleep: true
         case .countdown, .pymatmul, .records: false
         }
     }
@@ -86,7 +89,7 @@ public enum WorkloadKind: String, Sendable, CaseIterable, Codable {
         case .hash: 1 << 20
         case .countdown: 20_000_000
         case .pymatmul: 32
-        case .records: 1000
+        case .records, .ioSleep: 1000
         }
     }
 
@@ -94,13 +97,15 @@ public enum WorkloadKind: String, Sendable, CaseIterable, Codable {
     /// (countdown: 64 chunks of the total).
     public func defaultUnits(size: Int) -> Int {
         if self == .countdown { return 64 }
+        // 240 divides evenly among 1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 16, … threads.
+        if self == .ioSleep { return 240 }
         let n = Double(size)
         let seconds: Double = switch self {
         case .gemm: 2 * n * n * n / 40e9 + 50 * n * 1e-9
         case .stencil: n * n * 0.7e-9
         case .mandelbrot: n * 40e-9
         case .hash: n * 0.7e-9
-        case .countdown: 1
+        case .countdown, .ioSleep: 1
         case .pymatmul: n * n * n * 500e-9
         case .records: n * 20e-6
         }
@@ -120,7 +125,7 @@ public enum WorkloadKind: String, Sendable, CaseIterable, Codable {
         case .stencil: product(size, size, 16)
         case .mandelbrot: product(size, 4)
         case .hash: size
-        case .countdown: 0
+        case .countdown, .ioSleep: 0
         case .pymatmul: product(size, size, 3, 64)  // three lists of boxed floats
         case .records: product(size, 600)  // lines, parts, dicts
         }
@@ -139,6 +144,7 @@ public enum WorkloadKind: String, Sendable, CaseIterable, Codable {
             case .countdown: ProgramWorkload.countdown(size: size, units: max(units, 1))
             case .pymatmul: ProgramWorkload.pymatmul(size: size)
             case .records: ProgramWorkload.records(size: size)
+            case .ioSleep: ProgramWorkload.ioSleep(microseconds: size)
             }
         } catch {
             throw .kernel(error)
