@@ -1,0 +1,50 @@
+#!/usr/bin/env python3
+"""Beazley's test in CPython and in GILLab, interleaved: the speedup of 2 threads each counting
+N/2 over 1 thread counting N. Prints each pair and the medians, so the two are compared on the
+same machine in the same minutes.
+
+Usage: scripts/countdown_threads_vs_cpython.py [PAIRS] [N]   (needs a release build of gillab)
+"""
+import json
+import statistics
+import subprocess
+import sys
+import threading
+import time
+
+pairs = int(sys.argv[1]) if len(sys.argv) > 1 else 5
+n = int(sys.argv[2]) if len(sys.argv) > 2 else 20_000_000
+
+
+def count(k):
+    while k > 0:
+        k -= 1
+
+
+def cpython_speedup():
+    start = time.perf_counter()
+    count(n)
+    serial = time.perf_counter() - start
+    workers = [threading.Thread(target=count, args=(n // 2,)) for _ in range(2)]
+    start = time.perf_counter()
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return serial / (time.perf_counter() - start)
+
+
+def gillab_speedup():
+    output = subprocess.run([".build/release/gillab", "run", "--workload", "countdown", "--size", str(n),
+                             "--threads", "2", "--modes", "serial,hold", "--repeat", "3", "--format", "json"],
+                            check=True, capture_output=True, text=True).stdout
+    return next(r["speedup"] for r in json.loads(output)["results"] if r["mode"] == "hold")
+
+
+cpython, gillab = [], []
+for _ in range(pairs):
+    cpython.append(cpython_speedup())
+    gillab.append(gillab_speedup())
+    print(f"CPython {cpython[-1]:.2f}   GILLab {gillab[-1]:.2f}")
+print(f"median 2-thread speedup over {pairs} pairs: CPython {statistics.median(cpython):.2f}, "
+      f"GILLab {statistics.median(gillab):.2f}")
