@@ -45,6 +45,8 @@ struct Showcase: ParsableCommand {
              RunPlan(workload: .gemm, size: 512, threads: ladder, repeats: repeats, lock: configuration)),
             ("A small BLAS kernel: the lock round trip and the glue weigh more",
              RunPlan(workload: .gemm, size: 64, threads: ladder, repeats: repeats, lock: configuration)),
+            ("I/O-bound threads: a blocking call that releases the lock scales past the core count",
+             RunPlan(workload: .ioSleep, size: 1000, threads: [1, 2, 4, 8, 16], repeats: repeats, lock: configuration)),
             ("CPU-bound Python-level threads: interpreter bytecode only, nothing to release around",
              RunPlan(workload: .countdown, size: 4_000_000, threads: ladder, modes: [.serial, .hold],
                      repeats: repeats, lock: configuration)),
