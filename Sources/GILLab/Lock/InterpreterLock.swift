@@ -133,7 +133,8 @@ final class LockState: @unchecked Sendable {
     let switchMutex = PosixMutex()
     /// A dropper on request sleeps here until another thread has the lock (FORCE_SWITCHING).
     let switchCond = PosixCondition()
-    /// Written under `mutex` and `switchMutex`; read under either. The id of the last holder.
+    /// The id of the last holder. Written under `mutex`, and under `switchMutex` too for
+    /// `new-gil`, whose forced-switch dropper reads it under `switchMutex` alone.
     var lastHolder = 0
     /// Guarded by `switchMutex`.
     var forcedSwitches: UInt64 = 0
@@ -192,6 +193,15 @@ final class LockState: @unchecked Sendable {
 
     // MARK: - take and drop
 
+    /// Records `threadID` as the holder; `mutex` must be held. Returns whether the holder
+    /// changed, which is what `switchNumber` counts.
+    private func noteHolder(_ threadID: Int) -> Bool {
+        guard lastHolder != threadID else { return false }
+        lastHolder = threadID
+        switchNumber &+= 1
+        return true
+    }
+
     /// Takes the lock for `thread`, following CPython's `take_gil`.
     /// - Returns: what the thread should add to its own counters.
     func take(threadID: Int) -> (waited: UInt64?, switched: Bool, requested: UInt64) {
@@ -202,11 +212,7 @@ final class LockState: @unchecked Sendable {
         switch policy {
         case .free:
             // No exclusion: count, note the holder, and go.
-            let switched = lastHolder != threadID
-            if switched {
-                lastHolder = threadID
-                switchNumber &+= 1
-            }
+            let switched = noteHolder(threadID)
             counters.recordAcquisition(waitedNanoseconds: nil, switched: switched)
             mutex.unlock()
             return (nil, switched, 0)
@@ -219,11 +225,7 @@ final class LockState: @unchecked Sendable {
                 waiters -= 1
             }
             locked = true
-            let switched = lastHolder != threadID
-            if switched {
-                lastHolder = threadID
-                switchNumber &+= 1
-            }
+            let switched = noteHolder(threadID)
             let waited = contended ? monotonicNanoseconds() - start : nil
             counters.recordAcquisition(waitedNanoseconds: waited, switched: switched)
             mutex.unlock()
@@ -250,11 +252,7 @@ final class LockState: @unchecked Sendable {
         // lastHolder either sees us or is already waiting for the signal below.
         switchMutex.lock()
         locked = true
-        let switched = lastHolder != threadID
-        if switched {
-            lastHolder = threadID
-            switchNumber &+= 1
-        }
+        let switched = noteHolder(threadID)
         switchCond.signal()
         switchMutex.unlock()
 
