@@ -82,13 +82,14 @@ final class CodeObject {
         var lines = ["Disassembly of \(name):"]
         var nested: [CodeObject] = []
         let globals = globalNames()
+        func globalName(_ slot: Int) -> String { globals.indices.contains(slot) ? globals[slot] : "?" }
         for (index, instruction) in instructions.enumerated() {
             let (op, argument): (String, String) = switch instruction {
             case .loadConst(let i): ("LOAD_CONST", "\(i) (\(describe(constants[i])))")
             case .loadFast(let i): ("LOAD_FAST", "\(i) (\(localNames[i]))")
             case .storeFast(let i): ("STORE_FAST", "\(i) (\(localNames[i]))")
-            case .loadGlobal(let i): ("LOAD_GLOBAL", "\(i) (\(globals[i]))")
-            case .storeGlobal(let i): ("STORE_GLOBAL", "\(i) (\(globals[i]))")
+            case .loadGlobal(let i): ("LOAD_GLOBAL", "\(i) (\(globalName(i)))")
+            case .storeGlobal(let i): ("STORE_GLOBAL", "\(i) (\(globalName(i)))")
             case .binary(let op): ("BINARY_OP", op.rawValue)
             case .compare(let op): ("COMPARE_OP", op.rawValue)
             case .compareJumpIfFalse(let op, let t): ("COMPARE_AND_BRANCH", "\(op.rawValue) to \(t)")

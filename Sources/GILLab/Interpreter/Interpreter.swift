@@ -44,8 +44,10 @@ public final class Interpreter {
     }
 
     func compile(_ source: String) throws(PyError) -> CodeObject {
+        // Code objects keep `globalNames` for their disassembly and may outlive the interpreter
+        // (a function can be returned to Swift), so they hold it weakly.
         let compiler = Compiler(globalSlot: { [unowned self] in self.slot(for: $0) },
-                                globalNames: { [unowned self] in self.globalNameList })
+                                globalNames: { [weak self] in self?.globalNameList ?? [] })
         return try compiler.compileModule(try Parser.parse(source))
     }
 
@@ -143,6 +145,7 @@ public final class Interpreter {
         var pc = 0
 
         @inline(__always) func push(_ object: PyObject) {
+            assert(frame.depth < stack.capacity, "value stack overflow in \(code.name)")
             (stack.base + frame.depth).initialize(to: object)
             frame.depth += 1
         }
@@ -283,7 +286,9 @@ private final class Frame {
         locals = .allocate(capacity: code.localNames.count)
         locals.initialize(repeating: nil)
         for (index, argument) in arguments.enumerated() { locals[index] = argument }
-        // No instruction pushes more than two values, so twice the code length always suffices.
+        // The compiler keeps every statement stack-neutral (a `for` loop keeps just its
+        // iterator), so the depth never exceeds what the code's text pushes once, and no
+        // instruction pushes more than two: twice the code length always suffices.
         let capacity = 2 * code.instructions.count + 2
         stack = (.allocate(capacity: capacity), capacity)
     }

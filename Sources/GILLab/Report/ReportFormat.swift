@@ -54,9 +54,7 @@ public enum ReportRenderer {
     public static func alignedTable(header: [String], rows: [[String]]) -> String {
         let all = [header] + rows
         let widths = header.indices.map { column in all.map { $0[column].count }.max() ?? 0 }
-        let numeric = header.indices.map { column in
-            !rows.isEmpty && rows.allSatisfy { Double($0[column]) != nil }
-        }
+        let numeric = numericColumns(header: header, rows: rows)
         return all.map { row in
             row.indices.map { column in
                 let pad = String(repeating: " ", count: widths[column] - row[column].count)
@@ -65,10 +63,15 @@ public enum ReportRenderer {
         }.joined(separator: "\n") + "\n"
     }
 
+    /// For each column, whether every cell in it reads as a number (and so aligns right).
+    static func numericColumns(header: [String], rows: [[String]]) -> [Bool] {
+        header.indices.map { column in !rows.isEmpty && rows.allSatisfy { Double($0[column]) != nil } }
+    }
+
     static func markdown(_ results: [RunResult]) -> String {
-        let numericColumns = Set(1...13).subtracting([2])
-        let align = columns.indices.map { numericColumns.contains($0) ? "---:" : "---" }
-        return ([columns, align] + results.map(cells)).map { "| " + $0.joined(separator: " | ") + " |" }
+        let rows = results.map(cells)
+        let align = numericColumns(header: columns, rows: rows).map { $0 ? "---:" : "---" }
+        return ([columns, align] + rows).map { "| " + $0.joined(separator: " | ") + " |" }
             .joined(separator: "\n") + "\n"
     }
 

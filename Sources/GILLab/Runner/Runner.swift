@@ -145,7 +145,8 @@ public enum Runner {
         progress(total, total)
 
         let serialMedian = Summary(outcomes[0].map { Double($0.wallNanoseconds) / 1e9 }).median
-        let serialHeld = LockSummary(medianOutcome(outcomes[0]).lock, wallNanoseconds: medianOutcome(outcomes[0]).wallNanoseconds).heldFraction
+        let serialMedianRun = medianOutcome(outcomes[0])
+        let serialHeld = LockSummary(serialMedianRun.lock, wallNanoseconds: serialMedianRun.wallNanoseconds).heldFraction
         let results = rows.enumerated().compactMap { index, row -> RunResult? in
             guard row.mode != .serial || plan.modes.contains(.serial) else { return nil }
             let walls = Summary(outcomes[index].map { Double($0.wallNanoseconds) / 1e9 })
