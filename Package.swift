@@ -10,6 +10,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
         // MARK: - C
@@ -35,7 +36,10 @@ let package = Package(
 
         .target(
             name: "GILLab",
-            dependencies: ["CKernels"],
+            dependencies: [
+                "CKernels",
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ],
             path: "Sources/GILLab"
         ),
         .executableTarget(

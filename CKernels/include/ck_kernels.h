@@ -117,6 +117,17 @@ ck_status ck_fnv1a64(const uint8_t *data, size_t count, uint64_t seed, uint64_t 
  */
 ck_status ck_sleep_ns(uint64_t nanoseconds);
 
+/**
+ * Sets the calling thread's timer slack: how late the kernel may wake it from a timed sleep so
+ * that it can batch wake-ups. Linux's default is 50 µs, which would otherwise dominate a
+ * measurement of wake-up latency.
+ *
+ * @param nanoseconds the slack; 0 restores the thread's default.
+ * @return CK_OK, or CK_EINVAL where the system has no per-thread timer slack (not Linux) or
+ *         refuses the value.
+ */
+ck_status ck_set_timer_slack_ns(uint64_t nanoseconds);
+
 // MARK: - OpenBLAS configuration
 
 /// The number of threads OpenBLAS uses. Process-wide.

@@ -1,6 +1,9 @@
 #include <errno.h>
 #include <math.h>
 #include <time.h>
+#if defined(__linux__)
+#include <sys/prctl.h>
+#endif
 #include "ck_shape.h"
 
 // MARK: - Stencil
@@ -89,4 +92,14 @@ ck_status ck_sleep_ns(uint64_t nanoseconds) {
     }
     errno = saved;
     return CK_OK;
+}
+
+ck_status ck_set_timer_slack_ns(uint64_t nanoseconds) {
+#if defined(__linux__)
+    if (nanoseconds > (uint64_t)(unsigned long)-1) return CK_EINVAL;
+    return prctl(PR_SET_TIMERSLACK, (unsigned long)nanoseconds, 0, 0, 0) == 0 ? CK_OK : CK_EINVAL;
+#else
+    (void)nanoseconds;
+    return CK_EINVAL;
+#endif
 }

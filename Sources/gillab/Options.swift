@@ -1,11 +1,8 @@
 import ArgumentParser
 import GILLab
 
-/// Options of the interpreter lock, shared by every command that runs work.
-struct LockOptions: ParsableArguments {
-    @Option(help: "Lock policy.")
-    var policy: LockPolicy = .newGIL
-
+/// Options of the interpreter lock other than its policy, shared by every command that runs work.
+struct LockTuningOptions: ParsableArguments {
     @Option(help: ArgumentHelp("How long a waiter waits before it asks the holder to drop (sys.setswitchinterval); new-gil.",
                                valueName: "duration"))
     var switchInterval = DurationArgument(LockConfiguration.defaultSwitchInterval, text: "5ms")
@@ -14,6 +11,11 @@ struct LockOptions: ParsableArguments {
             help: ArgumentHelp("Checkpoints between the holder's periodic releases (sys.setcheckinterval); legacy-gil.",
                                valueName: "ticks"))
     var checkInterval = LockConfiguration.defaultCheckInterval
+
+    @Option(parsing: .unconditional,
+            help: ArgumentHelp("Interpreters, each with its own lock; threads join them round-robin. per-interpreter.",
+                               valueName: "count"))
+    var interpreters = LockConfiguration.defaultInterpreters
 
     func validate() throws {
         guard switchInterval.duration > .zero else {
@@ -25,10 +27,26 @@ struct LockOptions: ParsableArguments {
         guard checkInterval >= 1 else {
             throw ValidationError("--check-interval must be at least 1, got \(checkInterval)")
         }
+        guard (1...LockConfiguration.maximumInterpreters).contains(interpreters) else {
+            throw ValidationError("--interpreters must be between 1 and \(LockConfiguration.maximumInterpreters), got \(interpreters)")
+        }
     }
 
+    func configuration(policy: LockPolicy) throws -> LockConfiguration {
+        try LockConfiguration(policy: policy, switchInterval: switchInterval.duration, checkInterval: checkInterval,
+                              interpreters: interpreters)
+    }
+}
+
+/// Options of the interpreter lock, shared by every command that runs work under one policy.
+struct LockOptions: ParsableArguments {
+    @Option(help: "Lock policy.")
+    var policy: LockPolicy = .newGIL
+
+    @OptionGroup var tuning: LockTuningOptions
+
     func configuration() throws -> LockConfiguration {
-        try LockConfiguration(policy: policy, switchInterval: switchInterval.duration, checkInterval: checkInterval)
+        try tuning.configuration(policy: policy)
     }
 }
 

@@ -53,7 +53,7 @@ struct CLITests {
         let run = try #require(command as? Run)
         #expect(run.threads.values == [1, 2])
         #expect(run.modes.values == [.serial, .hold, .release])
-        #expect(run.lock.switchInterval.duration == .milliseconds(5))
+        #expect(run.lock.tuning.switchInterval.duration == .milliseconds(5))
         #expect(try Gillab.parseAsRoot([]) is Showcase)
         #expect(DurationArgument(argument: "250us")?.duration == .microseconds(250))
         #expect(DurationArgument(argument: "0.5s")?.duration == .milliseconds(500))

@@ -10,7 +10,7 @@ struct LockTests {
     }
 
     /// The policies that promise mutual exclusion.
-    static let exclusive: [LockPolicy] = [.newGIL, .legacyGIL]
+    static let exclusive: [LockPolicy] = [.newGIL, .legacyGIL, .ioPriority]
 
     @Test("never two holders, whatever mix of checkpoints, releases and drop requests", arguments: exclusive)
     func mutualExclusion(policy: LockPolicy) {
@@ -33,7 +33,9 @@ struct LockTests {
                 thread.checkpoint()
                 critical()
                 if i % 7 == index % 7 {
-                    thread.withoutLock {}  // release and take back, like a tiny kernel call
+                    // Release and take back, like a tiny kernel call or blocking read; the
+                    // latter comes back with priority under io-priority.
+                    thread.withoutLock(reason: i % 2 == 0 ? .io : .kernel) {}
                 }
             }
             thread.detach()
@@ -50,6 +52,8 @@ struct LockTests {
         #expect(total.switches == lockStats.switches)
         #expect(total.dropRequests == lockStats.dropRequests)
         #expect(total.forcedSwitches == lockStats.forcedSwitches)
+        #expect(total.priorityRequests == lockStats.priorityRequests)
+        #expect(total.starvedWaiters == lockStats.starvedWaiters)
         #expect(total.totalHoldNanoseconds == lockStats.totalHoldNanoseconds)
         #expect(lockStats.contendedAcquisitions <= lockStats.acquisitions)
         #expect(lockStats.maxWaitNanoseconds <= lockStats.totalWaitNanoseconds)
@@ -180,7 +184,8 @@ struct LockTests {
     }
 
     @Test("no lost wake-ups: many threads taking and dropping in a tight loop all finish",
-          arguments: [(LockPolicy.newGIL, 1), (.newGIL, 50), (.newGIL, 5_000), (.legacyGIL, 50)])
+          arguments: [(LockPolicy.newGIL, 1), (.newGIL, 50), (.newGIL, 5_000), (.legacyGIL, 50),
+                      (.ioPriority, 1), (.ioPriority, 50), (.perInterpreter, 50)])
     func noLostWakeups(policy: LockPolicy, intervalMicroseconds: Int) {
         let lock = Self.lock(intervalMicroseconds: intervalMicroseconds, policy: policy)
         let watchdog = Watchdog()
@@ -190,7 +195,7 @@ struct LockTests {
             for i in 0..<3_000 where !watchdog.hasFired {
                 thread.acquire()
                 if i % 3 == 0 { thread.checkpoint() }
-                thread.release(reason: i % 2 == 0 ? .kernel : .end)
+                thread.release(reason: [.kernel, .end, .io][i % 3])
                 watchdog.tick()
             }
             finished.add()
@@ -260,5 +265,7 @@ struct LockTests {
         #expect(LockConfiguration.default.switchInterval == .milliseconds(5))
         #expect(LockConfiguration.default.policy == .newGIL)
         #expect(throws: LockConfigurationError.nonPositiveCheckInterval(0)) { try LockConfiguration(checkInterval: 0) }
+        #expect(throws: LockConfigurationError.interpretersOutOfRange(0)) { try LockConfiguration(interpreters: 0) }
+        #expect(throws: LockConfigurationError.interpretersOutOfRange(4097)) { try LockConfiguration(interpreters: 4097) }
     }
 }

@@ -121,4 +121,22 @@ public enum Kernels {
         let (seconds, attoseconds) = duration.components
         try KernelError.check(ck_sleep_ns(UInt64(seconds) * 1_000_000_000 + UInt64(attoseconds / 1_000_000_000)))
     }
+
+    /// Sets how late the kernel may wake the calling thread from a timed sleep (Linux's timer
+    /// slack, 50 µs by default); `nil` restores the default. Shrinking it makes a measured
+    /// wake-up latency the scheduler's and the lock's rather than the timer's.
+    ///
+    /// The corresponding C function is `ck_set_timer_slack_ns`.
+    /// - Throws: ``KernelError`` where the system has no per-thread timer slack (not Linux).
+    public static func setTimerSlack(_ slack: Duration?) throws(KernelError) {
+        let nanoseconds: UInt64
+        if let slack {
+            guard slack > .zero else { throw .invalidArgument("timer slack \(slack)") }
+            let (seconds, attoseconds) = slack.components
+            nanoseconds = UInt64(seconds) * 1_000_000_000 + UInt64(attoseconds / 1_000_000_000)
+        } else {
+            nanoseconds = 0
+        }
+        try KernelError.check(ck_set_timer_slack_ns(max(nanoseconds, slack == nil ? 0 : 1)))
+    }
 }

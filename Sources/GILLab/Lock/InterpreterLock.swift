@@ -45,6 +45,19 @@ import Synchronization
    Its checkpoints find a permanent "ticker" bit in the eval breaker, which sends them to the
    slow path that counts ticks, so `new-gil`'s fast path stays one load.
  - `free` (PEP 703): take and drop only count. There is no mutual exclusion.
+ - `per-interpreter` (PEP 684): one `new-gil` state per interpreter. A thread is bound to
+   interpreter `(id - 1) % interpreters` when it is made, and only ever takes that lock.
+ - `io-priority`, GILLab's fix for the convoy. A thread coming back from a release for I/O
+   takes with priority: if the holder has held the lock for `minimumSlice` (a tenth of the
+   switch interval) it sets the drop request at once, and otherwise it waits only until that
+   point. Drops wake every waiter (broadcast), and a free lock goes to the highest-ranked
+   waiter: starving, then priority, then the rest. A waiter that has waited a whole switch
+   interval becomes starving, and nobody, priority threads included, takes the lock before it.
+   The bound that gives, however many I/O threads there are: a CPU-bound thread waits at most
+   one switch interval plus the time the holder needs to reach its next checkpoint, as
+   `new-gil` intends, and once it holds the lock no priority request preempts it before
+   `minimumSlice`. So a stream of I/O threads costs a CPU-bound thread at most one drop per
+   `minimumSlice` of its running time, and never all of it.
 
  Lock order: `mutex` before `switchMutex`. `take` holds both while it publishes the new holder;
  `drop` takes `switchMutex` alone, after it has let `mutex` go.
@@ -66,31 +79,47 @@ import Synchronization
 /// }
 /// thread.detach()
 /// ```
+///
+/// Under `per-interpreter` one `InterpreterLock` stands for the whole runtime: it holds one lock
+/// per interpreter and binds each new thread state to one of them, round-robin.
 public final class InterpreterLock: Sendable {
     /// The policy and switch interval this lock was made with.
     public let configuration: LockConfiguration
-    let state: LockState
+    /// One state per interpreter: one, except under `per-interpreter`.
+    let states: [LockState]
+    private let threadIDs = Atomic<Int>(0)
+
+    /// The first interpreter's state; the only one unless the policy is `per-interpreter`.
+    var state: LockState { states[0] }
 
     /// Creates a lock with the given configuration (CPython's defaults unless told otherwise).
     public init(configuration: LockConfiguration = .default) {
         self.configuration = configuration
-        self.state = LockState(configuration)
+        self.states = (0..<configuration.lockCount).map { _ in LockState(configuration) }
     }
 
-    /// Makes the state for a new thread of this interpreter. The thread does not hold the lock yet.
+    /// Makes the state for a new thread. The thread does not hold the lock yet. Under
+    /// `per-interpreter` the thread joins interpreter `(id - 1) % interpreters`.
     /// - Parameter name: shown in statistics and in trap messages.
     public func makeThreadState(name: String? = nil) -> ThreadState {
-        ThreadState(lock: self, id: state.nextThreadID(), name: name)
+        let id = threadIDs.wrappingAdd(1, ordering: .relaxed).newValue
+        let interpreter = (id - 1) % states.count
+        return ThreadState(lock: self, state: states[interpreter], interpreter: interpreter, id: id, name: name)
     }
 
-    /// A consistent snapshot of the lock's counters.
-    public var statistics: LockStatistics { state.snapshot() }
+    /// A consistent snapshot of the lock's counters, summed over the interpreters.
+    public var statistics: LockStatistics {
+        states.reduce(LockStatistics()) { $0.adding($1.snapshot()) }
+    }
+
+    /// One snapshot per interpreter, in interpreter order.
+    public var statisticsByInterpreter: [LockStatistics] { states.map { $0.snapshot() } }
 
     /// Zeroes the lock's counters; the lock's state is untouched.
-    public func resetStatistics() { state.resetCounters() }
+    public func resetStatistics() { states.forEach { $0.resetCounters() } }
 
-    /// Whether a drop request is pending. Cheap; for tests and diagnostics.
-    public var isDropRequested: Bool { state.isDropRequested }
+    /// Whether a drop request is pending in any interpreter. Cheap; for tests and diagnostics.
+    public var isDropRequested: Bool { states.contains { $0.isDropRequested } }
 }
 
 /// Why a holder lets the lock go. Statistics and, later, event hooks report it.
@@ -114,9 +143,18 @@ public enum ReleaseReason: Sendable, Equatable {
 /// The lock's shared state. `@unchecked Sendable` is confined here: every mutable field below
 /// is guarded as its comment says, and the eval breaker is atomic.
 final class LockState: @unchecked Sendable {
-    let policy: LockPolicy
+    /// How take and drop behave; `per-interpreter` runs `new-gil` in each interpreter.
+    enum Handoff { case newGIL, legacyGIL, free, ioPriority }
+
+    /// `io-priority`'s waiter ranks. A free lock goes to a waiter that nobody outranks.
+    enum Rank: Int { case normal, priority, starving }
+
+    let handoff: Handoff
     let switchIntervalNanoseconds: UInt64
     let checkInterval: Int
+    /// `io-priority`: how long a holder keeps the lock before a thread back from I/O may ask it
+    /// to drop. A tenth of the switch interval: 500 µs by default.
+    let minimumSliceNanoseconds: UInt64
 
     let mutex = PosixMutex()
     /// Waiters for the lock sleep here (CPython's `gil->cond`).
@@ -129,6 +167,10 @@ final class LockState: @unchecked Sendable {
     var switchNumber: UInt64 = 0
     /// Guarded by `mutex`.
     var counters = LockStatistics()
+    /// Guarded by `mutex`. When the current holder took the lock.
+    var heldSince: UInt64 = 0
+    /// Guarded by `mutex`. `io-priority`'s waiters, counted by rank.
+    var waitingByRank = [0, 0, 0]
 
     let switchMutex = PosixMutex()
     /// A dropper on request sleeps here until another thread has the lock (FORCE_SWITCHING).
@@ -145,17 +187,17 @@ final class LockState: @unchecked Sendable {
     static let dropRequestBit: UInt32 = 1
     static let tickerBit: UInt32 = 2
 
-    private let threadIDs = Atomic<Int>(0)
-
     init(_ configuration: LockConfiguration) {
-        policy = configuration.policy
+        handoff = switch configuration.policy {
+        case .newGIL, .perInterpreter: .newGIL
+        case .legacyGIL: .legacyGIL
+        case .free: .free
+        case .ioPriority: .ioPriority
+        }
         switchIntervalNanoseconds = max(configuration.switchIntervalNanoseconds, 1)
+        minimumSliceNanoseconds = max(switchIntervalNanoseconds / 10, 1)
         checkInterval = configuration.checkInterval
-        if policy == .legacyGIL { evalBreaker.store(Self.tickerBit, ordering: .relaxed) }
-    }
-
-    func nextThreadID() -> Int {
-        threadIDs.wrappingAdd(1, ordering: .relaxed).newValue
+        if handoff == .legacyGIL { evalBreaker.store(Self.tickerBit, ordering: .relaxed) }
     }
 
     var isDropRequested: Bool {
@@ -203,19 +245,21 @@ final class LockState: @unchecked Sendable {
     }
 
     /// Takes the lock for `thread`, following CPython's `take_gil`.
+    /// - Parameter priority: the thread is coming back from a release for I/O; only
+    ///   `io-priority` acts on it.
     /// - Returns: what the thread should add to its own counters.
-    func take(threadID: Int) -> (waited: UInt64?, switched: Bool, requested: UInt64) {
+    func take(threadID: Int, priority: Bool = false) -> LockStatistics {
         let start = monotonicNanoseconds()
+        var mine = LockStatistics()
         var contended = false
-        var requested: UInt64 = 0
         mutex.lock()
-        switch policy {
+        switch handoff {
         case .free:
             // No exclusion: count, note the holder, and go.
-            let switched = noteHolder(threadID)
-            counters.recordAcquisition(waitedNanoseconds: nil, switched: switched)
+            mine.recordAcquisition(waitedNanoseconds: nil, switched: noteHolder(threadID))
+            counters = counters.adding(mine)
             mutex.unlock()
-            return (nil, switched, 0)
+            return mine
         case .legacyGIL:
             // A plain lock: wait as long as it takes, ask nobody to drop.
             if locked {
@@ -226,25 +270,53 @@ final class LockState: @unchecked Sendable {
             }
             locked = true
             let switched = noteHolder(threadID)
-            let waited = contended ? monotonicNanoseconds() - start : nil
-            counters.recordAcquisition(waitedNanoseconds: waited, switched: switched)
+            mine.recordAcquisition(waitedNanoseconds: contended ? monotonicNanoseconds() - start : nil, switched: switched)
+            counters = counters.adding(mine)
             mutex.unlock()
-            return (waited, switched, 0)
-        case .newGIL:
+            return mine
+        case .newGIL, .ioPriority:
             break
         }
-        if locked {
+
+        var rank: Rank = handoff == .ioPriority && priority ? .priority : .normal
+        if locked || isOutranked(rank) {
             contended = true
             waiters += 1
-            while locked {
+            waitingByRank[rank.rawValue] += 1
+            while locked || isOutranked(rank) {
                 let saved = switchNumber
-                let timedOut = cond.wait(mutex, nanoseconds: switchIntervalNanoseconds)
+                var timeout = switchIntervalNanoseconds
+                if rank == .priority && locked {
+                    // Back from I/O: ask at once, once the holder has had its minimum slice.
+                    let held = monotonicNanoseconds() &- heldSince
+                    if held < minimumSliceNanoseconds {
+                        timeout = minimumSliceNanoseconds - held
+                    } else {
+                        if !isDropRequested {
+                            setDropRequest()
+                            mine.dropRequests += 1
+                            mine.priorityRequests += 1
+                        }
+                        timeout = minimumSliceNanoseconds  // look again if a third thread gets it
+                    }
+                }
+                let timedOut = cond.wait(mutex, nanoseconds: timeout)
+                guard timedOut, rank != .priority else { continue }
                 // A whole interval passed with the same holder: ask it to drop.
-                if timedOut && locked && switchNumber == saved {
+                if locked && switchNumber == saved {
                     setDropRequest()
-                    requested += 1
+                    mine.dropRequests += 1
+                }
+                // io-priority's bound: after a whole interval of waiting, nobody goes first.
+                if handoff == .ioPriority && rank == .normal
+                    && monotonicNanoseconds() - start >= switchIntervalNanoseconds {
+                    waitingByRank[rank.rawValue] -= 1
+                    rank = .starving
+                    waitingByRank[rank.rawValue] += 1
+                    mine.starvedWaiters += 1
                 }
             }
+            waitingByRank[rank.rawValue] -= 1
             waiters -= 1
         }
 
@@ -255,15 +327,28 @@ final class LockState: @unchecked Sendable {
         let switched = noteHolder(threadID)
         switchCond.signal()
         switchMutex.unlock()
+        heldSince = monotonicNanoseconds()
 
         // A pending request was aimed at the previous holder; it is served.
         if isDropRequested { resetDropRequest() }
 
-        let waited = contended ? monotonicNanoseconds() - start : nil
-        counters.recordAcquisition(waitedNanoseconds: waited, switched: switched)
-        counters.dropRequests += requested
+        mine.recordAcquisition(waitedNanoseconds: contended ? heldSince - start : nil, switched: switched)
+        counters = counters.adding(mine)
         mutex.unlock()
-        return (waited, switched, requested)
+        return mine
+    }
+
+    /// `io-priority`'s waiters by rank, read under the mutex; for tests.
+    var waitingByRankSnapshot: [Int] {
+        mutex.lock()
+        defer { mutex.unlock() }
+        return waitingByRank
+    }
+
+    /// Whether a waiter of higher rank than `rank` is waiting; `mutex` must be held.
+    private func isOutranked(_ rank: Rank) -> Bool {
+        guard handoff == .ioPriority else { return false }
+        return waitingByRank[(rank.rawValue + 1)...].contains { $0 > 0 }
     }
 
     /// Lets the lock go, following CPython's `drop_gil`.
@@ -271,15 +356,16 @@ final class LockState: @unchecked Sendable {
     func drop(threadID: Int, heldNanoseconds: UInt64, reason: ReleaseReason) -> Bool {
         mutex.lock()
         counters.totalHoldNanoseconds += heldNanoseconds
-        if policy == .free {
+        if handoff == .free {
             mutex.unlock()
             return false
         }
         precondition(locked, "drop: the interpreter lock is not locked")
         locked = false
-        cond.signal()
+        // io-priority wakes everyone, so that the waiter who should go first is among them.
+        if handoff == .ioPriority { cond.broadcast() } else { cond.signal() }
         mutex.unlock()
-        if policy == .legacyGIL { return false }  // no handoff: that is the point
+        if handoff == .legacyGIL { return false }  // no handoff: that is the point
 
         // FORCE_SWITCHING: a drop while a request is pending waits until someone else has taken
         // the lock, or the dropper would usually take it straight back.

@@ -10,6 +10,15 @@ public enum LockPolicy: String, Sendable, CaseIterable, Codable {
     /// PEP 703, free-threaded: no mutual exclusion at all. Acquire and release still count, so
     /// the statistics show what would have been contended.
     case free
+    /// PEP 684, a lock per interpreter: ``LockConfiguration/interpreters`` interpreters, each
+    /// with its own `new-gil` lock. Threads are assigned to them round-robin; threads of
+    /// different interpreters never contend.
+    case perInterpreter = "per-interpreter"
+    /// GILLab's fix for the convoy effect (bpo-7946): `new-gil`, except that a thread coming back
+    /// from a blocking call sets the drop request at once instead of after a switch interval,
+    /// and is served before CPU-bound waiters. Bounded so that no stream of I/O threads can
+    /// starve a CPU-bound thread; see ``InterpreterLock``.
+    case ioPriority = "io-priority"
 
     /// One line for `gillab list`.
     public var summary: String {
@@ -20,6 +29,10 @@ public enum LockPolicy: String, Sendable, CaseIterable, Codable {
             "CPython 2: release and re-request a plain lock every --check-interval checkpoints; no handoff"
         case .free:
             "PEP 703 free-threading: no mutual exclusion; statistics still count"
+        case .perInterpreter:
+            "PEP 684: --interpreters interpreters, each with its own new-gil lock; threads assigned round-robin"
+        case .ioPriority:
+            "convoy fix: a thread back from I/O asks for the lock at once; a CPU thread waiting a switch interval goes first"
         }
     }
 }
@@ -32,6 +45,8 @@ public enum LockConfigurationError: Error, Equatable, CustomStringConvertible {
     case switchIntervalTooLong(Duration)
     /// The check interval is below 1.
     case nonPositiveCheckInterval(Int)
+    /// The interpreter count is below 1 or above ``LockConfiguration/maximumInterpreters``.
+    case interpretersOutOfRange(Int)
 
     /// A one-line message naming the bad value.
     public var description: String {
@@ -42,6 +57,8 @@ public enum LockConfigurationError: Error, Equatable, CustomStringConvertible {
             "switch interval must be at most \(LockConfiguration.maximumSwitchInterval), got \(interval)"
         case .nonPositiveCheckInterval(let ticks):
             "check interval must be at least 1, got \(ticks)"
+        case .interpretersOutOfRange(let count):
+            "interpreters must be between 1 and \(LockConfiguration.maximumInterpreters), got \(count)"
         }
     }
 }
@@ -64,24 +81,38 @@ public struct LockConfiguration: Sendable, Equatable {
     /// CPython 2). Used by `legacy-gil`.
     public var checkInterval: Int
 
+    /// Interpreters, each with its own lock, under `per-interpreter`; the others use one.
+    public var interpreters: Int
+
     /// CPython 2's default check interval, in ticks.
     public static let defaultCheckInterval = 100
+    /// Interpreters under `per-interpreter` unless told otherwise.
+    public static let defaultInterpreters = 2
+    /// The most interpreters accepted; as many as the runner's thread limit.
+    public static let maximumInterpreters = 4096
 
     /// Creates a configuration.
     /// - Parameters:
     ///   - policy: the handoff policy; CPython 3.2+ by default.
     ///   - switchInterval: a positive duration; 5 ms by default.
     ///   - checkInterval: checkpoints between `legacy-gil`'s releases; 100 by default.
+    ///   - interpreters: interpreters under `per-interpreter`; 2 by default.
     /// - Throws: ``LockConfigurationError`` naming the bad value.
     public init(policy: LockPolicy = .newGIL, switchInterval: Duration = defaultSwitchInterval,
-                checkInterval: Int = defaultCheckInterval) throws(LockConfigurationError) {
+                checkInterval: Int = defaultCheckInterval,
+                interpreters: Int = defaultInterpreters) throws(LockConfigurationError) {
         guard switchInterval > .zero else { throw .nonPositiveSwitchInterval(switchInterval) }
         guard switchInterval <= Self.maximumSwitchInterval else { throw .switchIntervalTooLong(switchInterval) }
         guard checkInterval >= 1 else { throw .nonPositiveCheckInterval(checkInterval) }
+        guard (1...Self.maximumInterpreters).contains(interpreters) else { throw .interpretersOutOfRange(interpreters) }
         self.policy = policy
         self.switchInterval = switchInterval
         self.checkInterval = checkInterval
+        self.interpreters = interpreters
     }
+
+    /// How many locks the policy makes: `interpreters` under `per-interpreter`, else one.
+    public var lockCount: Int { policy == .perInterpreter ? interpreters : 1 }
 
     /// CPython's defaults: policy `new-gil`, 5 ms switch interval.
     public static let `default` = try! LockConfiguration()

@@ -19,6 +19,11 @@ public struct LockStatistics: Sendable, Equatable, Codable {
     public var forcedSwitches: UInt64 = 0
     /// Acquisitions by a thread other than the previous holder (CPython's `switch_number`).
     public var switches: UInt64 = 0
+    /// `io-priority`: drop requests set at once by a thread coming back from I/O.
+    public var priorityRequests: UInt64 = 0
+    /// `io-priority`: waiters that waited a whole switch interval and so went ahead of every
+    /// other waiter (the starvation bound).
+    public var starvedWaiters: UInt64 = 0
 
     /// All counters zero.
     public init() {}
@@ -39,6 +44,8 @@ public struct LockStatistics: Sendable, Equatable, Codable {
         sum.dropRequests += other.dropRequests
         sum.forcedSwitches += other.forcedSwitches
         sum.switches += other.switches
+        sum.priorityRequests += other.priorityRequests
+        sum.starvedWaiters += other.starvedWaiters
         return sum
     }
 

@@ -19,18 +19,23 @@ public final class ThreadState {
     public private(set) var statistics = LockStatistics()
     /// Whether this thread holds the lock now.
     public private(set) var holdsLock = false
+    /// The interpreter this thread belongs to: 0 except under `per-interpreter`.
+    public let interpreter: Int
 
     private let state: LockState
     private var heldSince: UInt64 = 0
     /// `legacy-gil`: checkpoints left before the periodic release.
     private var ticksLeft: Int
+    /// The last release was for I/O, so the next acquire is a return from a blocking call.
+    private var returningFromIO = false
 
-    init(lock: InterpreterLock, id: Int, name: String?) {
+    init(lock: InterpreterLock, state: LockState, interpreter: Int, id: Int, name: String?) {
         self.lock = lock
         self.id = id
         self.name = name ?? "thread-\(id)"
-        self.state = lock.state
-        self.ticksLeft = lock.state.checkInterval
+        self.state = state
+        self.interpreter = interpreter
+        self.ticksLeft = state.checkInterval
     }
 
     // MARK: - Taking and dropping
@@ -38,14 +43,14 @@ public final class ThreadState {
     /// Takes the lock, waiting under the policy's rules (CPython's `take_gil`).
     public func acquire() {
         precondition(!holdsLock, "\(name): acquire() while already holding the interpreter lock")
-        let outcome = state.take(threadID: id)
+        let outcome = state.take(threadID: id, priority: returningFromIO)
+        returningFromIO = false
         heldSince = monotonicNanoseconds()
         holdsLock = true
         #if DEBUG
         noteCurrentThread()
         #endif
-        statistics.recordAcquisition(waitedNanoseconds: outcome.waited, switched: outcome.switched)
-        statistics.dropRequests += outcome.requested
+        statistics = statistics.adding(outcome)
     }
 
     /// Lets the lock go (CPython's `drop_gil`).
@@ -54,6 +59,7 @@ public final class ThreadState {
         precondition(holdsLock, "\(name): release() without holding the interpreter lock")
         let held = monotonicNanoseconds() - heldSince
         holdsLock = false
+        returningFromIO = reason == .io
         statistics.totalHoldNanoseconds += held
         if state.drop(threadID: id, heldNanoseconds: held, reason: reason) {
             statistics.forcedSwitches += 1
@@ -86,7 +92,7 @@ public final class ThreadState {
     @inline(never)
     private func handleEvalBreaker() {
         precondition(holdsLock, "\(name): checkpoint() without holding the interpreter lock")
-        if state.policy == .legacyGIL {
+        if state.handoff == .legacyGIL {
             // CPython 2: `if (--_Py_Ticker < 0)` → release, and at once take again.
             ticksLeft -= 1
             guard ticksLeft <= 0 else { return }

@@ -82,7 +82,7 @@ public enum ReportRenderer {
 
     static func configLine(_ c: RunSettings) -> String {
         "run: \(c.workload) size \(c.size), \(c.units) units split across threads, \(c.repeats) counted runs after \(c.warmup) warm-up, "
-            + "policy \(c.policy.rawValue), switch interval \(fixed(c.switchIntervalSeconds * 1e3, 3)) ms, BLAS threads \(c.blasThreads)"
+            + "policy \(c.policy.rawValue)\(c.interpreters > 1 ? " (\(c.interpreters) interpreters)" : ""), switch interval \(fixed(c.switchIntervalSeconds * 1e3, 3)) ms, BLAS threads \(c.blasThreads)"
     }
 }
 

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Synchronization
 
 /// A joinable OS thread. The runner uses raw threads, not Swift concurrency, because each
 /// simulated Python thread must be exactly one OS thread for the lock's handoff to mean what
@@ -74,4 +75,26 @@ final class StartGate: @unchecked Sendable {
         cond.broadcast()
         mutex.unlock()
     }
+}
+
+/// A value shared between threads, guarded by a pthread mutex (see `Posix.swift` for why not
+/// `Synchronization.Mutex`).
+final class Locked<Value>: @unchecked Sendable {
+    private let mutex = PosixMutex()
+    private var value: Value  // guarded by mutex
+
+    init(_ value: Value) { self.value = value }
+
+    func withLock<Result>(_ body: (inout Value) throws -> Result) rethrows -> Result {
+        mutex.lock()
+        defer { mutex.unlock() }
+        return try body(&value)
+    }
+}
+
+/// A flag one thread raises and others poll.
+final class StopFlag: Sendable {
+    private let raised = Atomic<Bool>(false)
+    var isRaised: Bool { raised.load(ordering: .acquiring) }
+    func raise() { raised.store(true, ordering: .releasing) }
 }

@@ -99,6 +99,17 @@ public enum Programs {
             return total
         """
 
+    /// The convoy scenario's I/O thread (see ``ConvoyScenario``): a blocking call, then a
+    /// little Python-level work on what it returned, as a server thread handles a request.
+    public static let convoyRequest = """
+        def request(k):
+            blocking_io()
+            total = 0
+            for i in range(20):
+                total += (k * i) % 7
+            return total
+        """
+
     /// The program of `workload`, or `nil` for the Swift-glue workloads.
     public static func source(of workload: WorkloadKind) -> String? {
         switch workload {

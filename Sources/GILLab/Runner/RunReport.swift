@@ -112,10 +112,12 @@ public struct RunSettings: Sendable, Codable, Equatable {
     public var policy: LockPolicy
     /// The lock's switch interval, in seconds.
     public var switchIntervalSeconds: Double
+    /// Interpreters, each with its own lock (more than one only under `per-interpreter`).
+    public var interpreters: Int
 
     enum CodingKeys: String, CodingKey {
         case workload, size, units, threads, modes, repeats = "repeat", warmup, blasThreads = "blas_threads"
-        case policy, switchIntervalSeconds = "switch_interval_s"
+        case policy, switchIntervalSeconds = "switch_interval_s", interpreters
     }
 }
 

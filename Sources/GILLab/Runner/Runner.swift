@@ -165,7 +165,8 @@ public enum Runner {
             workload: plan.workload.rawValue, size: plan.size, units: units, threads: plan.threads,
             modes: plan.modes, repeats: plan.repeats, warmup: 1, blasThreads: plan.blasThreads,
             policy: plan.lock.policy,
-            switchIntervalSeconds: Double(plan.lock.switchIntervalNanoseconds) / 1e9)
+            switchIntervalSeconds: Double(plan.lock.switchIntervalNanoseconds) / 1e9,
+            interpreters: plan.lock.lockCount)
         return RunReport(machine: machine, config: settings, results: results)
     }
 

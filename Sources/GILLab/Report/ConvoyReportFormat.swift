@@ -1,0 +1,70 @@
+extension ReportRenderer {
+    /// The columns of the convoy table, CSV and Markdown forms.
+    static let convoyColumns = ["policy", "cpu_threads", "samples", "p50_us", "p99_us", "max_us",
+                                "cpu_Mit_per_s", "cpu_vs_new_gil", "io_req_per_s", "switches", "drop_req", "prio_req"]
+
+    static func convoyCells(_ r: ConvoyResult) -> [String] {
+        [r.policy.rawValue, "\(r.cpuThreads)", "\(r.samples)" + (r.truncated ? " (time limit)" : ""),
+         fixed(r.latencyMicroseconds.p50, 0), fixed(r.latencyMicroseconds.p99, 0), fixed(r.latencyMicroseconds.max, 0),
+         r.cpuIterationsPerSecond.map { fixed($0 / 1e6, 2) } ?? "-",
+         r.cpuThroughputVersusNewGIL.map { fixed($0, 2) } ?? "-",
+         fixed(r.ioRequestsPerSecond, 0), "\(r.lock.switches)", "\(r.lock.dropRequests)", "\(r.lock.priorityRequests)"]
+    }
+
+    /// Renders a convoy report in `format`.
+    public static func render(_ report: ConvoyReport, as format: ReportFormat) -> String {
+        let rows = report.results.map(convoyCells)
+        switch format {
+        case .json:
+            return json(report)
+        case .csv:
+            return ([convoyColumns] + rows).map { $0.joined(separator: ",") }.joined(separator: "\n") + "\n"
+        case .markdown:
+            let align = numericColumns(header: convoyColumns, rows: rows).map { $0 ? "---:" : "---" }
+            return ([convoyColumns, align] + rows).map { "| " + $0.joined(separator: " | ") + " |" }
+                .joined(separator: "\n") + "\n"
+        case .table:
+            let c = report.config
+            let line = "convoy: one I/O thread blocks \(fixed(c.blockMicroseconds, 0)) µs, then runs a little Python-level code; "
+                + "\(c.samples) samples × \(c.rounds) rounds after \(c.warmup) warm-up; switch interval "
+                + "\(fixed(c.switchIntervalSeconds * 1e3, 3)) ms, check interval \(c.checkInterval), \(c.interpreters) interpreters, "
+                + "I/O thread's timer slack \(c.timerSlackMicroseconds.map { "\(fixed($0, 0)) µs" } ?? "the system default")\n"
+                + "latency: how much longer than the block each blocking call took, until the lock was held again\n"
+            return machineLine(report.machine) + "\n" + line + "\n" + alignedTable(header: convoyColumns, rows: rows)
+        }
+    }
+}
+
+extension Verdict {
+    /// What the convoy scenario shows, one line per policy, from the rows with
+    /// `cpuThreads` CPU threads (1 by default) and the I/O thread alone.
+    public static func convoy(_ report: ConvoyReport, cpuThreads: Int = 1) -> [String] {
+        let interval = report.config.switchIntervalSeconds * 1e6
+        func row(_ policy: LockPolicy, _ count: Int) -> ConvoyResult? {
+            report.results.first { $0.policy == policy && $0.cpuThreads == count }
+        }
+        func us(_ value: Double) -> String { "\(fixed(value, 0)) µs" }
+        var lines: [String] = []
+        for policy in report.config.policies {
+            guard let busy = row(policy, cpuThreads) else { continue }
+            let p50 = busy.latencyMicroseconds.p50
+            let alone = row(policy, 0).map { " (alone: \(us($0.latencyMicroseconds.p50)))" } ?? ""
+            let cpu = busy.cpuThroughputVersusNewGIL.map { ", CPU throughput \(fixed($0, 2))× new-gil's" } ?? ""
+            let head = "\(policy.rawValue), \(cpuThreads) CPU thread\(cpuThreads == 1 ? "" : "s"): p50 \(us(p50))\(alone)"
+            let meaning: String = switch policy {
+            case .newGIL:
+                "\(fixed(p50 / interval, 2)) switch intervals: the returning I/O thread waits out a whole interval before it may ask (the convoy effect, bpo-7946)"
+            case .ioPriority:
+                "the returning I/O thread asks for the lock at once\(cpu)"
+            case .legacyGIL:
+                "p99 \(us(busy.latencyMicroseconds.p99)), max \(us(busy.latencyMicroseconds.max)): no handoff, so the I/O thread gets the lock only when it wins the race against the CPU thread's immediate re-request"
+            case .free:
+                "no lock to wait for\(cpu)"
+            case .perInterpreter:
+                "I/O and CPU threads in different interpreters do not contend\(cpu)"
+            }
+            lines.append(head + ": " + meaning)
+        }
+        return lines
+    }
+}

@@ -1,0 +1,78 @@
+import ArgumentParser
+import GILLab
+
+/// `gillab scenario`: set pieces that measure one claim each.
+struct Scenario: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run a scenario that measures one effect of the lock.",
+        subcommands: [Convoy.self])
+}
+
+/// `gillab scenario convoy`: bpo-7946, measured under each policy.
+struct Convoy: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "The convoy effect: an I/O thread's wake-up latency beside CPU-bound threads, per policy.",
+        discussion: """
+            One I/O thread repeats "block, then a little Python-level work". It runs alone, then beside \
+            CPU-bound threads (a countdown loop), under each policy. Reported: how much longer than the \
+            block each blocking call took until the lock was held again (HdrHistogram p50, p99, max), \
+            and the CPU threads' throughput, so that a fix which only moves the cost shows up. Example:
+              gillab scenario convoy --cpu-threads 0,1 --policies new-gil,io-priority --format json
+            """)
+
+    @Option(help: ArgumentHelp("Comma-separated policies: \(LockPolicy.allCases.map(\.rawValue).joined(separator: ", ")).",
+                               valueName: "policies"),
+            transform: CommaList<LockPolicy>.parse)
+    var policies = CommaList<LockPolicy>(LockPolicy.allCases)
+
+    @Option(parsing: .unconditional, help: ArgumentHelp("Comma-separated counts of CPU-bound threads; 0 is the I/O thread alone.",
+                                                        valueName: "counts"))
+    var cpuThreads = CommaList<Int>([0, 1, 2])
+
+    @Option(parsing: .unconditional, help: "Measured blocks per configuration and round.")
+    var samples = 150
+
+    @Option(parsing: .unconditional, help: "Rounds over all configurations, in alternating order.")
+    var rounds = 3
+
+    @Option(help: ArgumentHelp("How long each blocking call blocks.", valueName: "duration"))
+    var block = DurationArgument(.milliseconds(1), text: "1ms")
+
+    @Option(help: ArgumentHelp("Stop a configuration's round early after this long.", valueName: "duration"))
+    var timeLimit = DurationArgument(.seconds(10), text: "10s")
+
+    @Flag(help: "Keep the kernel's timer slack (50 µs on Linux) for the I/O thread's block, as CPython's time.sleep does; by default it is 1 µs.")
+    var defaultTimerSlack = false
+
+    @OptionGroup var tuning: LockTuningOptions
+    @OptionGroup var output: OutputOptions
+
+    func validate() throws {
+        do {
+            try plan().validate()
+        } catch let error as RunnerError {
+            throw ValidationError(error.description)
+        }
+    }
+
+    func plan() throws -> ConvoyPlan {
+        ConvoyPlan(policies: policies.values, cpuThreads: cpuThreads.values, samples: samples, rounds: rounds,
+                   block: block.duration, lock: try tuning.configuration(policy: .newGIL), timeLimit: timeLimit.duration,
+                   timerSlack: defaultTimerSlack ? nil : .microseconds(1))
+    }
+
+    func run() throws {
+        let report = try ConvoyScenario.run(try plan())
+        print(ReportRenderer.render(report, as: output.format), terminator: "")
+        if output.format == .table {
+            let counts = Set(report.results.map(\.cpuThreads)).subtracting([0]).sorted()
+            for count in counts.prefix(1) {
+                print("")
+                for line in Verdict.convoy(report, cpuThreads: count) { print("verdict: " + line) }
+            }
+        }
+        if let truncated = report.results.first(where: \.truncated) {
+            printDiagnostic("warning: \(truncated.policy.rawValue) with \(truncated.cpuThreads) CPU threads hit the time limit; its figures cover fewer samples")
+        }
+    }
+}
