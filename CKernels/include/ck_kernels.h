@@ -13,6 +13,7 @@
  */
 
 #include <stddef.h>
+#include <poll.h>
 #include <stdint.h>
 #include "ck_status.h"
 
@@ -116,6 +117,17 @@ ck_status ck_fnv1a64(const uint8_t *data, size_t count, uint64_t seed, uint64_t 
  * does not shorten the block.
  */
 ck_status ck_sleep_ns(uint64_t nanoseconds);
+
+/**
+ * Waits, as poll(2) does, until one of `fds` is ready or `timeout_ns` has passed, with the
+ * timeout in nanoseconds (poll's own is in milliseconds, too coarse for a 1 ms timer).
+ *
+ * @param timeout_ns the longest wait; negative waits for a descriptor however long it takes.
+ * @param ready set to how many descriptors are ready; 0 after a timeout or a signal.
+ * @return CK_OK, CK_EINVAL for a NULL `ready` or `fds` with `count` > 0, or CK_EINTR when the
+ *         system refuses the wait for another reason (errno tells which).
+ */
+ck_status ck_poll_ns(struct pollfd *fds, size_t count, int64_t timeout_ns, int *ready);
 
 /**
  * Sets the calling thread's timer slack: how late the kernel may wake it from a timed sleep so

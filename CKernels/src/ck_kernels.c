@@ -1,5 +1,7 @@
+#define _GNU_SOURCE 1  // ppoll
 #include <errno.h>
 #include <math.h>
+#include <poll.h>
 #include <time.h>
 #if defined(__linux__)
 #include <sys/prctl.h>
@@ -91,6 +93,29 @@ ck_status ck_sleep_ns(uint64_t nanoseconds) {
         }
     }
     errno = saved;
+    return CK_OK;
+}
+
+ck_status ck_poll_ns(struct pollfd *fds, size_t count, int64_t timeout_ns, int *ready) {
+    if (ready == NULL || (fds == NULL && count > 0)) return CK_EINVAL;
+    int saved = errno, n;
+#if defined(__linux__)
+    struct timespec limit = {
+        .tv_sec = (time_t)(timeout_ns / 1000000000),
+        .tv_nsec = (long)(timeout_ns % 1000000000),
+    };
+    n = ppoll(fds, (nfds_t)count, timeout_ns < 0 ? NULL : &limit, NULL);
+#else
+    int ms = timeout_ns < 0 ? -1
+        : timeout_ns / 1000000 >= INT32_MAX ? INT32_MAX : (int)((timeout_ns + 999999) / 1000000);
+    n = poll(fds, (nfds_t)count, ms);
+#endif
+    if (n < 0) {
+        if (errno != EINTR) return CK_EINTR;
+        errno = saved;
+        n = 0;
+    }
+    *ready = n;
     return CK_OK;
 }
 

@@ -5,14 +5,14 @@ import Testing
 extension OpenBLASProcessWide {
     @Suite("Runner")
     struct RunnerTests {
-        static let small: [(WorkloadKind, Int)] = [(.gemm, 24), (.stencil, 40), (.mandelbrot, 32), (.hash, 4096), (.countdown, 20_000), (.pymatmul, 6), (.records, 40), (.ioSleep, 50)]
+        static let small: [(WorkloadKind, Int)] = [(.gemm, 24), (.stencil, 40), (.mandelbrot, 32), (.hash, 4096), (.countdown, 20_000), (.pymatmul, 6), (.records, 40), (.ioSleep, 50), (.ioEcho, 64), (.ioFile, 512)]
 
         @Test("every mode and thread count computes the same checksum", arguments: small)
         func checksumsAgree(workload: WorkloadKind, size: Int) throws {
             let plan = RunPlan(workload: workload, size: size, units: 30, threads: [1, 2, 3], modes: Mode.allCases,
                                repeats: 2, lock: try LockConfiguration(switchInterval: .microseconds(200)))
             let report = try Runner.run(plan)
-            #expect(report.results.count == 10)  // serial + (hold, release, free) × 3
+            #expect(report.results.count == 13)  // serial + (hold, release, free, eventloop) × 3
             #expect(report.results.filter { $0.mode == .free }.allSatisfy { $0.policy == .free })
             #expect(Set(report.results.map(\.checksum)).count == 1)
             let serial = try #require(report.results.first { $0.mode == .serial })

@@ -3,7 +3,7 @@
 // nothing an interpreter allocates crosses to another thread.
 
 /// Loads `source` into a new interpreter on `thread`, with `setup` registering natives first.
-private func makeInterpreter(_ source: String, on thread: ThreadState,
+func makeInterpreter(_ source: String, on thread: ThreadState,
                              setup: (Interpreter) -> Void = { _ in }) throws(WorkloadError) -> Interpreter {
     let interpreter = Interpreter(thread: thread)
     setup(interpreter)
@@ -12,7 +12,7 @@ private func makeInterpreter(_ source: String, on thread: ThreadState,
 }
 
 /// Calls the program's `unit` function and digests what it returns.
-private struct InterpretedWorker: WorkloadWorker {
+struct InterpretedWorker: WorkloadWorker {
     let interpreter: Interpreter
     /// The Python-level arguments of unit k, made under the lock.
     let arguments: (Int) -> [PyObject]
@@ -20,14 +20,19 @@ private struct InterpretedWorker: WorkloadWorker {
     mutating func run(unit: Int, on thread: ThreadState) throws(WorkloadError) -> UInt64 {
         let result: PyObject
         do throws(PyError) { result = try interpreter.call("unit", arguments(unit)) } catch { throw .python(error) }
+        return Digest.of(unit: unit, result: result)
+    }
+}
+
+extension Digest {
+    /// The digest of unit `unit` that returned `result`: the same whichever mode ran it.
+    static func of(unit: Int, result: PyObject) -> UInt64 {
         var digest = Digest()
         digest.add(UInt64(truncatingIfNeeded: unit))
         digest.add(result)
         return digest.value
     }
-}
 
-extension Digest {
     /// Adds an interpreter result: an int's or float's bits, or a string's bytes.
     mutating func add(_ object: PyObject) {
         switch object.kind {
@@ -75,14 +80,6 @@ struct ProgramWorkload: Workload {
     static func pymatmul(size: Int) -> ProgramWorkload {
         ProgramWorkload(kind: .pymatmul, size: size, source: Programs.pymatmul) { interpreter, unit in
             [interpreter.int(size), interpreter.int(unit % 17)]
-        }
-    }
-
-    /// A blocking call of `microseconds` per unit, behind a little Python-level work.
-    static func ioSleep(microseconds: Int) -> ProgramWorkload {
-        ProgramWorkload(kind: .ioSleep, size: microseconds, source: Programs.ioSleep,
-                        natives: registerSleep) { interpreter, unit in
-            [interpreter.int(unit), interpreter.int(microseconds)]
         }
     }
 

@@ -9,11 +9,19 @@ public enum Mode: String, Sendable, CaseIterable, Codable {
     case release
     /// T threads under policy `free` (PEP 703): no lock to hold or release.
     case free
+    /// One thread running T tasks, asyncio-style: each blocking call becomes an operation the
+    /// loop waits on with poll, the lock released around the wait.
+    case eventloop
+
+    /// How many OS threads a row with `threads` runs: one for serial and eventloop.
+    public func osThreads(_ threads: Int) -> Int {
+        self == .serial || self == .eventloop ? 1 : threads
+    }
 
     /// The calling discipline this mode uses for kernels.
     public var discipline: CallDiscipline {
         switch self {
-        case .serial, .release, .free: .release
+        case .serial, .release, .free, .eventloop: .release
         case .hold: .hold
         }
     }
@@ -25,6 +33,7 @@ public enum Mode: String, Sendable, CaseIterable, Codable {
         case .hold: "T threads, kernels called holding the lock (an extension that forgot to release)"
         case .release: "T threads, the lock released around every kernel call (Py_BEGIN_ALLOW_THREADS)"
         case .free: "T threads under policy free (PEP 703): no mutual exclusion, whatever --policy says"
+        case .eventloop: "one thread, T tasks in flight (asyncio): blocking calls become timers and sockets polled by one loop"
         }
     }
 }

@@ -89,14 +89,54 @@ public enum Programs {
 
     /// I/O-bound work: a little Python-level work, then a blocking call of `us` microseconds
     /// (the native `sleep_us`, which releases the lock around the block in release mode, as
-    /// every blocking call in CPython's standard library does).
+    /// every blocking call in CPython's standard library does). The event loop runs `request`,
+    /// waits on a timer instead of `sleep_us`, and takes what `request` returned.
     public static let ioSleep = """
-        def unit(k, us):
+        def request(k, us):
             total = 0
             for i in range(10):
                 total += (k * i) % 7
+            return total
+
+        def unit(k, us):
+            total = request(k, us)
             sleep_us(us)
             return total
+        """
+
+    /// A request/response round trip to gillab's loopback echo server: build a message of at
+    /// least `n` bytes, send it and wait for the echo (the native `echo`, released around the
+    /// socket calls), then parse the reply. The event loop runs `request`, does the round trip
+    /// on a non-blocking socket, and then runs `respond`.
+    public static let ioEcho = """
+        BODY = "abcdefghijklmnopqrstuvwxyz0123456789"
+
+        def request(k, n):
+            parts = ["req " + str(k) + " "]
+            size = len(parts[0])
+            while size < n:
+                parts.append(BODY)
+                size += len(BODY)
+            return "".join(parts)
+
+        def respond(k, reply):
+            fields = reply.split(" ")
+            return fields[1] + ":" + str(len(reply))
+
+        def unit(k, n):
+            return respond(k, echo(request(k, n)))
+        """
+
+    /// Reading a file the run made: the native `read_block` reads block `k` of `n` bytes with
+    /// `pread`, released around the read, and returns it as a string, which the unit returns
+    /// whole so that its checksum covers every byte read. The event loop runs `read_block`
+    /// inline (a regular file is always ready) and then `respond`.
+    public static let ioFile = """
+        def respond(k, data):
+            return data
+
+        def unit(k, n):
+            return respond(k, read_block(k, n))
         """
 
     /// The convoy scenario's I/O thread (see ``ConvoyScenario``): a blocking call, then a
@@ -118,6 +158,8 @@ public enum Programs {
         case .records: records
         case .gemm: gemm
         case .ioSleep: ioSleep
+        case .ioEcho: ioEcho
+        case .ioFile: ioFile
         case .stencil, .mandelbrot, .hash: nil
         }
     }

@@ -107,9 +107,17 @@ public enum Runner {
     /// - Throws: ``RunnerError``; a checksum mismatch fails the whole run.
     public static func run(_ plan: RunPlan, progress: (Int, Int) -> Void = { _, _ in }) throws(RunnerError) -> RunReport {
         try plan.validate()
-        let units = plan.resolvedUnits
         let workload: any Workload
-        do { workload = try plan.workload.make(size: plan.size, units: units) } catch { throw .workload(error) }
+        do { workload = try plan.workload.make(size: plan.size, units: plan.resolvedUnits) } catch { throw .workload(error) }
+        return try run(plan, workload: workload, progress: progress)
+    }
+
+    /// Runs `plan` on a workload already made, and closes it when done, failed or not.
+    static func run(_ plan: RunPlan, workload: any Workload,
+                    progress: (Int, Int) -> Void = { _, _ in }) throws(RunnerError) -> RunReport {
+        defer { workload.close() }  // the echo server and temporary files go, also on failure
+        try plan.validate()
+        let units = plan.resolvedUnits
         let rows = plan.rows
         let cores = MachineInfo.onlineCores
 
@@ -131,8 +139,11 @@ public enum Runner {
                 progress(round * rows.count + step, total)
                 let outcome: TrialOutcome
                 do {
-                    outcome = try runTrial(workload: workload, units: units, threads: row.threads,
-                                           discipline: row.mode.discipline, lock: row.mode.lockConfiguration(plan.lock))
+                    let lock = row.mode.lockConfiguration(plan.lock)
+                    outcome = row.mode == .eventloop
+                        ? try runEventLoopTrial(workload: workload, units: units, tasks: row.threads, lock: lock)
+                        : try runTrial(workload: workload, units: units, threads: row.threads,
+                                       discipline: row.mode.discipline, lock: lock)
                 } catch { throw .workload(error) }
                 if let expected, expected != outcome.checksum {
                     throw .checksumMismatch(mode: row.mode, threads: row.threads,
@@ -151,7 +162,7 @@ public enum Runner {
             guard row.mode != .serial || plan.modes.contains(.serial) else { return nil }
             let walls = Summary(outcomes[index].map { Double($0.wallNanoseconds) / 1e9 })
             let median = medianOutcome(outcomes[index])
-            let usable = Double(min(row.threads, cores))
+            let usable = Double(min(row.mode.osThreads(row.threads), cores))
             let s = min(max(serialHeld, 0), 1)
             let speedup = serialMedian / walls.median
             return RunResult(

@@ -12,6 +12,14 @@ public protocol Workload: Sendable {
     /// Makes one thread's worker: its buffers, and its interpreter with the program loaded.
     /// Called with `thread` holding the lock, before timing starts.
     func makeWorker(on thread: ThreadState, discipline: CallDiscipline) throws(WorkloadError) -> any WorkloadWorker
+    /// Releases what the workload holds outside the process (a server, temporary files). The
+    /// runner calls it once, after the last trial, also when the run fails.
+    func close()
+}
+
+extension Workload {
+    /// Nothing to release.
+    public func close() {}
 }
 
 /// One thread's state for a ``Workload``.
@@ -30,13 +38,15 @@ public enum WorkloadError: Error, Equatable, CustomStringConvertible {
     case python(PyError)
     /// A setting is out of range; the message names it and its value.
     case invalid(String)
+    /// A system call of an I/O workload failed; the message names the call and the reason.
+    case io(String)
 
     /// A one-line message.
     public var description: String {
         switch self {
         case .kernel(let error): error.description
         case .python(let error): error.description
-        case .invalid(let message): message
+        case .invalid(let message), .io(let message): message
         }
     }
 }
@@ -59,6 +69,10 @@ public enum WorkloadKind: String, Sendable, CaseIterable, Codable {
     case records
     /// I/O-bound: a little interpreter code, then a blocking sleep of `size` microseconds.
     case ioSleep = "io-sleep"
+    /// I/O-bound: round trips of `size`-byte messages to an echo server on 127.0.0.1.
+    case ioEcho = "io-echo"
+    /// I/O: reads of `size`-byte blocks from a file the run creates in a temporary folder.
+    case ioFile = "io-file"
 
     /// One line for `gillab list`.
     public var summary: String {
@@ -71,13 +85,15 @@ public enum WorkloadKind: String, Sendable, CaseIterable, Codable {
         case .pymatmul: "interpreter only: size×size matrix product over lists of floats, per unit"
         case .records: "interpreter only: parse size text lines into dicts, aggregate, serialize, per unit"
         case .ioSleep: "I/O-bound: a little interpreter code, then a blocking call of size µs (released in release mode)"
+        case .ioEcho: "I/O-bound: size-byte request/response round trips to an echo server gillab runs on 127.0.0.1"
+        case .ioFile: "I/O: pread of size-byte blocks of a temporary file (from the page cache: a copy, not a wait)"
         }
     }
 
     /// Whether the workload calls a kernel, so that `hold` and `release` differ.
     public var callsKernel: Bool {
         switch self {
-        case .gemm, .stencil, .mandelbrot, .hash, .ioSleep: true
+        case .gemm, .stencil, .mandelbrot, .hash, .ioSleep, .ioEcho, .ioFile: true
         case .countdown, .pymatmul, .records: false
         }
     }
@@ -90,6 +106,8 @@ public enum WorkloadKind: String, Sendable, CaseIterable, Codable {
         case .countdown: 20_000_000
         case .pymatmul: 32
         case .records, .ioSleep: 1000
+        case .ioEcho: 256
+        case .ioFile: 16384
         }
     }
 
@@ -99,13 +117,14 @@ public enum WorkloadKind: String, Sendable, CaseIterable, Codable {
         if self == .countdown { return 64 }
         // 240 divides evenly among 1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 16, … threads.
         if self == .ioSleep { return 240 }
+        if self == .ioEcho || self == .ioFile { return 4800 }
         let n = Double(size)
         let seconds: Double = switch self {
         case .gemm: 2 * n * n * n / 40e9 + 50 * n * 1e-9
         case .stencil: n * n * 0.7e-9
         case .mandelbrot: n * 40e-9
         case .hash: n * 0.7e-9
-        case .countdown, .ioSleep: 1
+        case .countdown, .ioSleep, .ioEcho, .ioFile: 1
         case .pymatmul: n * n * n * 500e-9
         case .records: n * 20e-6
         }
@@ -126,6 +145,8 @@ public enum WorkloadKind: String, Sendable, CaseIterable, Codable {
         case .mandelbrot: product(size, 4)
         case .hash: size
         case .countdown, .ioSleep: 0
+        case .ioEcho: product(size, 8)  // message, reply and the interpreter's strings
+        case .ioFile: product(size, 8)
         case .pymatmul: product(size, size, 3, 64)  // three lists of boxed floats
         case .records: product(size, 600)  // lines, parts, dicts
         }
@@ -135,19 +156,18 @@ public enum WorkloadKind: String, Sendable, CaseIterable, Codable {
     /// - Throws: ``WorkloadError/invalid(_:)`` when `size` < 1.
     public func make(size: Int, units: Int) throws(WorkloadError) -> any Workload {
         guard size >= 1 else { throw .invalid("\(rawValue) size must be at least 1, got \(size)") }
-        do throws(KernelError) {
-            return switch self {
-            case .gemm: try GemmWorkload(size: size)
-            case .stencil: StencilWorkload(size: size)
-            case .mandelbrot: MandelbrotWorkload(size: size)
-            case .hash: HashWorkload(size: size)
-            case .countdown: ProgramWorkload.countdown(size: size, units: max(units, 1))
-            case .pymatmul: ProgramWorkload.pymatmul(size: size)
-            case .records: ProgramWorkload.records(size: size)
-            case .ioSleep: ProgramWorkload.ioSleep(microseconds: size)
-            }
-        } catch {
-            throw .kernel(error)
+        switch self {
+        case .gemm:
+            do throws(KernelError) { return try GemmWorkload(size: size) } catch { throw .kernel(error) }
+        case .stencil: return StencilWorkload(size: size)
+        case .mandelbrot: return MandelbrotWorkload(size: size)
+        case .hash: return HashWorkload(size: size)
+        case .countdown: return ProgramWorkload.countdown(size: size, units: max(units, 1))
+        case .pymatmul: return ProgramWorkload.pymatmul(size: size)
+        case .records: return ProgramWorkload.records(size: size)
+        case .ioSleep: return SleepWorkload(microseconds: size)
+        case .ioEcho: return try EchoWorkload(size: size)
+        case .ioFile: return try FileWorkload(size: size, units: max(units, 1))
         }
     }
 }
