@@ -1,3 +1,5 @@
+import Synchronization
+
 /// What one timed run of one (mode, threads) configuration produced.
 struct TrialOutcome {
     var wallNanoseconds: UInt64
@@ -17,10 +19,13 @@ func runTrial(workload: any Workload, units: Int, threads: Int, discipline: Call
     let slots = Slots(count: threads)
     let gate = StartGate()
 
+    // Strong scaling: U units in all, handed out one at a time from a shared counter, as a
+    // thread pool's queue does. A thread on a slower core (this VM's host is shared) then does
+    // fewer units instead of leaving the others idle at the end; the checksum is a sum, so it
+    // does not depend on who ran which unit.
+    let queue = UnitQueue(count: units)
     let spawned = (0..<threads).map { index in
-        // Strong scaling: thread k takes units [k·U/T, (k+1)·U/T).
-        let mine = (index * units / threads)..<((index + 1) * units / threads)
-        return NativeThread {
+        NativeThread {
             let thread = lock.makeThreadState(name: "worker-\(index)")
             var slot = Slot()
             // Workers (buffers, interpreters) are made before the gate, so set-up is not timed.
@@ -38,7 +43,7 @@ func runTrial(workload: any Workload, units: Int, threads: Int, discipline: Call
             if var worker {
                 thread.acquire()
                 do throws(WorkloadError) {
-                    for unit in mine {
+                    while let unit = queue.next() {
                         slot.checksum &+= try worker.run(unit: unit, on: thread)
                     }
                 } catch {
@@ -61,6 +66,20 @@ func runTrial(workload: any Workload, units: Int, threads: Int, discipline: Call
     if let error = results.lazy.compactMap(\.error).first { throw error }
     return TrialOutcome(wallNanoseconds: end - start, lock: lock.statistics, perThread: results.map(\.statistics),
                         checksum: results.reduce(0) { $0 &+ $1.checksum })
+}
+
+/// The units of a trial, handed out in order to whichever thread asks next.
+final class UnitQueue: Sendable {
+    private let taken = Atomic<Int>(0)
+    let count: Int
+
+    init(count: Int) { self.count = count }
+
+    /// The next unit, or `nil` when all have been handed out.
+    func next() -> Int? {
+        let unit = taken.wrappingAdd(1, ordering: .relaxed).oldValue
+        return unit < count ? unit : nil
+    }
 }
 
 private struct Slot {
