@@ -27,7 +27,15 @@ struct CLITests {
         (["run", "--switch-interval", "7200s"], "'7200s'"),
         (["run", "--check-interval", "0"], "got 0"),
         (["run", "--check-interval", "-7"], "-7"),
+        (["run", "--interpreters", "0"], "got 0"),
+        (["run", "--workload", "io-echo", "--size", "70000"], "got 70000"),
         (["showcase", "--repeat", "0"], "got 0"),
+        (["scenario", "convoy", "--samples", "0"], "got 0"),
+        (["scenario", "convoy", "--cpu-threads", "0,-1"], "-1"),
+        (["scenario", "convoy", "--policies", "new-gil,gil-2000"], "'gil-2000'"),
+        (["scenario", "convoy", "--block", "20s"], "20"),
+        (["scenario", "convoy", "--rounds", "0"], "got 0"),
+        (["scenario", "bogus"], "bogus"),
         (["info", "--format", "xml"], "'xml'"),
         (["frobnicate"], "frobnicate"),
     ]
@@ -55,6 +63,13 @@ struct CLITests {
         #expect(run.modes.values == [.serial, .hold, .release])
         #expect(run.lock.tuning.switchInterval.duration == .milliseconds(5))
         #expect(try Gillab.parseAsRoot([]) is Showcase)
+        let convoy = try #require(try Gillab.parseAsRoot(["scenario", "convoy", "--policies", "new-gil,io-priority",
+                                                          "--cpu-threads", "0,1", "--format", "json"]) as? Convoy)
+        let plan = try convoy.plan()
+        #expect(plan.policies == [.newGIL, .ioPriority])
+        #expect(plan.cpuThreads == [0, 1])
+        #expect(plan.block == .milliseconds(1))
+        #expect(plan.lock.switchInterval == .milliseconds(5))
         #expect(DurationArgument(argument: "250us")?.duration == .microseconds(250))
         #expect(DurationArgument(argument: "0.5s")?.duration == .milliseconds(500))
         #expect(DurationArgument(argument: "ms") == nil)

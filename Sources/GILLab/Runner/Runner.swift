@@ -72,6 +72,9 @@ public struct RunPlan: Sendable, Equatable {
     /// - Throws: ``RunnerError/invalidPlan(_:)`` or ``RunnerError/tooLarge(workload:size:threads:bytes:available:)``.
     public func validate() throws(RunnerError) {
         guard size >= 1 else { throw .invalidPlan("size must be at least 1, got \(size)") }
+        if let most = workload.maximumSize, size > most {
+            throw .invalidPlan("\(workload.rawValue) size must be at most \(most) bytes, got \(size)")
+        }
         if let units, units < 1 { throw .invalidPlan("units must be at least 1, got \(units)") }
         guard !threads.isEmpty else { throw .invalidPlan("no thread counts given") }
         if let bad = threads.first(where: { $0 < 1 }) { throw .invalidPlan("thread count must be at least 1, got \(bad)") }

@@ -98,6 +98,16 @@ public enum WorkloadKind: String, Sendable, CaseIterable, Codable {
         }
     }
 
+    /// The largest size accepted, where there is one: an io-echo message must fit loopback's
+    /// socket buffers whole, and an io-file block is kept to 16 MiB.
+    public var maximumSize: Int? {
+        switch self {
+        case .ioEcho: EchoWorkload.maximumSize
+        case .ioFile: FileWorkload.maximumSize
+        default: nil
+        }
+    }
+
     /// The size used when none is given.
     public var defaultSize: Int {
         switch self {
