@@ -222,20 +222,7 @@ struct LockTests {
     @Test("free: no exclusion, two threads hold at once, and the statistics still count")
     func freeHasNoExclusion() {
         let lock = Self.lock(policy: .free)
-        let inside = Counter(), maximum = Counter()
-        runThreads(2) { _ in
-            let thread = lock.makeThreadState()
-            thread.acquire()
-            let now = inside.add()
-            if now > maximum.load { maximum.store(now) }
-            // Both threads stay inside until both have been seen inside: impossible under a lock.
-            let deadline = monotonicNanoseconds() + 10_000_000_000
-            while maximum.load < 2 && monotonicNanoseconds() < deadline { sched_yield() }
-            thread.checkpoint()
-            inside.subtract()
-            thread.release()
-        }
-        #expect(maximum.load == 2)
+        #expect(twoThreadsHoldAtOnce(lock))
         #expect(lock.statistics.acquisitions == 2)
         #expect(lock.statistics.contendedAcquisitions == 0)
     }

@@ -44,19 +44,7 @@ struct PolicyTests {
     @Test("per-interpreter: threads of different interpreters hold their locks at the same time")
     func perInterpreterParallel() {
         let lock = Self.lock(.perInterpreter)
-        let inside = Counter(), maximum = Counter()
-        runThreads(2) { _ in
-            let thread = lock.makeThreadState()  // ids 1 and 2: interpreters 0 and 1
-            thread.acquire()
-            let now = inside.add()
-            if now > maximum.load { maximum.store(now) }
-            // Both stay inside until both have been seen inside: impossible under one lock.
-            let deadline = monotonicNanoseconds() + 10_000_000_000
-            while maximum.load < 2 && monotonicNanoseconds() < deadline { sched_yield() }
-            inside.subtract()
-            thread.release()
-        }
-        #expect(maximum.load == 2)
+        #expect(twoThreadsHoldAtOnce(lock))  // thread ids 1 and 2: interpreters 0 and 1
         #expect(lock.statistics.contendedAcquisitions == 0)
     }
 

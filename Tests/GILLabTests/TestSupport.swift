@@ -72,3 +72,21 @@ final class Collector<Value: Sendable>: @unchecked Sendable {
         return values
     }
 }
+
+/// Whether two threads of `lock` can hold it at the same time: each acquires, then stays inside
+/// until both have been seen inside (at most 10 s), which is impossible under one lock.
+func twoThreadsHoldAtOnce(_ lock: InterpreterLock) -> Bool {
+    let inside = Counter(), maximum = Counter()
+    runThreads(2) { _ in
+        let thread = lock.makeThreadState()
+        thread.acquire()
+        let now = inside.add()
+        if now > maximum.load { maximum.store(now) }
+        let deadline = monotonicNanoseconds() + 10_000_000_000
+        while maximum.load < 2 && monotonicNanoseconds() < deadline { sched_yield() }
+        thread.checkpoint()
+        inside.subtract()
+        thread.release()
+    }
+    return maximum.load == 2
+}
