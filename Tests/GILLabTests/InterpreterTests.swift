@@ -330,3 +330,42 @@ struct InterpreterLockTests {
         #expect(stderr.contains("thread 'careless': reading a list without holding the interpreter lock"), "\(stderr)")
     }
 }
+
+@Suite("Reference counting under free (PEP 703)")
+struct BiasedReferenceCountingTests {
+    /// Runs `unit(x)`, which keeps `x` on the value stack while the native `probe` reads its
+    /// shared count, and returns that count and the one after the call.
+    private func sharedCounts(_ object: PyObject, on thread: ThreadState) throws -> (during: Int, after: Int) {
+        let interpreter = Interpreter(thread: thread)
+        var during = -1
+        interpreter.register("probe", arity: 0...0) { _, _, _ in
+            during = object.sharedReferences.load(ordering: .relaxed)
+            return PyNone.shared
+        }
+        try interpreter.load("def unit(x):\n    return [x, probe()]\n")
+        _ = try interpreter.call("unit", [object])
+        return (during, object.sharedReferences.load(ordering: .relaxed))
+    }
+
+    @Test("a thread that does not own an object counts its references atomically, and they balance",
+          arguments: [LockPolicy.free, .newGIL])
+    func foreignObject(policy: LockPolicy) throws {
+        let lock = InterpreterLock(configuration: try LockConfiguration(policy: policy))
+        let made = Locked<PyObject?>(nil)
+        runThreads(1) { _ in
+            lock.makeThreadState().withLock { made.withLock { $0 = PyFloat(2.5) } }  // owned by that thread
+        }
+        let foreign = try #require(made.withLock { $0 })
+        let thread = lock.makeThreadState()
+        thread.acquire()
+        defer { thread.release() }
+        let counts = try sharedCounts(foreign, on: thread)
+        // Under free the reference on this thread's stack is a shared one; under a lock the
+        // owner-blind plain count (Swift's ARC here) is all there is.
+        #expect(counts.during == (policy == .free ? 1 : 0))
+        #expect(counts.after == 0)
+        // An object this thread made, and an immortal one, take no shared count at all.
+        #expect(try sharedCounts(PyFloat(1.5), on: thread).during == 0)
+        #expect(try sharedCounts(PyInt.make(7), on: thread).during == 0)
+    }
+}

@@ -1,3 +1,5 @@
+import Synchronization
+
 /// A small Python-subset interpreter: the "Python-level" work that runs under the lock.
 ///
 /// Source compiles to bytecode for a stack machine whose eval loop polls the eval breaker
@@ -29,10 +31,27 @@ public final class Interpreter {
     /// Python's default recursion limit is 1000; Swift frames are larger, so ours is lower.
     static let maxDepth = 400
 
-    /// Creates an interpreter with the builtins installed. The thread must hold the lock.
+    /// Whether the lock is free-threaded, so that references count the PEP 703 way.
+    let biased: Bool
+    /// The running thread's `ob_tid`.
+    let threadToken: UInt32
+
+    /// Creates an interpreter with the builtins installed. The thread must hold the lock, and
+    /// the interpreter is used on the thread that makes it.
     public init(thread: ThreadState) {
         self.thread = thread
+        biased = thread.lock.configuration.policy == .free
+        threadToken = currentThreadToken()
         installBuiltins()
+    }
+
+    /// PEP 703's INCREF/DECREF beyond the owner's plain count: immortal objects are skipped, and a
+    /// reference by a thread other than the owner goes to the atomic shared count.
+    @inline(__always)
+    static func countShared(_ object: PyObject, _ delta: Int32, _ thread: UInt32) {
+        // The owner's test first: it is the common case, and it settles it with one load.
+        guard object.owner != thread, !object.isImmortal else { return }
+        object.sharedReferences.wrappingAdd(delta, ordering: .relaxed)
     }
 
     // MARK: - Loading and calling
@@ -127,7 +146,7 @@ public final class Interpreter {
         defer { depth -= 1 }
         guard depth <= Self.maxDepth else { throw PyError(.recursionError, "maximum recursion depth exceeded") }
         let frame = Frame(code: code, arguments: arguments)
-        defer { frame.clear() }
+        defer { frame.clear(biased ? threadToken : nil) }
         return try frame.code.instructions.withUnsafeBufferPointer { (instructions) throws(PyError) in
             try evaluate(frame, instructions)
         }
@@ -144,20 +163,28 @@ public final class Interpreter {
         let thread = self.thread
         var pc = 0
 
+        // PEP 703's biased reference counting, under `free` only (see PyObject): what a
+        // free-threaded build adds to each INCREF on push and each DECREF on pop.
+        let biased = self.biased
+        let me = self.threadToken
         @inline(__always) func push(_ object: PyObject) {
             assert(frame.depth < stack.capacity, "value stack overflow in \(code.name)")
+            if biased { Self.countShared(object, +1, me) }
             (stack.base + frame.depth).initialize(to: object)
             frame.depth += 1
         }
         @inline(__always) func pop() -> PyObject {
             frame.depth -= 1
-            return (stack.base + frame.depth).move()
+            let object = (stack.base + frame.depth).move()
+            if biased { Self.countShared(object, -1, me) }
+            return object
         }
         @inline(__always) func top() -> PyObject { stack.base[frame.depth - 1] }
         @inline(__always) func popArguments(_ count: Int) -> [PyObject] {
             frame.depth -= count
             let arguments = Array(UnsafeBufferPointer(start: stack.base + frame.depth, count: count))
             (stack.base + frame.depth).deinitialize(count: count)
+            if biased { for argument in arguments { Self.countShared(argument, -1, me) } }
             return arguments
         }
 
@@ -294,7 +321,11 @@ private final class Frame {
     }
 
     /// Releases what the frame still holds; runs on return and on throw.
-    func clear() {
+    /// - Parameter thread: under biased reference counting, the running thread's token.
+    func clear(_ thread: UInt32?) {
+        if let thread {
+            for index in 0..<depth { Interpreter.countShared(stack.base[index], -1, thread) }
+        }
         stack.base.deinitialize(count: depth)
         depth = 0
     }

@@ -1,3 +1,10 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Synchronization
+
 /// The type tag of an interpreter object. The eval loop switches on it instead of asking the
 /// Swift runtime for a dynamic cast, as CPython's fast paths test `Py_TYPE(o) == &PyLong_Type`.
 public enum PyKind: UInt8, Sendable {
@@ -33,12 +40,31 @@ public enum PyKind: UInt8, Sendable {
 /// Interpreter objects are deliberately not `Sendable`: they belong to the thread that holds the
 /// interpreter lock. In debug builds, making or touching one on a thread that does not hold the
 /// lock traps with the thread's name, like CPython's debug allocator and pybind11's GIL checks.
+///
+/// Reference counts. Swift's ARC keeps every object alive, and its counts are atomic under every
+/// policy. That is what CPython's free-threaded build pays for objects of other threads; a GIL
+/// build pays a plain increment instead. Under `free` the eval loop adds what PEP 703's biased
+/// reference counting adds on top: every INCREF and DECREF first checks whether the object is
+/// immortal (PEP 683) and whether the current thread owns it (`ob_tid`), and a reference taken
+/// by a thread that does not own the object goes to the atomic shared count (`ob_ref_shared`).
 public class PyObject {
     /// The object's type.
     public let kind: PyKind
+    /// PEP 683: the shared singletons (None, True, False, the small ints) take no reference
+    /// traffic, so that threads and interpreters can share them without contending.
+    let isImmortal: Bool
+    /// PEP 703's `ob_tid`: the thread that made the object, whose references count locally.
+    /// 32 bits, like the shared count, so that both fit the padding after `kind` and an int
+    /// object stays in the allocator's 48-byte size class, as it was before these fields.
+    let owner: UInt32
+    /// PEP 703's `ob_ref_shared`: references held on the value stacks of threads that do not own
+    /// the object, counted atomically. Kept only under policy `free`.
+    let sharedReferences = Atomic<Int32>(0)
 
-    init(kind: PyKind) {
+    init(kind: PyKind, immortal: Bool = false) {
         self.kind = kind
+        self.isImmortal = immortal
+        self.owner = currentThreadToken()
         #if DEBUG
         assertLockHeld("creating a \(kind) object")
         ThreadState.noteObject(+1)
@@ -93,7 +119,7 @@ func assertLockHeld(_ what: @autoclosure () -> String) {
 
 /// `None`.
 public final class PyNone: PyObject {
-    private init() { super.init(kind: .none) }
+    private init() { super.init(kind: .none, immortal: true) }
     nonisolated(unsafe) static let shared = unlockedConstant { PyNone() }
 }
 
@@ -103,7 +129,7 @@ public final class PyBool: PyObject {
     public let value: Bool
     private init(_ value: Bool) {
         self.value = value
-        super.init(kind: .bool)
+        super.init(kind: .bool, immortal: true)
     }
     nonisolated(unsafe) static let `true` = unlockedConstant { PyBool(true) }
     nonisolated(unsafe) static let `false` = unlockedConstant { PyBool(false) }
@@ -114,13 +140,14 @@ public final class PyBool: PyObject {
 public final class PyInt: PyObject {
     /// The value.
     public let value: Int
-    private init(_ value: Int) {
+    private init(_ value: Int, immortal: Bool = false) {
         self.value = value
-        super.init(kind: .int)
+        super.init(kind: .int, immortal: immortal)
     }
 
-    /// CPython keeps -5...256 preallocated, so that common small integers cost no allocation.
-    nonisolated(unsafe) private static let small: [PyInt] = unlockedConstant { (-5...256).map { PyInt($0) } }
+    /// CPython keeps -5...256 preallocated (and, since 3.12, immortal), so that common small
+    /// integers cost no allocation and no reference traffic.
+    nonisolated(unsafe) private static let small: [PyInt] = unlockedConstant { (-5...256).map { PyInt($0, immortal: true) } }
 
     /// The integer `value`, shared when it is small, newly allocated otherwise.
     static func make(_ value: Int) -> PyInt {
@@ -280,6 +307,19 @@ public class PyExtensionObject: PyObject {
 
 /// Builds a process-wide constant object. Such objects are made once, before any lock exists,
 /// and are immutable, so they are exempt from the debug lock check.
+/// A token for the calling thread, cheap to take (a thread-pointer read): PEP 703's
+/// `_Py_ThreadId`, folded to 32 bits. Two live threads whose tokens collided would only miscount
+/// the model's shared references, never memory.
+@inline(__always)
+func currentThreadToken() -> UInt32 {
+    #if canImport(Glibc)
+    let token = UInt64(pthread_self())
+    #else
+    let token = UInt64(UInt(bitPattern: Int(bitPattern: pthread_self())))
+    #endif
+    return UInt32(truncatingIfNeeded: token ^ (token >> 32))
+}
+
 func unlockedConstant<T>(_ make: () -> T) -> T {
     #if DEBUG
     return ThreadState.withLockCheckExempt(make)
