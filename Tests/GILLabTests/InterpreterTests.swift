@@ -339,12 +339,12 @@ struct BiasedReferenceCountingTests {
         let interpreter = Interpreter(thread: thread)
         var during = -1
         interpreter.register("probe", arity: 0...0) { _, _, _ in
-            during = object.sharedReferences.load(ordering: .relaxed)
+            during = Int(object.sharedReferences.load(ordering: .relaxed))
             return PyNone.shared
         }
         try interpreter.load("def unit(x):\n    return [x, probe()]\n")
         _ = try interpreter.call("unit", [object])
-        return (during, object.sharedReferences.load(ordering: .relaxed))
+        return (during, Int(object.sharedReferences.load(ordering: .relaxed)))
     }
 
     @Test("a thread that does not own an object counts its references atomically, and they balance",
