@@ -35,6 +35,8 @@ struct CLITests {
         (["scenario", "convoy", "--policies", "new-gil,gil-2000"], "'gil-2000'"),
         (["scenario", "convoy", "--block", "20s"], "20"),
         (["scenario", "convoy", "--rounds", "0"], "got 0"),
+        (["scenario", "convoy", "--time-limit", "0s"], "got 0"),
+        (["scenario", "convoy", "--interpreters", "0"], "got 0"),
         (["scenario", "bogus"], "bogus"),
         (["info", "--format", "xml"], "'xml'"),
         (["frobnicate"], "frobnicate"),

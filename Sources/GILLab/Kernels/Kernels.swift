@@ -118,8 +118,7 @@ public enum Kernels {
     /// The corresponding C function is `ck_sleep_ns`.
     public static func sleep(for duration: Duration) throws(KernelError) {
         guard duration >= .zero else { throw .invalidArgument("sleep duration \(duration)") }
-        let (seconds, attoseconds) = duration.components
-        try KernelError.check(ck_sleep_ns(UInt64(seconds) * 1_000_000_000 + UInt64(attoseconds / 1_000_000_000)))
+        try KernelError.check(ck_sleep_ns(duration.wholeNanoseconds))
     }
 
     /// Sets how late the kernel may wake the calling thread from a timed sleep (Linux's timer
@@ -129,14 +128,9 @@ public enum Kernels {
     /// The corresponding C function is `ck_set_timer_slack_ns`.
     /// - Throws: ``KernelError`` where the system has no per-thread timer slack (not Linux).
     public static func setTimerSlack(_ slack: Duration?) throws(KernelError) {
-        let nanoseconds: UInt64
-        if let slack {
-            guard slack > .zero else { throw .invalidArgument("timer slack \(slack)") }
-            let (seconds, attoseconds) = slack.components
-            nanoseconds = UInt64(seconds) * 1_000_000_000 + UInt64(attoseconds / 1_000_000_000)
-        } else {
-            nanoseconds = 0
-        }
-        try KernelError.check(ck_set_timer_slack_ns(max(nanoseconds, slack == nil ? 0 : 1)))
+        // 0 asks the kernel for the default, so a positive slack below 1 ns becomes 1 ns.
+        guard let slack else { return try KernelError.check(ck_set_timer_slack_ns(0)) }
+        guard slack > .zero else { throw .invalidArgument("timer slack \(slack)") }
+        try KernelError.check(ck_set_timer_slack_ns(max(slack.wholeNanoseconds, 1)))
     }
 }

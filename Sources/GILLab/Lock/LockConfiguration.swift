@@ -118,7 +118,6 @@ public struct LockConfiguration: Sendable, Equatable {
     public static let `default` = try! LockConfiguration()
 
     var switchIntervalNanoseconds: UInt64 {
-        let (seconds, attoseconds) = switchInterval.components
-        return UInt64(seconds) * 1_000_000_000 + UInt64(attoseconds / 1_000_000_000)
+        switchInterval.wholeNanoseconds
     }
 }

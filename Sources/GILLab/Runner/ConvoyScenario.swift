@@ -187,10 +187,10 @@ public enum ConvoyScenario {
         }
         let settings = ConvoySettings(
             policies: plan.policies, cpuThreads: plan.cpuThreads, samples: plan.samples, rounds: plan.rounds,
-            warmup: ConvoyPlan.warmupSamples, blockMicroseconds: Double(nanoseconds(plan.block)) / 1e3,
+            warmup: ConvoyPlan.warmupSamples, blockMicroseconds: Double(plan.block.wholeNanoseconds) / 1e3,
             switchIntervalSeconds: Double(plan.lock.switchIntervalNanoseconds) / 1e9,
             checkInterval: plan.lock.checkInterval, interpreters: plan.lock.interpreters,
-            timerSlackMicroseconds: plan.timerSlack.map { Double(nanoseconds($0)) / 1e3 })
+            timerSlackMicroseconds: plan.timerSlack.map { Double($0.wholeNanoseconds) / 1e3 })
         return ConvoyReport(machine: machine, config: settings, results: results)
     }
 
@@ -219,8 +219,8 @@ public enum ConvoyScenario {
         let stop = StopFlag()
         let cpuResults = Locked<[(iterations: Int, seconds: Double)]>([])
         let ioResult = Locked<Result<ConvoyRound, RunnerError>?>(nil)
-        let blockNanoseconds = nanoseconds(plan.block)
-        let limit = nanoseconds(plan.timeLimit)
+        let blockNanoseconds = plan.block.wholeNanoseconds
+        let limit = plan.timeLimit.wholeNanoseconds
         let start = Locked<UInt64>(0)
 
         // Made first, so that under per-interpreter it is thread 1, in interpreter 0.
@@ -272,14 +272,15 @@ public enum ConvoyScenario {
                 } catch {
                     failure = .workload(.python(error))
                 }
-                let seconds = Double(monotonicNanoseconds() - max(measuredFrom, 1)) / 1e9
+                // Requests are counted only after the warm-up, which set measuredFrom.
+                let seconds = requests > 0 ? Double(monotonicNanoseconds() - measuredFrom) / 1e9 : 0
                 stop.raise()
                 let statistics = thread.statistics
                 thread.detach()
                 ioResult.withLock {
                     $0 = failure.map { .failure($0) } ?? .success(ConvoyRound(
                         latencies: histogram, cpuIterationsPerSecond: 0,
-                        ioRequestsPerSecond: requests > 0 ? Double(requests) / seconds : 0,
+                        ioRequestsPerSecond: seconds > 0 ? Double(requests) / seconds : 0,
                         lock: statistics, truncated: truncated))
                 }
             } else {
@@ -328,11 +329,6 @@ public enum ConvoyScenario {
         }
         round.lock = lock.statistics
         return round
-    }
-
-    static func nanoseconds(_ duration: Duration) -> UInt64 {
-        let (seconds, attoseconds) = duration.components
-        return UInt64(max(seconds, 0)) * 1_000_000_000 + UInt64(max(attoseconds, 0) / 1_000_000_000)
     }
 }
 

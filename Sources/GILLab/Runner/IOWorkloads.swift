@@ -59,10 +59,6 @@ final class CompletedIO: PendingIO {
     func advance() throws(WorkloadError) {}
 }
 
-private func call(_ interpreter: Interpreter, _ name: String, _ arguments: [PyObject]) throws(WorkloadError) -> PyObject {
-    do throws(PyError) { return try interpreter.call(name, arguments) } catch { throw .python(error) }
-}
-
 // MARK: - io-sleep
 
 /// `io-sleep`: a little Python-level work, then a blocking call of `size` µs.

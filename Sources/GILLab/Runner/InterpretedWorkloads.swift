@@ -11,6 +11,11 @@ func makeInterpreter(_ source: String, on thread: ThreadState,
     return interpreter
 }
 
+/// Calls the global function `name`; an exception it raises becomes ``WorkloadError/python(_:)``.
+func call(_ interpreter: Interpreter, _ name: String, _ arguments: [PyObject]) throws(WorkloadError) -> PyObject {
+    do throws(PyError) { return try interpreter.call(name, arguments) } catch { throw .python(error) }
+}
+
 /// Calls the program's `unit` function and digests what it returns.
 struct InterpretedWorker: WorkloadWorker {
     let interpreter: Interpreter
@@ -18,9 +23,7 @@ struct InterpretedWorker: WorkloadWorker {
     let arguments: (Int) -> [PyObject]
 
     mutating func run(unit: Int, on thread: ThreadState) throws(WorkloadError) -> UInt64 {
-        let result: PyObject
-        do throws(PyError) { result = try interpreter.call("unit", arguments(unit)) } catch { throw .python(error) }
-        return Digest.of(unit: unit, result: result)
+        Digest.of(unit: unit, result: try call(interpreter, "unit", arguments(unit)))
     }
 }
 
