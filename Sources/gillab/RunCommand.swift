@@ -34,6 +34,12 @@ struct Run: ParsableCommand {
     @Option(parsing: .unconditional, help: "OpenBLAS threads during the run (restored afterwards).")
     var blasThreads = 1
 
+    @Option(help: ArgumentHelp("How processes rows send input to workers: none, pipe or shm.", valueName: "transfer"))
+    var transfer: Transfer = .pipe
+
+    @Option(help: ArgumentHelp("How long a worker process may take to answer before all are stopped.", valueName: "duration"))
+    var workerTimeout = DurationArgument(.seconds(60), text: "60s")
+
     @OptionGroup var lock: LockOptions
     @OptionGroup var output: OutputOptions
 
@@ -45,6 +51,7 @@ struct Run: ParsableCommand {
         }
         guard repeats >= 1 else { throw ValidationError("--repeat must be at least 1, got \(repeats)") }
         guard blasThreads >= 1 else { throw ValidationError("--blas-threads must be at least 1, got \(blasThreads)") }
+        guard workerTimeout.duration > .zero else { throw ValidationError("--worker-timeout must be positive, got '\(workerTimeout)'") }
         do {
             try plan().validate()
         } catch let error as RunnerError {
@@ -54,7 +61,8 @@ struct Run: ParsableCommand {
 
     func plan() throws -> RunPlan {
         RunPlan(workload: workload, size: size, units: units, threads: threads.values, modes: modes.values,
-                repeats: repeats, blasThreads: blasThreads, lock: try lock.configuration())
+                repeats: repeats, blasThreads: blasThreads, lock: try lock.configuration(), transfer: transfer,
+                workerTimeout: workerTimeout.duration)
     }
 
     func run() throws {

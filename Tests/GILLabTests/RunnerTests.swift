@@ -10,9 +10,10 @@ extension OpenBLASProcessWide {
         @Test("every mode and thread count computes the same checksum", arguments: small)
         func checksumsAgree(workload: WorkloadKind, size: Int) throws {
             let plan = RunPlan(workload: workload, size: size, units: 30, threads: [1, 2, 3], modes: Mode.allCases,
-                               repeats: 2, lock: try LockConfiguration(switchInterval: .microseconds(200)))
+                               repeats: 2, lock: try LockConfiguration(switchInterval: .microseconds(200)),
+                               workerExecutable: gillabExecutable)
             let report = try Runner.run(plan)
-            #expect(report.results.count == 13)  // serial + (hold, release, free, eventloop) × 3
+            #expect(report.results.count == 16)  // serial + (hold, release, free, eventloop, processes) × 3
             #expect(report.results.filter { $0.mode == .free }.allSatisfy { $0.policy == .free })
             #expect(Set(report.results.map(\.checksum)).count == 1)
             let serial = try #require(report.results.first { $0.mode == .serial })
@@ -20,8 +21,9 @@ extension OpenBLASProcessWide {
             for row in report.results {
                 #expect(row.units == 30)
                 #expect(row.wall.min <= row.wall.median && row.wall.median <= row.wall.max)
-                // Under a lock holds never overlap; under free they can, up to one per thread.
-                let most = row.policy == .free ? Double(row.threads) : 1
+                // Under one lock holds never overlap; under free, or in separate processes, they
+                // can, up to one per thread or process.
+                let most = row.policy == .free || row.mode == .processes ? Double(row.threads) : 1
                 #expect((0...most + 1e-6).contains(row.lock.heldFraction))
                 #expect(row.amdahlSpeedup >= 1 && row.amdahlSpeedup <= Double(row.threads) + 1e-9)
             }

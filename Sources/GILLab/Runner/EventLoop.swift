@@ -62,6 +62,7 @@ func runEventLoopTrial(workload: any Workload, units: Int, tasks: Int,
         outcome.withLock { $0 = result }
     }
     gate.waitUntilReady(1)
+    let resident = residentBytes()
     lock.resetStatistics()
     let start = monotonicNanoseconds()
     gate.open()
@@ -69,7 +70,8 @@ func runEventLoopTrial(workload: any Workload, units: Int, tasks: Int,
     let end = monotonicNanoseconds()
     switch outcome.withLock({ $0 }) {
     case .success(let (checksum, statistics))?:
-        return TrialOutcome(wallNanoseconds: end - start, lock: lock.statistics, perThread: [statistics], checksum: checksum)
+        return TrialOutcome(wallNanoseconds: end - start, lock: lock.statistics, perThread: [statistics], checksum: checksum,
+                            residentBytes: resident)
     case .failure(let error)?:
         throw error
     case nil:

@@ -196,12 +196,43 @@ struct GemmWorkload: Workload {
 
     func makeWorker(on thread: ThreadState, discipline: CallDiscipline) throws(WorkloadError) -> any WorkloadWorker {
         let n = size
+        let a: Matrix
+        do throws(KernelError) { a = try Matrix(rows: n, columns: n) { i, j in inputValue(-1, i * n + j) } } catch {
+            throw .kernel(error)
+        }
+        return try makeWorker(a: a, b: b, discipline: discipline, on: thread)
+    }
+
+    /// A then B, each n² doubles.
+    func encodedInput() -> [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(2 * size * size * 8)
+        do throws(KernelError) {
+            bytes.append(try Matrix(rows: size, columns: size) { i, j in inputValue(-1, i * size + j) })
+        } catch {
+            preconditionFailure("gemm input of a size that made a workload: \(error)")
+        }
+        bytes.append(b)
+        return bytes
+    }
+
+    func makeWorker(on thread: ThreadState, discipline: CallDiscipline,
+                    input: UnsafeRawBufferPointer) throws(WorkloadError) -> any WorkloadWorker {
+        let n = size
+        try checkInput(input, expected: 2 * n * n * 8, name)
+        return try makeWorker(a: try matrix(from: input, rows: n, columns: n),
+                              b: try matrix(from: input, rows: n, columns: n, offset: n * n * 8),
+                              discipline: discipline, on: thread)
+    }
+
+    private func makeWorker(a: Matrix, b: Matrix, discipline: CallDiscipline,
+                            on thread: ThreadState) throws(WorkloadError) -> any WorkloadWorker {
+        let n = size
         let interpreter = try makeInterpreter(Programs.gemm, on: thread) {
             registerMatrixNatives($0, dgemmDiscipline: discipline)
         }
-        let a: Matrix, c: Matrix
+        let c: Matrix
         do throws(KernelError) {
-            a = try Matrix(rows: n, columns: n) { i, j in inputValue(-1, i * n + j) }
             var warm = try Matrix(rows: n, columns: n)
             // One untimed call on this thread: OpenBLAS sets up a packing buffer for each new
             // calling thread (an mmap and its page faults, ~10 ms at n = 512 here). Left in the

@@ -12,6 +12,9 @@ public enum Mode: String, Sendable, CaseIterable, Codable {
     /// One thread running T tasks, asyncio-style: each blocking call becomes an operation the
     /// loop waits on with poll, the lock released around the wait.
     case eventloop
+    /// T worker processes of gillab's own binary, each with its own interpreter and lock
+    /// (multiprocessing); inputs travel as ``Transfer`` says.
+    case processes
 
     /// How many OS threads a row with `threads` runs: one for serial and eventloop.
     public func osThreads(_ threads: Int) -> Int {
@@ -21,7 +24,7 @@ public enum Mode: String, Sendable, CaseIterable, Codable {
     /// The calling discipline this mode uses for kernels.
     public var discipline: CallDiscipline {
         switch self {
-        case .serial, .release, .free, .eventloop: .release
+        case .serial, .release, .free, .eventloop, .processes: .release
         case .hold: .hold
         }
     }
@@ -34,6 +37,7 @@ public enum Mode: String, Sendable, CaseIterable, Codable {
         case .release: "T threads, the lock released around every kernel call (Py_BEGIN_ALLOW_THREADS)"
         case .free: "T threads under policy free (PEP 703): no mutual exclusion, whatever --policy says"
         case .eventloop: "one thread, T tasks in flight (asyncio): blocking calls become timers and sockets polled by one loop"
+        case .processes: "T worker processes, each its own interpreter and lock (multiprocessing); see --transfer"
         }
     }
 }

@@ -28,6 +28,29 @@ struct StencilWorkload: Workload {
         }
     }
 
+    /// The starting grid, n² doubles.
+    func encodedInput() -> [UInt8] {
+        var bytes: [UInt8] = []
+        do throws(KernelError) {
+            bytes.append(try Matrix(rows: size, columns: size) { i, j in inputValue(-3, i * size + j) })
+        } catch {
+            preconditionFailure("stencil input of a size that made a workload: \(error)")
+        }
+        return bytes
+    }
+
+    func makeWorker(on thread: ThreadState, discipline: CallDiscipline,
+                    input: UnsafeRawBufferPointer) throws(WorkloadError) -> any WorkloadWorker {
+        let n = size
+        try checkInput(input, expected: n * n * 8, name)
+        let grid = try matrix(from: input, rows: n, columns: n)
+        do throws(KernelError) {
+            return Worker(grid: grid, next: try Matrix(rows: n, columns: n), discipline: discipline)
+        } catch {
+            throw .kernel(error)
+        }
+    }
+
     struct Worker: KernelGlueWorker {
         var grid: Matrix, next: Matrix
         let discipline: CallDiscipline
@@ -100,7 +123,16 @@ struct HashWorkload: Workload {
     var name: String { WorkloadKind.hash.rawValue }
 
     func makeWorker(on thread: ThreadState, discipline: CallDiscipline) throws(WorkloadError) -> any WorkloadWorker {
-        Worker(bytes: (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }, discipline: discipline)
+        Worker(bytes: encodedInput(), discipline: discipline)
+    }
+
+    /// The bytes to hash.
+    func encodedInput() -> [UInt8] { (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) } }
+
+    func makeWorker(on thread: ThreadState, discipline: CallDiscipline,
+                    input: UnsafeRawBufferPointer) throws(WorkloadError) -> any WorkloadWorker {
+        try checkInput(input, expected: size, name)
+        return Worker(bytes: Array(input), discipline: discipline)
     }
 
     struct Worker: KernelGlueWorker {

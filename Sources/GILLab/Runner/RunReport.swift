@@ -83,10 +83,53 @@ public struct RunResult: Sendable, Codable, Equatable {
     public var lock: LockSummary
     /// The wrapping sum of all unit digests, in hex; equal in every row, or the run fails.
     public var checksum: String
+    /// Resident memory once every worker was set up, in bytes: this process for the threaded
+    /// modes; this process plus every worker process for `processes`.
+    public var residentBytes: UInt64 = 0
+    /// What multiprocessing cost; present only for `processes` rows.
+    public var processes: ProcessFigures? = nil
 
     enum CodingKeys: String, CodingKey {
         case workload, size, units, mode, threads, policy, wall = "wall_s", speedup, efficiency
-        case amdahlSpeedup = "amdahl_speedup", lock, checksum
+        case amdahlSpeedup = "amdahl_speedup", lock, checksum, residentBytes = "rss_bytes", processes
+    }
+}
+
+/// The price of multiprocessing in one `processes` row, from the counted run with the median
+/// wall time. That wall time includes start-up, as `Pool(T).map(...)` does.
+public struct ProcessFigures: Sendable, Codable, Equatable {
+    /// How the input travelled.
+    public var transfer: Transfer
+    /// Seconds from `posix_spawn` to ready, over the workers: exec, runtime start, job and
+    /// input received, interpreter built.
+    public var startupSeconds: Summary
+    /// Bytes through the pipes, both ways: jobs, input under `pipe`, tasks and results.
+    public var pipeBytes: Int
+    /// Bytes of input placed in shared memory under `shm`.
+    public var sharedBytes: Int
+    /// Seconds spent moving input, summed over processes: serializing it and writing it to the
+    /// pipes or shared memory in the parent, reading or mapping it in each worker. 0 under
+    /// `none`. Building a worker from the bytes is set-up, as generating them is under `none`.
+    public var ipcSeconds: Double
+    /// The largest peak resident memory of one worker, in bytes (`wait4`'s `ru_maxrss`).
+    public var workerPeakResidentBytes: UInt64
+    /// Peak resident memory summed over the workers, in bytes.
+    public var workersPeakResidentBytes: UInt64
+
+    enum CodingKeys: String, CodingKey {
+        case transfer, startupSeconds = "startup_s", pipeBytes = "pipe_bytes", sharedBytes = "shared_bytes"
+        case ipcSeconds = "ipc_s", workerPeakResidentBytes = "worker_peak_rss_bytes"
+        case workersPeakResidentBytes = "workers_peak_rss_bytes"
+    }
+
+    init(_ trial: ProcessTrialFigures) {
+        transfer = trial.transfer
+        startupSeconds = Summary(trial.startupNanoseconds.map { Double($0) / 1e9 })
+        pipeBytes = trial.pipeBytes
+        sharedBytes = trial.sharedBytes
+        ipcSeconds = Double(trial.ipcNanoseconds) / 1e9
+        workerPeakResidentBytes = trial.peakResidentBytes.max() ?? 0
+        workersPeakResidentBytes = trial.peakResidentBytes.reduce(0, +)
     }
 }
 

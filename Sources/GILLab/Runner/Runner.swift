@@ -8,6 +8,8 @@ public enum RunnerError: Error, Equatable, CustomStringConvertible {
     case checksumMismatch(mode: Mode, threads: Int, expected: String, actual: String)
     /// A workload failed: a kernel refused its arguments, or the program raised.
     case workload(WorkloadError)
+    /// A worker process of a `processes` row failed; the message names it.
+    case worker(WorkerError)
 
     /// A one-line message naming the bad value.
     public var description: String {
@@ -19,6 +21,8 @@ public enum RunnerError: Error, Equatable, CustomStringConvertible {
         case .checksumMismatch(let mode, let threads, let expected, let actual):
             "checksum mismatch: \(mode.rawValue) on \(threads) threads computed \(actual), serial computed \(expected)"
         case .workload(let error):
+            error.description
+        case .worker(let error):
             error.description
         }
     }
@@ -50,11 +54,23 @@ public struct RunPlan: Sendable, Equatable {
     public var blasThreads: Int
     /// The lock's policy and switch interval.
     public var lock: LockConfiguration
+    /// How `processes` rows get their input to the workers.
+    public var transfer: Transfer
+    /// The gillab binary that `processes` rows start as workers; `nil` means this process's
+    /// own executable, which is right when gillab itself is running.
+    public var workerExecutable: String?
+    /// How long a worker process may take to answer any one message before every worker is
+    /// killed and the run fails.
+    public var workerTimeout: Duration
 
     /// Creates a plan; nothing is checked until ``Runner/run(_:progress:)``.
     public init(workload: WorkloadKind, size: Int? = nil, units: Int? = nil, threads: [Int] = [1, 2],
                 modes: [Mode] = [.serial, .hold, .release], repeats: Int = 5, blasThreads: Int = 1,
-                lock: LockConfiguration = .default) {
+                lock: LockConfiguration = .default, transfer: Transfer = .pipe, workerExecutable: String? = nil,
+                workerTimeout: Duration = .seconds(60)) {
+        self.transfer = transfer
+        self.workerExecutable = workerExecutable
+        self.workerTimeout = workerTimeout
         self.workload = workload
         self.size = size ?? workload.defaultSize
         self.units = units
@@ -82,6 +98,7 @@ public struct RunPlan: Sendable, Equatable {
         guard !modes.isEmpty else { throw .invalidPlan("no modes given") }
         guard repeats >= 1 else { throw .invalidPlan("repeat must be at least 1, got \(repeats)") }
         guard blasThreads >= 1 else { throw .invalidPlan("BLAS threads must be at least 1, got \(blasThreads)") }
+        guard workerTimeout > .zero else { throw .invalidPlan("worker timeout must be positive, got \(workerTimeout)") }
         let most = threads.max() ?? 1
         let perThread = workload.bytesPerThread(size: size)
         let (bytes, overflow) = perThread.multipliedReportingOverflow(by: most)
@@ -143,11 +160,30 @@ public enum Runner {
                 let outcome: TrialOutcome
                 do {
                     let lock = row.mode.lockConfiguration(plan.lock)
-                    outcome = row.mode == .eventloop
-                        ? try runEventLoopTrial(workload: workload, units: units, tasks: row.threads, lock: lock)
-                        : try runTrial(workload: workload, units: units, threads: row.threads,
-                                       discipline: row.mode.discipline, lock: lock)
-                } catch { throw .workload(error) }
+                    switch row.mode {
+                    case .eventloop:
+                        outcome = try runEventLoopTrial(workload: workload, units: units, tasks: row.threads, lock: lock)
+                    case .processes:
+                        do throws(WorkerError) {
+                            let (trial, figures) = try runProcessTrial(
+                                workload: workload, kind: plan.workload, units: units, processes: row.threads,
+                                transfer: plan.transfer, lock: lock, blasThreads: plan.blasThreads,
+                                executable: workerExecutable(plan.workerExecutable), timeout: plan.workerTimeout)
+                            var withFigures = trial
+                            withFigures.processes = figures
+                            outcome = withFigures
+                        } catch { throw RunnerError.worker(error) }
+                    default:
+                        outcome = try runTrial(workload: workload, units: units, threads: row.threads,
+                                               discipline: row.mode.discipline, lock: lock)
+                    }
+                } catch let error as RunnerError {
+                    throw error
+                } catch let error as WorkloadError {
+                    throw .workload(error)
+                } catch {
+                    preconditionFailure("unexpected error \(error)")
+                }
                 if let expected, expected != outcome.checksum {
                     throw .checksumMismatch(mode: row.mode, threads: row.threads,
                                             expected: hex(expected), actual: hex(outcome.checksum))
@@ -173,7 +209,8 @@ public enum Runner {
                 threads: row.threads, policy: row.mode.lockConfiguration(plan.lock).policy, wall: walls, speedup: speedup,
                 efficiency: speedup / usable, amdahlSpeedup: 1 / (s + (1 - s) / usable),
                 lock: LockSummary(median.lock, wallNanoseconds: median.wallNanoseconds),
-                checksum: hex(median.checksum))
+                checksum: hex(median.checksum), residentBytes: median.residentBytes,
+                processes: median.processes.map(ProcessFigures.init))
         }
         let settings = RunSettings(
             workload: plan.workload.rawValue, size: plan.size, units: units, threads: plan.threads,

@@ -9,6 +9,10 @@ struct TrialOutcome {
     var perThread: [LockStatistics]
     /// The wrapping sum of every unit's digest.
     var checksum: UInt64
+    /// Resident memory once every worker was set up, summed over the processes involved.
+    var residentBytes: UInt64 = 0
+    /// What multiprocessing cost, for a processes trial.
+    var processes: ProcessTrialFigures?
 }
 
 /// Runs `units` units of `workload` on `threads` threads sharing one fresh lock, and times the
@@ -56,6 +60,7 @@ func runTrial(workload: any Workload, units: Int, threads: Int, discipline: Call
         }
     }
     gate.waitUntilReady(threads)
+    let resident = residentBytes()
     lock.resetStatistics()  // set-up took the lock too; count only the timed region
     let start = monotonicNanoseconds()
     gate.open()
@@ -65,7 +70,7 @@ func runTrial(workload: any Workload, units: Int, threads: Int, discipline: Call
     let results = slots.collect()
     if let error = results.lazy.compactMap(\.error).first { throw error }
     return TrialOutcome(wallNanoseconds: end - start, lock: lock.statistics, perThread: results.map(\.statistics),
-                        checksum: results.reduce(0) { $0 &+ $1.checksum })
+                        checksum: results.reduce(0) { $0 &+ $1.checksum }, residentBytes: resident)
 }
 
 /// The units of a trial, handed out in order to whichever thread asks next.

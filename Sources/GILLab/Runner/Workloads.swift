@@ -12,6 +12,13 @@ public protocol Workload: Sendable {
     /// Makes one thread's worker: its buffers, and its interpreter with the program loaded.
     /// Called with `thread` holding the lock, before timing starts.
     func makeWorker(on thread: ThreadState, discipline: CallDiscipline) throws(WorkloadError) -> any WorkloadWorker
+    /// The data a worker is built from, as bytes: what multiprocessing would pickle to send to a
+    /// worker process. Empty (the default) when the settings are all a worker needs.
+    func encodedInput() -> [UInt8]
+    /// Makes a worker from bytes that ``encodedInput()`` produced, perhaps in another process.
+    /// - Throws: ``WorkloadError/invalid(_:)`` when `input` has the wrong length.
+    func makeWorker(on thread: ThreadState, discipline: CallDiscipline,
+                    input: UnsafeRawBufferPointer) throws(WorkloadError) -> any WorkloadWorker
     /// Releases what the workload holds outside the process (a server, temporary files). The
     /// runner calls it once, after the last trial, also when the run fails.
     func close()
@@ -20,6 +27,38 @@ public protocol Workload: Sendable {
 extension Workload {
     /// Nothing to release.
     public func close() {}
+    /// No input beyond the workload's settings.
+    public func encodedInput() -> [UInt8] { [] }
+    /// Ignores `input`, which is empty, and makes the worker from the settings alone.
+    public func makeWorker(on thread: ThreadState, discipline: CallDiscipline,
+                           input: UnsafeRawBufferPointer) throws(WorkloadError) -> any WorkloadWorker {
+        try makeWorker(on: thread, discipline: discipline)
+    }
+}
+
+/// Checks that `input` has the `expected` byte count before a worker is built from it.
+func checkInput(_ input: UnsafeRawBufferPointer, expected: Int, _ workload: String) throws(WorkloadError) {
+    guard input.count == expected else {
+        throw .invalid("\(workload) input has \(input.count) bytes, expected \(expected)")
+    }
+}
+
+/// A matrix whose elements are the doubles at `input[offset...]`, in row-major order.
+func matrix(from input: UnsafeRawBufferPointer, rows: Int, columns: Int, offset: Int = 0) throws(WorkloadError) -> Matrix {
+    do throws(KernelError) {
+        return try Matrix(rows: rows, columns: columns) { i, j in
+            input.loadUnaligned(fromByteOffset: offset + (i * columns + j) * 8, as: Double.self)
+        }
+    } catch {
+        throw .kernel(error)
+    }
+}
+
+extension Array where Element == UInt8 {
+    /// Appends the raw bytes of `matrix`'s elements.
+    mutating func append(_ matrix: Matrix) {
+        matrix.withUnsafeBufferPointer { append(contentsOf: UnsafeRawBufferPointer($0)) }
+    }
 }
 
 /// One thread's state for a ``Workload``.

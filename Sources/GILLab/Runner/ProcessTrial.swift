@@ -1,0 +1,105 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// What multiprocessing cost in one processes trial.
+struct ProcessTrialFigures: Sendable {
+    var transfer: Transfer
+    /// Per worker: from `posix_spawn` to the worker saying it is ready (exec, runtime start,
+    /// receiving its job and input, building its interpreter).
+    var startupNanoseconds: [UInt64]
+    /// Bytes through the pipes, both ways: jobs, input under `pipe`, tasks and results.
+    var pipeBytes: Int
+    /// Bytes placed in shared memory under `shm` (written once, mapped by every worker).
+    var sharedBytes: Int
+    /// Time spent moving input, summed over processes: the parent serializing it and writing
+    /// it to the pipes or shared memory, and each worker reading it or mapping it.
+    var ipcNanoseconds: UInt64
+    /// Each worker's peak resident memory, from `wait4`.
+    var peakResidentBytes: [UInt64]
+}
+
+/// Where the worker executable is: `explicit` when given, else this process's own binary,
+/// which is gillab when gillab is running.
+func workerExecutable(_ explicit: String?) -> String {
+    if let explicit { return explicit }
+    var buffer = [CChar](repeating: 0, count: 4096)
+    let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+    return n > 0 ? String(decoding: buffer[..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) : CommandLine.arguments[0]
+}
+
+/// Runs `units` units of `kind` on `processes` worker processes, each with its own lock, and
+/// times the span from the first spawn to the last result: what `Pool(T).map(...)` costs,
+/// start-up included (reported apart as well).
+///
+/// Units are split into contiguous near-equal ranges, as `Pool.map` chunks its input.
+func runProcessTrial(workload: any Workload, kind: WorkloadKind, units: Int, processes: Int,
+                     transfer: Transfer, lock configuration: LockConfiguration, blasThreads: Int,
+                     executable: String, timeout: Duration,
+                     faults: [Int: WorkerFault] = [:]) throws(WorkerError) -> (TrialOutcome, ProcessTrialFigures) {
+    let start = monotonicNanoseconds()
+    // Serializing the input is the parent's half of pickling.
+    let input = transfer == .none ? [] : workload.encodedInput()
+    var shared: SharedMemory?
+    if transfer == .shm {
+        let memory = try SharedMemory(creating: input.count)
+        input.withUnsafeBytes { memory.bytes.copyMemory(from: $0) }
+        shared = memory
+    }
+    let encoded = monotonicNanoseconds() - start
+
+    let pool = try ProcessPool(executable: executable, count: processes, timeout: timeout)
+    var sent: UInt64 = 0
+    for index in 0..<processes {
+        let job = WorkerJob(workload: kind, size: workload.size, units: units, policy: configuration.policy,
+                            switchIntervalNanoseconds: configuration.switchIntervalNanoseconds,
+                            checkInterval: configuration.checkInterval, blasThreads: blasThreads, transfer: transfer,
+                            inputBytes: input.count, sharedMemoryName: shared?.name, index: index, fault: faults[index])
+        try pool.send(job, .job, to: index)
+        if transfer == .pipe {
+            let sendStart = monotonicNanoseconds()
+            try pool.sendBytes(input, .input, to: index)
+            sent += monotonicNanoseconds() - sendStart
+        }
+    }
+    let everyone = Array(0..<processes)
+    let ready: [WorkerReady]
+    do {
+        ready = try pool.receive(WorkerReady.self, .ready, from: everyone)
+    } catch .exited(let worker, let pid, let status) {
+        throw .exited(worker: worker, pid: pid, status: "\(status) before it was ready (is \(executable) a gillab binary?)")
+    }
+    shared = nil  // every worker has mapped it; the name can go
+
+    for index in everyone {
+        let range = chunk(index, of: processes, units: units)
+        try pool.send(WorkerTask(start: range.lowerBound, end: range.upperBound), .task, to: index)
+    }
+    let results = try pool.receive(WorkerResult.self, .result, from: everyone)
+    let end = monotonicNanoseconds()
+    try pool.finish()
+
+    let receiving = ready.reduce(0) { $0 + $1.receiveNanoseconds }
+    let outcome = TrialOutcome(
+        wallNanoseconds: end - start,
+        lock: results.reduce(LockStatistics()) { $0.adding($1.statistics) },
+        perThread: results.map(\.statistics),
+        checksum: results.reduce(0) { $0 &+ $1.checksum },
+        residentBytes: residentBytes() + ready.reduce(0) { $0 + $1.residentBytes })
+    let figures = ProcessTrialFigures(
+        transfer: transfer,
+        startupNanoseconds: zip(ready, pool.members).map { $0.readyAtNanoseconds &- $1.spawnedAt },
+        pipeBytes: pool.pipeBytes, sharedBytes: transfer == .shm ? input.count : 0,
+        ipcNanoseconds: transfer == .none ? 0 : encoded + sent + receiving,
+        peakResidentBytes: pool.members.map(\.peakResidentBytes))
+    return (outcome, figures)
+}
+
+/// Worker `index`'s contiguous share of `units`, split as evenly as integers allow.
+func chunk(_ index: Int, of count: Int, units: Int) -> Range<Int> {
+    let base = units / count, extra = units % count
+    let lower = index * base + min(index, extra)
+    return lower..<lower + base + (index < extra ? 1 : 0)
+}
