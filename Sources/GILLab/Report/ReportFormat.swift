@@ -16,14 +16,14 @@ public enum ReportFormat: String, Sendable, CaseIterable, Codable {
 public enum ReportRenderer {
     /// The columns of the table, CSV and Markdown forms.
     static let columns = ["workload", "size", "mode", "threads", "wall_med_ms", "wall_min_ms", "wall_max_ms",
-                          "speedup", "efficiency", "amdahl", "held", "switches", "drop_req", "wait_ms", "checksum"]
+                          "speedup", "efficiency", "amdahl", "held", "switches", "drop_req", "wait_ms", "rss_mib", "checksum"]
 
     static func cells(_ r: RunResult) -> [String] {
         [r.workload, "\(r.size)", r.mode.rawValue, "\(r.threads)",
          fixed(r.wall.median * 1e3, 2), fixed(r.wall.min * 1e3, 2), fixed(r.wall.max * 1e3, 2),
          fixed(r.speedup, 2), fixed(r.efficiency, 2), fixed(r.amdahlSpeedup, 2),
          fixed(r.lock.heldFraction, 3), "\(r.lock.switches)", "\(r.lock.dropRequests)",
-         fixed(r.lock.waitSeconds * 1e3, 2), r.checksum]
+         fixed(r.lock.waitSeconds * 1e3, 2), fixed(Double(r.residentBytes) / 1_048_576, 1), r.checksum]
     }
 
     /// Renders `report` in `format`.
@@ -32,8 +32,23 @@ public enum ReportRenderer {
         case .json: json(report)
         case .csv: ([columns] + report.results.map(cells)).map { $0.joined(separator: ",") }.joined(separator: "\n") + "\n"
         case .markdown: markdown(report.results)
-        case .table: machineLine(report.machine) + "\n" + configLine(report.config) + "\n\n" + table(report.results)
+        case .table:
+            machineLine(report.machine) + "\n" + configLine(report.config) + "\n\n" + table(report.results)
+                + processLines(report.results)
         }
+    }
+
+    /// Under the table, one line per processes row: what multiprocessing cost.
+    static func processLines(_ results: [RunResult]) -> String {
+        let lines = results.compactMap { r -> String? in
+            guard let p = r.processes else { return nil }
+            let shared = p.sharedBytes > 0 ? ", \(formatBytes(p.sharedBytes)) in shared memory" : ""
+            return "processes on \(r.threads) (transfer \(p.transfer.rawValue)): start-up \(fixed(p.startupSeconds.median * 1e3, 1)) ms "
+                + "median per worker, IPC \(fixed(p.ipcSeconds * 1e3, 2)) ms over \(formatBytes(p.pipeBytes)) of pipes\(shared), "
+                + "peak RSS \(formatBytes(Int(p.workerPeakResidentBytes))) per worker, "
+                + "\(formatBytes(Int(r.residentBytes))) resident in all"
+        }
+        return lines.isEmpty ? "" : "\n" + lines.joined(separator: "\n") + "\n"
     }
 
     /// Sorted-key, pretty-printed JSON of any report value.
