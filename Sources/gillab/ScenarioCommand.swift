@@ -5,7 +5,7 @@ import GILLab
 struct Scenario: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run a scenario that measures one effect of the lock.",
-        subcommands: [Convoy.self])
+        subcommands: [Convoy.self, Oversubscription.self])
 }
 
 /// `gillab scenario convoy`: bpo-7946, measured under each policy.
@@ -73,6 +73,51 @@ struct Convoy: ParsableCommand {
         }
         if let truncated = report.results.first(where: \.truncated) {
             printDiagnostic("warning: \(truncated.policy.rawValue) with \(truncated.cpuThreads) CPU threads hit the time limit; its figures cover fewer samples")
+        }
+    }
+}
+
+/// `gillab scenario oversubscription`: app threads × OpenBLAS threads on gemm.
+struct Oversubscription: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "BLAS oversubscription: app threads × OpenBLAS threads on gemm, and the fix.",
+        discussion: """
+            Each app thread calls dgemm with the lock released; OpenBLAS runs each call on its own             threads. When app × BLAS threads exceed the cores the threads only take turns. The fix,             threadpoolctl's job done in-process: BLAS threads = max(1, cores ÷ app threads). The total             work is the same in every cell, and OpenBLAS's thread count is restored after each. Example:
+              gillab scenario oversubscription --app-threads 1,2,4 --blas-threads 1,2,4 --format json
+            """)
+
+    @Option(parsing: .unconditional, help: ArgumentHelp("Comma-separated app thread counts.", valueName: "counts"))
+    var appThreads = CommaList<Int>([1, 2, 4])
+
+    @Option(parsing: .unconditional, help: ArgumentHelp("Comma-separated OpenBLAS thread counts.", valueName: "counts"))
+    var blasThreads = CommaList<Int>([1, 2, 4])
+
+    @Option(parsing: .unconditional, help: "Matrix order of each dgemm.")
+    var size = 256
+
+    @Option(parsing: .unconditional, help: "Total dgemm calls per cell; default: about 0.25 s on one thread.")
+    var units: Int?
+
+    @Option(parsing: .unconditional, help: "Rounds over the grid, in alternating order.")
+    var rounds = 3
+
+    @OptionGroup var output: OutputOptions
+
+    func validate() throws {
+        do { try plan().validate() } catch { throw ValidationError(error.description) }
+    }
+
+    func plan() -> OversubscriptionPlan {
+        OversubscriptionPlan(appThreads: appThreads.values, blasThreads: blasThreads.values, size: size, units: units,
+                             rounds: rounds)
+    }
+
+    func run() throws {
+        let report = try OversubscriptionScenario.run(plan())
+        print(ReportRenderer.render(report, as: output.format), terminator: "")
+        if output.format == .table {
+            print("")
+            for line in Verdict.oversubscription(report) { print("verdict: " + line) }
         }
     }
 }

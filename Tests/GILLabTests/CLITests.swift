@@ -38,6 +38,11 @@ struct CLITests {
         (["scenario", "convoy", "--time-limit", "0s"], "got 0"),
         (["scenario", "convoy", "--interpreters", "0"], "got 0"),
         (["scenario", "bogus"], "bogus"),
+        (["scenario", "oversubscription", "--app-threads", "0"], "got 0"),
+        (["scenario", "oversubscription", "--blas-threads", "2,x"], "'2,x'"),
+        (["scenario", "oversubscription", "--size", "0"], "got 0"),
+        (["run", "--modes", "processes", "--transfer", "carrier-pigeon"], "'carrier-pigeon'"),
+        (["run", "--modes", "processes", "--worker-timeout", "0s"], "'0s'"),
         (["info", "--format", "xml"], "'xml'"),
         (["frobnicate"], "frobnicate"),
     ]
