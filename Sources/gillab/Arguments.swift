@@ -6,6 +6,8 @@ extension Mode: ExpressibleByArgument {}
 extension LockPolicy: ExpressibleByArgument {}
 extension ReportFormat: ExpressibleByArgument {}
 extension Transfer: ExpressibleByArgument {}
+extension ServiceStrategy: ExpressibleByArgument {}
+extension HybridCompute: ExpressibleByArgument {}
 
 /// A comma-separated list, such as `1,2,4` or `serial,hold`. Parsing fails on any bad element,
 /// and ArgumentParser then names the whole value.

@@ -5,7 +5,7 @@ import GILLab
 struct Scenario: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run a scenario that measures one effect of the lock.",
-        subcommands: [Convoy.self, Oversubscription.self])
+        subcommands: [Convoy.self, Service.self, Oversubscription.self])
 }
 
 /// `gillab scenario convoy`: bpo-7946, measured under each policy.
@@ -118,6 +118,69 @@ struct Oversubscription: ParsableCommand {
         if output.format == .table {
             print("")
             for line in Verdict.oversubscription(report) { print("verdict: " + line) }
+        }
+    }
+}
+
+/// `gillab scenario service`: a request-processing service under five strategies.
+struct Service: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "A request-processing service (fetch, parse, dgemm, serialize) under five strategies.",
+        discussion: """
+            Each request fetches a record from a loopback backend (blocking I/O), parses it \
+            (Python-level), multiplies with dgemm (a BLAS kernel) and serializes the answer \
+            (Python-level). A closed loop of clients issues a fixed number of requests; every answer is \
+            checked against the serial reference. Strategies: \(ServiceStrategy.allCases.map(\.rawValue).joined(separator: ", ")). Example:
+              gillab scenario service --requests 400 --concurrency 8 --format json
+            """)
+
+    @Option(help: ArgumentHelp("Comma-separated strategies.", valueName: "strategies"),
+            transform: CommaList<ServiceStrategy>.parse)
+    var strategies = CommaList<ServiceStrategy>(ServiceStrategy.allCases)
+
+    @Option(parsing: .unconditional, help: "Requests per strategy and round.")
+    var requests = 400
+
+    @Option(parsing: .unconditional, help: "Clients in the closed loop (requests in flight).")
+    var concurrency = 8
+
+    @Option(help: ArgumentHelp("The backend's answer delay: the fetch.", valueName: "duration"))
+    var fetchDelay = DurationArgument(.milliseconds(2), text: "2ms")
+
+    @Option(parsing: .unconditional, help: "Matrix order of the transform's dgemm.")
+    var size = 256
+
+    @Option(parsing: .unconditional, help: "Lines per fetched record (the parse step's work).")
+    var lines = 16
+
+    @Option(parsing: .unconditional, help: "Rounds over the strategies, in alternating order.")
+    var rounds = 3
+
+    @Option(help: "Where hybrid computes: release (threads) or processes.")
+    var compute: HybridCompute = .processes
+
+    @Option(parsing: .unconditional, help: "Workers in hybrid's compute pool; default: the core count.")
+    var computeWorkers = MachineInfo.onlineCores
+
+    @OptionGroup var lock: LockOptions
+    @OptionGroup var output: OutputOptions
+
+    func validate() throws {
+        do { try plan().validate() } catch { throw ValidationError("\(error)") }
+    }
+
+    func plan() throws -> ServicePlan {
+        ServicePlan(strategies: strategies.values, requests: requests, concurrency: concurrency,
+                    fetchDelay: fetchDelay.duration, size: size, lines: lines, rounds: rounds, compute: compute,
+                    computeWorkers: computeWorkers, lock: try lock.configuration())
+    }
+
+    func run() throws {
+        let report = try ServiceScenario.run(try plan())
+        print(ReportRenderer.render(report, as: output.format), terminator: "")
+        if output.format == .table {
+            print("")
+            for line in Verdict.service(report) { print("verdict: " + line) }
         }
     }
 }

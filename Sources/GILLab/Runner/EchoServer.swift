@@ -1,9 +1,9 @@
 #if canImport(Glibc)
 import Glibc
-private let streamSocket = Int32(SOCK_STREAM.rawValue)
+let streamSocket = Int32(SOCK_STREAM.rawValue)
 #elseif canImport(Darwin)
 import Darwin
-private let streamSocket = SOCK_STREAM
+let streamSocket = SOCK_STREAM
 #endif
 
 // The far end of `io-echo`: a server on 127.0.0.1 and an ephemeral port that sends back every

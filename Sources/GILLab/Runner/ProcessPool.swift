@@ -26,6 +26,8 @@ final class ProcessPool {
         let spawnedAt: UInt64
         /// Peak resident memory, from `wait4`, once reaped.
         var peakResidentBytes: UInt64 = 0
+        /// CPU time over the worker's life, from `wait4`, once reaped.
+        var cpuNanoseconds: UInt64 = 0
         var reaped = false
     }
 
@@ -251,6 +253,7 @@ final class ProcessPool {
         }
         members[index].reaped = true
         members[index].peakResidentBytes = UInt64(max(usage.ru_maxrss, 0)) * 1024  // Linux reports KiB
+        members[index].cpuNanoseconds = GILLab.cpuNanoseconds(usage)
         return Self.describe(status)
     }
 

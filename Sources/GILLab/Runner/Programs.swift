@@ -1,6 +1,32 @@
 /// The interpreter programs behind the Python-level workloads. Each defines `unit(...)`, which
 /// the runner calls once per unit of work.
 public enum Programs {
+    /// One request of `gillab scenario service`, after the fetch: parse the record text
+    /// (Python-level), put its amounts into row 0 of A and call the native `dgemm` (a C/BLAS
+    /// kernel that holds or releases the lock), then serialize a few results (Python-level).
+    /// Row 0's first entries are all overwritten, so the answer does not depend on history.
+    public static let service = """
+        def parse(text):
+            values = []
+            for line in text.split("\\n"):
+                parts = line.split(",")
+                values.append(float(parts[2]))
+            return values
+
+        def serialize(c, n, k):
+            out = []
+            for i in range(8):
+                out.append(str(get_item(c, 0, (k + i) % n)))
+            return ",".join(out)
+
+        def handle(k, text, n, a, b, c):
+            values = parse(text)
+            for i in range(len(values)):
+                set_item(a, 0, i % n, values[i] * 0.001)
+            dgemm(a, b, c)
+            return serialize(c, n, k)
+        """
+
     /// Beazley's test. `unit(n)` counts `n` down to zero.
     public static let countdown = """
         def unit(n):

@@ -42,6 +42,10 @@ public enum WorkerProcess {
         do { try BLAS.setThreads(job.blasThreads) } catch { throw .failed(error.description) }
         let lock = InterpreterLock(configuration: configuration)
         let thread = lock.makeThreadState(name: "process-\(job.index)")
+        if let service = job.service {
+            try serveRequests(service, on: thread, input: input, output: output)
+            return
+        }
         let workload: any Workload
         do { workload = try job.workload.make(size: job.size, units: job.units) } catch { throw .failed(error.description) }
         defer { workload.close() }
@@ -79,7 +83,7 @@ public enum WorkerProcess {
         }
         thread.release(reason: .end)
         send(WorkerReady(readyAtNanoseconds: monotonicNanoseconds(), receiveNanoseconds: receiveNanoseconds,
-                         residentBytes: residentBytes()), .ready, to: output)
+                         residentBytes: residentBytes(), cpuNanoseconds: processCPUNanoseconds()), .ready, to: output)
 
         var fault = job.fault
         while true {
@@ -110,6 +114,55 @@ public enum WorkerProcess {
             }
             thread.release(reason: .end)
             send(WorkerResult(checksum: checksum, statistics: thread.statistics), .result, to: output)
+        }
+    }
+
+    /// A `gillab scenario service` worker: handles fetched requests one at a time (`hybrid`'s
+    /// compute pool), or fetches and handles whole batches itself (`processes`).
+    private static func serveRequests(_ settings: ServiceWorkerSettings, on thread: ThreadState,
+                                      input: Int32, output: Int32) throws(WorkerProcessFailure) {
+        thread.acquire()
+        defer { thread.detach() }
+        let handler: ServiceHandler
+        do { handler = try ServiceHandler(on: thread, discipline: .release, size: settings.size) } catch {
+            throw .failed(error.description)
+        }
+        var client: ServiceClient?
+        thread.release(reason: .end)
+        send(WorkerReady(readyAtNanoseconds: monotonicNanoseconds(), receiveNanoseconds: 0,
+                         residentBytes: residentBytes(), cpuNanoseconds: processCPUNanoseconds()), .ready, to: output)
+        while true {
+            let frame = try receiveFrame(nil, from: input)
+            thread.resetStatistics()
+            thread.acquire()
+            do throws(WorkloadError) {
+                switch FrameTag(rawValue: frame.tag) {
+                case .exit?:
+                    return
+                case .request?:
+                    guard let request = frame.decode(ServiceRequest.self) else { throw .invalid("a request that does not decode") }
+                    let digest = try handler.handle(request.k, text: request.text, on: thread)
+                    thread.release(reason: .end)
+                    send(WorkerResult(checksum: digest, statistics: thread.statistics), .result, to: output)
+                case .batch?:
+                    guard let batch = frame.decode(ServiceBatch.self) else { throw .invalid("a batch that does not decode") }
+                    if client == nil { client = try ServiceClient(port: settings.port) }
+                    var result = ServiceBatchResult(digests: [], latencyNanoseconds: [], statistics: LockStatistics())
+                    for k in batch.requests {
+                        let start = monotonicNanoseconds()
+                        let text = try thread.withoutLock(reason: .io) { () throws(WorkloadError) in try client!.fetch(k) }
+                        result.digests.append(try handler.handle(k, text: String(decoding: text, as: UTF8.self), on: thread))
+                        result.latencyNanoseconds.append(monotonicNanoseconds() - start)
+                    }
+                    thread.release(reason: .end)
+                    result.statistics = thread.statistics
+                    send(result, .batchResult, to: output)
+                default:
+                    throw .invalid("frame tag \(frame.tag) where a request, batch or exit was due")
+                }
+            } catch {
+                throw .failed(error.description)
+            }
         }
     }
 
@@ -148,4 +201,11 @@ private enum WorkerProcessFailure: Error {
         case .quietly: ""
         }
     }
+}
+
+/// This process's CPU time so far, user and system, in nanoseconds.
+func processCPUNanoseconds() -> UInt64 {
+    var time = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &time)
+    return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
 }

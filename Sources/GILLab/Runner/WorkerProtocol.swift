@@ -29,6 +29,12 @@ enum FrameTag: UInt8 {
     case failure = 0x46  // "F"
     /// parent → worker: no more tasks; exit 0.
     case exit = 0x58  // "X"
+    /// parent → worker: one fetched service request to handle (a ``ServiceRequest``).
+    case request = 0x51  // "Q"
+    /// parent → worker: service requests to fetch and handle itself (a ``ServiceBatch``).
+    case batch = 0x42  // "B"
+    /// worker → parent: a ``ServiceBatchResult``.
+    case batchResult = 0x53  // "S"
 }
 
 /// How a processes row's workers get their input.
@@ -81,6 +87,32 @@ struct WorkerJob: Codable, Sendable {
     /// Worker index, for messages.
     var index: Int
     var fault: WorkerFault?
+    /// Set for `gillab scenario service`'s workers, which handle requests instead of units.
+    var service: ServiceWorkerSettings? = nil
+}
+
+/// A service worker's settings: the handler's matrix order and the backend to fetch from.
+struct ServiceWorkerSettings: Codable, Sendable {
+    var size: Int
+    var port: UInt16
+}
+
+/// A fetched request, for a compute worker of `hybrid`.
+struct ServiceRequest: Codable, Sendable {
+    var k: Int
+    var text: String
+}
+
+/// Requests a `processes` service worker fetches and handles in a closed loop.
+struct ServiceBatch: Codable, Sendable {
+    var requests: [Int]
+}
+
+/// What a service worker did with a batch: one digest and one latency per request, in order.
+struct ServiceBatchResult: Codable, Sendable {
+    var digests: [UInt64]
+    var latencyNanoseconds: [UInt64]
+    var statistics: LockStatistics
 }
 
 /// The worker is set up and waits for tasks.
@@ -93,6 +125,8 @@ struct WorkerReady: Codable, Sendable {
     var receiveNanoseconds: UInt64
     /// Resident memory when ready, in bytes.
     var residentBytes: UInt64
+    /// The worker's CPU time when ready, so that the parent can leave start-up out.
+    var cpuNanoseconds: UInt64 = 0
 }
 
 /// Units `start..<end` to run.
