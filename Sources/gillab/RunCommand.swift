@@ -40,6 +40,12 @@ struct Run: ParsableCommand {
     @Option(help: ArgumentHelp("How long a worker process may take to answer before all are stopped.", valueName: "duration"))
     var workerTimeout = DurationArgument(.seconds(60), text: "60s")
 
+    @Option(help: "Where hybrid rows compute: processes (a worker process pool) or release (threads, lock released).")
+    var compute: HybridCompute = .processes
+
+    @Option(parsing: .unconditional, help: "Workers in hybrid's compute pool; default: the core count.")
+    var computeWorkers = MachineInfo.onlineCores
+
     @OptionGroup var lock: LockOptions
     @OptionGroup var output: OutputOptions
 
@@ -62,7 +68,7 @@ struct Run: ParsableCommand {
     func plan() throws -> RunPlan {
         RunPlan(workload: workload, size: size, units: units, threads: threads.values, modes: modes.values,
                 repeats: repeats, blasThreads: blasThreads, lock: try lock.configuration(), transfer: transfer,
-                workerTimeout: workerTimeout.duration)
+                workerTimeout: workerTimeout.duration, compute: compute, computeWorkers: computeWorkers)
     }
 
     func run() throws {

@@ -13,7 +13,7 @@ extension OpenBLASProcessWide {
                                repeats: 2, lock: try LockConfiguration(switchInterval: .microseconds(200)),
                                workerExecutable: gillabExecutable)
             let report = try Runner.run(plan)
-            #expect(report.results.count == 16)  // serial + (hold, release, free, eventloop, processes) × 3
+            #expect(report.results.count == 19)  // serial + (hold, release, free, eventloop, processes, hybrid) × 3
             #expect(report.results.filter { $0.mode == .free }.allSatisfy { $0.policy == .free })
             #expect(Set(report.results.map(\.checksum)).count == 1)
             let serial = try #require(report.results.first { $0.mode == .serial })
@@ -23,7 +23,11 @@ extension OpenBLASProcessWide {
                 #expect(row.wall.min <= row.wall.median && row.wall.median <= row.wall.max)
                 // Under one lock holds never overlap; under free, or in separate processes, they
                 // can, up to one per thread or process.
-                let most = row.policy == .free || row.mode == .processes ? Double(row.threads) : 1
+                let most = switch row.mode {
+                case .processes: Double(row.threads)
+                case .hybrid: Double(1 + plan.computeWorkers)  // the orchestrators' lock and each worker's
+                default: row.policy == .free ? Double(row.threads) : 1
+                }
                 #expect((0...most + 1e-6).contains(row.lock.heldFraction))
                 #expect(row.amdahlSpeedup >= 1 && row.amdahlSpeedup <= Double(row.threads) + 1e-9)
             }
@@ -47,6 +51,17 @@ extension OpenBLASProcessWide {
                 // One take to start, then one more after each of the 40 kernel calls under release.
                 #expect(outcome.lock.acquisitions == (discipline == .hold ? 1 : 41), "\(discipline)")
                 #expect(outcome.perThread[0].acquisitions == outcome.lock.acquisitions)
+            }
+        }
+
+        @Test("hybrid with a compute pool of releasing threads computes the serial checksum")
+        func hybridRelease() throws {
+            for workload in [WorkloadKind.gemm, .countdown, .ioSleep] {
+                let report = try Runner.run(RunPlan(workload: workload, size: workload == .countdown ? 2_000 : 16,
+                                                    units: 12, threads: [1, 3], modes: [.serial, .hybrid], repeats: 1,
+                                                    compute: .release, computeWorkers: 2))
+                #expect(Set(report.results.map(\.checksum)).count == 1, "\(workload)")
+                #expect(report.results.filter { $0.mode == .hybrid }.allSatisfy { $0.processes == nil })
             }
         }
 

@@ -15,16 +15,24 @@ public enum Mode: String, Sendable, CaseIterable, Codable {
     /// T worker processes of gillab's own binary, each with its own interpreter and lock
     /// (multiprocessing); inputs travel as ``Transfer`` says.
     case processes
+    /// T orchestrating threads hand each unit to a compute pool, one worker per core: threads
+    /// calling kernels with the lock released, or worker processes (``HybridCompute``).
+    case hybrid
 
-    /// How many OS threads a row with `threads` runs: one for serial and eventloop.
-    public func osThreads(_ threads: Int) -> Int {
-        self == .serial || self == .eventloop ? 1 : threads
+    /// How many OS threads (or processes) a row with `threads` runs its work on at once: one for
+    /// serial and eventloop; for hybrid, units in flight (one per orchestrator) up to the pool's size.
+    public func osThreads(_ threads: Int, computeWorkers: Int = MachineInfo.onlineCores) -> Int {
+        switch self {
+        case .serial, .eventloop: 1
+        case .hybrid: min(threads, computeWorkers)
+        case .hold, .release, .free, .processes: threads
+        }
     }
 
     /// The calling discipline this mode uses for kernels.
     public var discipline: CallDiscipline {
         switch self {
-        case .serial, .release, .free, .eventloop, .processes: .release
+        case .serial, .release, .free, .eventloop, .processes, .hybrid: .release
         case .hold: .hold
         }
     }
@@ -38,6 +46,7 @@ public enum Mode: String, Sendable, CaseIterable, Codable {
         case .free: "T threads under policy free (PEP 703): no mutual exclusion, whatever --policy says"
         case .eventloop: "one thread, T tasks in flight (asyncio): blocking calls become timers and sockets polled by one loop"
         case .processes: "T worker processes, each its own interpreter and lock (multiprocessing); see --transfer"
+        case .hybrid: "T orchestrating threads hand units to a compute pool of one worker per core; see --compute"
         }
     }
 }

@@ -199,6 +199,12 @@ final class ProcessPool {
         }
     }
 
+    /// Each worker's pipes, for threads that take turns with the workers (a worker to a
+    /// thread at a time); the pool itself must not be used meanwhile.
+    var channels: [WorkerChannel] {
+        members.map { WorkerChannel(pid: $0.pid, index: $0.index, toWorker: $0.toWorker, fromWorker: $0.fromWorker) }
+    }
+
     // MARK: - Ending
 
     /// Tells every worker to exit and reaps it, killing any that has not exited within the
@@ -265,3 +271,35 @@ final class ProcessPool {
         return "was killed by signal \(signal) (\(name))"
     }
 }
+
+/// One worker process's pipes, used by one thread at a time (whoever took it from the idle list).
+struct WorkerChannel: @unchecked Sendable {
+    let pid: pid_t
+    let index: Int
+    let toWorker: Int32
+    let fromWorker: Int32
+
+    /// Sends one frame and waits, up to `timeout`, for the result frame.
+    /// - Returns: the result, and the bytes that went through the pipes both ways.
+    func exchange(_ message: [UInt8], _ tag: FrameTag, timeout: UInt64) throws(WorkerError) -> (result: WorkerResult, bytes: Int) {
+        guard message.withUnsafeBytes({ writeFrame(toWorker, tag, $0) }) else {
+            throw .exited(worker: index, pid: pid, status: "closed its pipe")
+        }
+        var fd = pollfd(fd: fromWorker, events: Int16(POLLIN), revents: 0)
+        var ready: Int32
+        repeat { ready = poll(&fd, 1, Int32(min(timeout / 1_000_000, 3_600_000))) } while ready < 0 && errno == EINTR
+        guard ready > 0 else { throw .timeout(worker: index, pid: pid, seconds: Double(timeout) / 1e9) }
+        let frame: WireFrame
+        do { frame = try readFrame(fromWorker) } catch {
+            throw .exited(worker: index, pid: pid, status: "closed its pipe before answering")
+        }
+        if frame.tag == FrameTag.failure.rawValue {
+            throw .failed(worker: index, pid: pid, message: String(decoding: frame.payload, as: UTF8.self))
+        }
+        guard frame.tag == FrameTag.result.rawValue, let result = frame.decode(WorkerResult.self) else {
+            throw .garbage(worker: index, pid: pid, detail: "a frame tagged \(frame.tag) where a result was due")
+        }
+        return (result, 10 + message.count + frame.payload.count)
+    }
+}
+

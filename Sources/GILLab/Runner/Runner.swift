@@ -62,12 +62,19 @@ public struct RunPlan: Sendable, Equatable {
     /// How long a worker process may take to answer any one message before every worker is
     /// killed and the run fails.
     public var workerTimeout: Duration
+    /// Where `hybrid` rows compute.
+    public var compute: HybridCompute
+    /// Workers in `hybrid`'s compute pool.
+    public var computeWorkers: Int
 
     /// Creates a plan; nothing is checked until ``Runner/run(_:progress:)``.
     public init(workload: WorkloadKind, size: Int? = nil, units: Int? = nil, threads: [Int] = [1, 2],
                 modes: [Mode] = [.serial, .hold, .release], repeats: Int = 5, blasThreads: Int = 1,
                 lock: LockConfiguration = .default, transfer: Transfer = .pipe, workerExecutable: String? = nil,
-                workerTimeout: Duration = .seconds(60)) {
+                workerTimeout: Duration = .seconds(60), compute: HybridCompute = .processes,
+                computeWorkers: Int = MachineInfo.onlineCores) {
+        self.compute = compute
+        self.computeWorkers = computeWorkers
         self.transfer = transfer
         self.workerExecutable = workerExecutable
         self.workerTimeout = workerTimeout
@@ -99,6 +106,9 @@ public struct RunPlan: Sendable, Equatable {
         guard repeats >= 1 else { throw .invalidPlan("repeat must be at least 1, got \(repeats)") }
         guard blasThreads >= 1 else { throw .invalidPlan("BLAS threads must be at least 1, got \(blasThreads)") }
         guard workerTimeout > .zero else { throw .invalidPlan("worker timeout must be positive, got \(workerTimeout)") }
+        guard (1...256).contains(computeWorkers) else {
+            throw .invalidPlan("compute workers must be between 1 and 256, got \(computeWorkers)")
+        }
         let most = threads.max() ?? 1
         let perThread = workload.bytesPerThread(size: size)
         let (bytes, overflow) = perThread.multipliedReportingOverflow(by: most)
@@ -173,6 +183,12 @@ public enum Runner {
                             withFigures.processes = figures
                             outcome = withFigures
                         } catch { throw RunnerError.worker(error) }
+                    case .hybrid:
+                        outcome = try runHybridTrial(
+                            workload: workload, kind: plan.workload, units: units, threads: row.threads,
+                            compute: plan.compute, computeWorkers: plan.computeWorkers, transfer: plan.transfer, lock: lock,
+                            blasThreads: plan.blasThreads, executable: workerExecutable(plan.workerExecutable),
+                            timeout: plan.workerTimeout)
                     default:
                         outcome = try runTrial(workload: workload, units: units, threads: row.threads,
                                                discipline: row.mode.discipline, lock: lock)
@@ -201,7 +217,7 @@ public enum Runner {
             guard row.mode != .serial || plan.modes.contains(.serial) else { return nil }
             let walls = Summary(outcomes[index].map { Double($0.wallNanoseconds) / 1e9 })
             let median = medianOutcome(outcomes[index])
-            let usable = Double(min(row.mode.osThreads(row.threads), cores))
+            let usable = Double(min(row.mode.osThreads(row.threads, computeWorkers: plan.computeWorkers), cores))
             let s = min(max(serialHeld, 0), 1)
             let speedup = serialMedian / walls.median
             return RunResult(

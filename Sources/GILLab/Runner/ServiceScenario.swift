@@ -533,8 +533,7 @@ public enum ServiceScenario {
         let lock = InterpreterLock(configuration: plan.lock)
         let queue = UnitQueue(count: plan.requests)
         let idle = Mailbox<Int>()
-        let channels = pool.members.map { WorkerChannel(pid: $0.pid, index: $0.index, toWorker: $0.toWorker,
-                                                        fromWorker: $0.fromWorker) }
+        let channels = pool.channels
         for index in channels.indices { idle.put(index) }
         let latencies = Locked<[UInt64]>([])
         let statistics = Locked(LockStatistics())
@@ -552,7 +551,7 @@ public enum ServiceScenario {
                 let worker = thread.withoutLock(reason: .io) { idle.take()! }
                 let result = try thread.withoutLock(reason: .io) { () throws(WorkerError) -> WorkerResult in
                     defer { idle.put(worker) }
-                    return try channels[worker].exchange(message, timeout: timeout)
+                    return try channels[worker].exchange(message, .request, timeout: timeout).result
                 }
                 statistics.withLock { $0 = $0.adding(result.statistics) }
                 mine.append(monotonicNanoseconds() - start)
@@ -606,39 +605,9 @@ final class Mailbox<Item>: @unchecked Sendable {
     }
 }
 
-/// One worker process's pipes, used by one thread at a time (whoever took it from the idle list).
-private struct WorkerChannel: @unchecked Sendable {
-    let pid: pid_t
-    let index: Int
-    let toWorker: Int32
-    let fromWorker: Int32
-
-    /// Sends a request frame and waits, up to `timeout`, for the result frame.
-    func exchange(_ message: [UInt8], timeout: UInt64) throws(WorkerError) -> WorkerResult {
-        guard message.withUnsafeBytes({ writeFrame(toWorker, .request, $0) }) else {
-            throw .exited(worker: index, pid: pid, status: "closed its pipe")
-        }
-        var fd = pollfd(fd: fromWorker, events: Int16(POLLIN), revents: 0)
-        var ready: Int32
-        repeat { ready = poll(&fd, 1, Int32(min(timeout / 1_000_000, 3_600_000))) } while ready < 0 && errno == EINTR
-        guard ready > 0 else { throw .timeout(worker: index, pid: pid, seconds: Double(timeout) / 1e9) }
-        let frame: WireFrame
-        do { frame = try readFrame(fromWorker) } catch {
-            throw .exited(worker: index, pid: pid, status: "closed its pipe before answering")
-        }
-        if frame.tag == FrameTag.failure.rawValue {
-            throw .failed(worker: index, pid: pid, message: String(decoding: frame.payload, as: UTF8.self))
-        }
-        guard frame.tag == FrameTag.result.rawValue, let result = frame.decode(WorkerResult.self) else {
-            throw .garbage(worker: index, pid: pid, detail: "a frame tagged \(frame.tag) where a result was due")
-        }
-        return result
-    }
-}
-
 import Foundation
 
-private enum JSONEncoderBox {
+enum JSONEncoderBox {
     static func encode<Message: Encodable>(_ message: Message) throws(WorkerError) -> [UInt8] {
         guard let data = try? JSONEncoder().encode(message) else { throw .system("could not encode a request") }
         return Array(data)
