@@ -38,12 +38,12 @@ public enum ReportRenderer {
         }
     }
 
-    /// Under the table, one line per processes row: what multiprocessing cost.
+    /// Under the table, one line per row with worker processes: what multiprocessing cost.
     static func processLines(_ results: [RunResult]) -> String {
         let lines = results.compactMap { r -> String? in
             guard let p = r.processes else { return nil }
             let shared = p.sharedBytes > 0 ? ", \(formatBytes(p.sharedBytes)) in shared memory" : ""
-            return "processes on \(r.threads) (transfer \(p.transfer.rawValue)): start-up \(fixed(p.startupSeconds.median * 1e3, 1)) ms "
+            return "\(r.mode.rawValue) on \(r.threads) (transfer \(p.transfer.rawValue)): start-up \(fixed(p.startupSeconds.median * 1e3, 1)) ms "
                 + "median per worker, IPC \(fixed(p.ipcSeconds * 1e3, 2)) ms over \(formatBytes(p.pipeBytes)) of pipes\(shared), "
                 + "peak RSS \(formatBytes(Int(p.workerPeakResidentBytes))) per worker, "
                 + "\(formatBytes(Int(r.residentBytes))) resident in all"

@@ -115,7 +115,6 @@ private func hybridProcesses(workload: any Workload, kind: WorkloadKind, units: 
         shared = memory
     }
     let encoded = monotonicNanoseconds() - start
-    var sent: UInt64 = 0
     let pool = try ProcessPool(executable: executable, count: computeWorkers, timeout: timeout)
     for index in 0..<computeWorkers {
         let job = WorkerJob(workload: kind, size: workload.size, units: units, policy: configuration.policy,
@@ -123,11 +122,7 @@ private func hybridProcesses(workload: any Workload, kind: WorkloadKind, units: 
                             checkInterval: configuration.checkInterval, blasThreads: blasThreads, transfer: transfer,
                             inputBytes: input.count, sharedMemoryName: shared?.name, index: index, fault: nil)
         try pool.send(job, .job, to: index)
-        if transfer == .pipe {
-            let sendStart = monotonicNanoseconds()
-            try pool.sendBytes(input, .input, to: index)
-            sent += monotonicNanoseconds() - sendStart
-        }
+        if transfer == .pipe { try pool.sendBytes(input, .input, to: index) }
     }
     let ready = try pool.receive(WorkerReady.self, .ready, from: Array(0..<computeWorkers))
     shared = nil
@@ -182,7 +177,7 @@ private func hybridProcesses(workload: any Workload, kind: WorkloadKind, units: 
     outcome.processes = ProcessTrialFigures(
         transfer: transfer, startupNanoseconds: zip(ready, pool.members).map { $0.readyAtNanoseconds &- $1.spawnedAt },
         pipeBytes: pool.pipeBytes + exchanged.load(ordering: .relaxed), sharedBytes: transfer == .shm ? input.count : 0,
-        ipcNanoseconds: transfer == .none ? 0 : encoded + sent + ready.reduce(0) { $0 + $1.receiveNanoseconds },
+        ipcNanoseconds: transfer == .none ? 0 : encoded + ready.reduce(0) { $0 + $1.receiveNanoseconds },
         peakResidentBytes: pool.members.map(\.peakResidentBytes))
     return outcome
 }

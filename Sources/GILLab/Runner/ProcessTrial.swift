@@ -14,8 +14,10 @@ struct ProcessTrialFigures: Sendable {
     var pipeBytes: Int
     /// Bytes placed in shared memory under `shm` (written once, mapped by every worker).
     var sharedBytes: Int
-    /// Time spent moving input, summed over processes: the parent serializing it and writing
-    /// it to the pipes or shared memory, and each worker reading it or mapping it.
+    /// Time spent moving input, summed over processes: the parent serializing it (and writing it
+    /// into shared memory), and each worker reading it from its pipe or mapping it. The
+    /// parent's pipe writes are left out: they block until the worker has started, so they
+    /// would count start-up twice; the worker's read covers the transfer.
     var ipcNanoseconds: UInt64
     /// Each worker's peak resident memory, from `wait4`.
     var peakResidentBytes: [UInt64]
@@ -51,18 +53,13 @@ func runProcessTrial(workload: any Workload, kind: WorkloadKind, units: Int, pro
     let encoded = monotonicNanoseconds() - start
 
     let pool = try ProcessPool(executable: executable, count: processes, timeout: timeout)
-    var sent: UInt64 = 0
     for index in 0..<processes {
         let job = WorkerJob(workload: kind, size: workload.size, units: units, policy: configuration.policy,
                             switchIntervalNanoseconds: configuration.switchIntervalNanoseconds,
                             checkInterval: configuration.checkInterval, blasThreads: blasThreads, transfer: transfer,
                             inputBytes: input.count, sharedMemoryName: shared?.name, index: index, fault: faults[index])
         try pool.send(job, .job, to: index)
-        if transfer == .pipe {
-            let sendStart = monotonicNanoseconds()
-            try pool.sendBytes(input, .input, to: index)
-            sent += monotonicNanoseconds() - sendStart
-        }
+        if transfer == .pipe { try pool.sendBytes(input, .input, to: index) }
     }
     let everyone = Array(0..<processes)
     let ready: [WorkerReady]
@@ -92,7 +89,7 @@ func runProcessTrial(workload: any Workload, kind: WorkloadKind, units: Int, pro
         transfer: transfer,
         startupNanoseconds: zip(ready, pool.members).map { $0.readyAtNanoseconds &- $1.spawnedAt },
         pipeBytes: pool.pipeBytes, sharedBytes: transfer == .shm ? input.count : 0,
-        ipcNanoseconds: transfer == .none ? 0 : encoded + sent + receiving,
+        ipcNanoseconds: transfer == .none ? 0 : encoded + receiving,
         peakResidentBytes: pool.members.map(\.peakResidentBytes))
     return (outcome, figures)
 }

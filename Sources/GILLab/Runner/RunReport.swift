@@ -107,9 +107,10 @@ public struct ProcessFigures: Sendable, Codable, Equatable {
     public var pipeBytes: Int
     /// Bytes of input placed in shared memory under `shm`.
     public var sharedBytes: Int
-    /// Seconds spent moving input, summed over processes: serializing it and writing it to the
-    /// pipes or shared memory in the parent, reading or mapping it in each worker. 0 under
-    /// `none`. Building a worker from the bytes is set-up, as generating them is under `none`.
+    /// Seconds spent moving input, summed over processes: serializing it (and writing it into
+    /// shared memory) in the parent, reading it from the pipe or mapping it in each worker. 0
+    /// under `none`. Building a worker from the bytes is set-up, as generating them is under
+    /// `none`. Hybrid rows' per-unit round trips are not in it; they are in the wall time.
     public var ipcSeconds: Double
     /// The largest peak resident memory of one worker, in bytes (`wait4`'s `ru_maxrss`).
     public var workerPeakResidentBytes: UInt64
