@@ -25,6 +25,11 @@ public struct LockStatistics: Sendable, Equatable, Codable {
     /// other waiter (the starvation bound).
     public var starvedWaiters: UInt64 = 0
 
+    /// Time spent in `withoutLock` around kernels (any reason but I/O): per thread only.
+    public var releasedKernelNanoseconds: UInt64 = 0
+    /// Time spent in `withoutLock` around blocking I/O: per thread only.
+    public var releasedIONanoseconds: UInt64 = 0
+
     /// All counters zero.
     public init() {}
 
@@ -46,6 +51,8 @@ public struct LockStatistics: Sendable, Equatable, Codable {
         sum.switches += other.switches
         sum.priorityRequests += other.priorityRequests
         sum.starvedWaiters += other.starvedWaiters
+        sum.releasedKernelNanoseconds += other.releasedKernelNanoseconds
+        sum.releasedIONanoseconds += other.releasedIONanoseconds
         return sum
     }
 

@@ -211,6 +211,8 @@ struct ServiceRound {
     var cpuNanoseconds: UInt64
     var residentBytes: UInt64
     var lock: LockStatistics
+    /// Every thread's own counters summed (released time by reason is only per thread).
+    var threadStatistics = LockStatistics()
 }
 
 /// The service scenario.
@@ -299,7 +301,7 @@ public enum ServiceScenario {
 
     // MARK: - One round
 
-    private static func runRound(_ strategy: ServiceStrategy, _ plan: ServicePlan,
+    static func runRound(_ strategy: ServiceStrategy, _ plan: ServicePlan,
                                  expected: [UInt64]) throws(RunnerError) -> ServiceRound {
         let backend: ServiceBackend
         do { backend = try ServiceBackend(delay: plan.fetchDelay, lines: plan.lines) } catch { throw .workload(error) }
@@ -339,9 +341,10 @@ public enum ServiceScenario {
         _ count: Int, lock: InterpreterLock, name: String,
         make: @escaping @Sendable (Int, ThreadState) throws -> State,
         body: @escaping @Sendable (Int, ThreadState, State) throws -> Void
-    ) throws -> (wall: UInt64, resident: UInt64, lock: LockStatistics) {
+    ) throws -> (wall: UInt64, resident: UInt64, lock: LockStatistics, threads: LockStatistics) {
         let gate = StartGate()
         let failure = Locked<(any Error)?>(nil)
+        let perThread = Locked(LockStatistics())
         let threads = (0..<count).map { index in
             NativeThread { [make, body] in
                 let thread = lock.makeThreadState(name: "\(name)-\(index)")
@@ -356,6 +359,7 @@ public enum ServiceScenario {
                 thread.acquire()
                 do { try body(index, thread, state) } catch { failure.withLock { $0 = $0 ?? error } }
                 thread.detach()
+                perThread.withLock { $0 = $0.adding(thread.statistics) }
             }
         }
         gate.waitUntilReady(count)
@@ -366,7 +370,7 @@ public enum ServiceScenario {
         for thread in threads { thread.join() }
         let wall = monotonicNanoseconds() - start
         if let error = failure.withLock({ $0 }) { throw error }
-        return (wall, resident, lock.statistics)
+        return (wall, resident, lock.statistics, perThread.withLock { $0 })
     }
 
     /// threads+hold and threads+release: a thread per client, each fetching and computing.
@@ -391,7 +395,7 @@ public enum ServiceScenario {
             latencies.withLock { $0 += mine }
         })
         return ServiceRound(wallNanoseconds: run.wall, latencies: latencies.withLock { $0 }, cpuNanoseconds: 0,
-                            residentBytes: run.resident, lock: run.lock)
+                            residentBytes: run.resident, lock: run.lock, threadStatistics: run.threads)
     }
 
     /// eventloop+release: one thread; every client's request in flight, waited on with poll.
@@ -435,7 +439,7 @@ public enum ServiceScenario {
             latencies.withLock { $0 += mine }
         })
         return ServiceRound(wallNanoseconds: run.wall, latencies: latencies.withLock { $0 }, cpuNanoseconds: 0,
-                            residentBytes: run.resident, lock: run.lock)
+                            residentBytes: run.resident, lock: run.lock, threadStatistics: run.threads)
     }
 
     /// hybrid with compute release: I/O threads fetch and hand each request to a pool of
@@ -480,7 +484,7 @@ public enum ServiceScenario {
             }
         })
         return ServiceRound(wallNanoseconds: run.wall, latencies: latencies.withLock { $0 }, cpuNanoseconds: 0,
-                            residentBytes: run.resident, lock: run.lock)
+                            residentBytes: run.resident, lock: run.lock, threadStatistics: run.threads)
     }
 
     /// processes (each worker fetches and computes a share) and hybrid with compute processes

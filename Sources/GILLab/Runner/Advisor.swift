@@ -1,0 +1,208 @@
+// Profile first, then choose: `gillab advise` runs a workload briefly on one thread and on
+// several, reads where each thread's time went (holding the lock, released in kernels,
+// released in I/O, waiting), classifies the workload, and recommends a strategy with the
+// Amdahl-style prediction that justifies it.
+
+/// What to profile.
+public enum AdviceTarget: Sendable, Equatable {
+    /// A built-in workload at a size (`nil`: its default).
+    case workload(WorkloadKind, size: Int?)
+    /// One client of `gillab scenario service`'s request loop.
+    case service
+
+    /// The name, as `--workload` spells it.
+    public var name: String {
+        switch self {
+        case .workload(let kind, _): kind.rawValue
+        case .service: "service"
+        }
+    }
+}
+
+/// How a workload spends its time.
+public enum WorkloadClass: String, Sendable, Codable {
+    /// Mostly waiting in blocking calls with the lock released.
+    case ioBound = "io-bound"
+    /// Mostly Python-level work holding the lock.
+    case cpuHoldingLock = "cpu-bound-holding-lock"
+    /// Mostly in kernels that release the lock.
+    case cpuReleased = "cpu-bound-released"
+    /// No part dominates.
+    case mixed
+}
+
+/// A recommended way to run a workload.
+public enum Strategy: String, Sendable, Codable {
+    case threads
+    case processes
+    case threadsWithReleasingKernels = "threads+release"
+    case hybrid
+}
+
+/// Where one thread's time went, as fractions of the wall time, summed over threads and
+/// divided by their count.
+public struct TimeShares: Sendable, Codable, Equatable {
+    /// Holding the lock: Python-level work (and kernels called holding it).
+    public var held: Double
+    /// Released around kernels.
+    public var releasedKernel: Double
+    /// Released around blocking I/O.
+    public var releasedIO: Double
+    /// Waiting to take the lock.
+    public var waiting: Double
+
+    enum CodingKeys: String, CodingKey {
+        case held, releasedKernel = "released_kernel", releasedIO = "released_io", waiting
+    }
+
+    /// (held, kernel, I/O) scaled to sum to 1: the remainder (thread start, clock reads) is
+    /// not work any strategy changes.
+    public var normalized: (held: Double, kernel: Double, io: Double) {
+        let busy = max(held + releasedKernel + releasedIO, 1e-9)
+        return (held / busy, releasedKernel / busy, releasedIO / busy)
+    }
+
+    init(_ statistics: LockStatistics, wallNanoseconds: UInt64, threads: Int) {
+        let total = Double(max(wallNanoseconds, 1)) * Double(threads)
+        held = Double(statistics.totalHoldNanoseconds) / total
+        releasedKernel = Double(statistics.releasedKernelNanoseconds) / total
+        releasedIO = Double(statistics.releasedIONanoseconds) / total
+        waiting = Double(statistics.totalWaitNanoseconds) / total
+    }
+}
+
+/// What `gillab advise` found and recommends.
+public struct Advice: Sendable, Codable, Equatable {
+    public var workload: String
+    public var size: Int?
+    public var machine: MachineInfo
+    /// The thread count of the second run.
+    public var threads: Int
+    /// Time shares on one thread: the profile the classification reads.
+    public var oneThread: TimeShares
+    /// Time shares with `threads` threads, where waiting shows contention.
+    public var manyThreads: TimeShares
+    /// Measured speedup of `threads` threads (lock released around kernels) over one.
+    public var measuredThreadSpeedup: Double
+    public var classification: WorkloadClass
+    public var recommendation: Strategy
+    /// Amdahl's prediction for the recommendation on `threads` workers: the held share runs
+    /// one at a time under one lock, kernels spread over the cores, I/O over the threads.
+    public var predictedSpeedup: Double
+    /// The prediction for plain threads, for comparison.
+    public var predictedThreadSpeedup: Double
+
+    enum CodingKeys: String, CodingKey {
+        case workload, size, machine, threads, oneThread = "one_thread", manyThreads = "many_threads"
+        case measuredThreadSpeedup = "measured_thread_speedup", classification, recommendation
+        case predictedSpeedup = "predicted_speedup", predictedThreadSpeedup = "predicted_thread_speedup"
+    }
+}
+
+/// The profile-then-advise step.
+public enum Advisor {
+    /// A class needs this share of one thread's time to be named for it; below, `mixed`.
+    public static let dominantShare = 0.7
+
+    /// Profiles `target` on one thread and on `threads` threads (lock released around kernels
+    /// and I/O, as a well-behaved extension does), `repeats` times each, and advises.
+    /// - Throws: ``RunnerError``.
+    /// - Parameter units: units per run for a workload; `nil` is half its default.
+    public static func advise(_ target: AdviceTarget, threads: Int = max(2, MachineInfo.onlineCores),
+                              repeats: Int = 3, units: Int? = nil) throws(RunnerError) -> Advice {
+        guard (2...256).contains(threads) else { throw .invalidPlan("threads must be between 2 and 256, got \(threads)") }
+        guard (1...50).contains(repeats) else { throw .invalidPlan("repeat must be between 1 and 50, got \(repeats)") }
+        let machine = MachineInfo.current()
+        let one: (wall: UInt64, statistics: LockStatistics), many: (wall: UInt64, statistics: LockStatistics)
+        switch target {
+        case .workload(let kind, let size):
+            (one, many) = try profile(kind, size: size ?? kind.defaultSize, units: units, threads: threads, repeats: repeats)
+        case .service:
+            (one, many) = try profileService(threads: threads, repeats: repeats)
+        }
+        let oneShares = TimeShares(one.statistics, wallNanoseconds: one.wall, threads: 1)
+        let manyShares = TimeShares(many.statistics, wallNanoseconds: many.wall, threads: threads)
+        var size: Int? = nil
+        if case .workload(let kind, let given) = target { size = given ?? kind.defaultSize }
+        return decide(workload: target.name, size: size, machine: machine, threads: threads, one: oneShares,
+                      many: manyShares, measured: Double(one.wall) / Double(max(many.wall, 1)))
+    }
+
+    /// Classifies `one` and picks a strategy for `threads` workers on `machine.cores` cores.
+    static func decide(workload: String, size: Int?, machine: MachineInfo, threads: Int, one: TimeShares,
+                       many: TimeShares, measured: Double) -> Advice {
+        let (held, kernel, io) = one.normalized
+        let parallel = Double(min(threads, machine.cores))
+        // One lock: held work one at a time; kernels over the cores; blocking calls overlap.
+        let threadPrediction = 1 / (held + kernel / parallel + io / Double(threads))
+        // A lock per process (or the compute in a process pool): all compute over the cores.
+        let processPrediction = 1 / ((held + kernel) / parallel + io / Double(threads))
+
+        let classification: WorkloadClass =
+            io >= dominantShare ? .ioBound
+            : held >= dominantShare ? .cpuHoldingLock
+            : kernel >= dominantShare ? .cpuReleased
+            : .mixed
+        let recommendation: Strategy = switch classification {
+        case .ioBound: .threads
+        case .cpuHoldingLock: .processes
+        case .cpuReleased: .threadsWithReleasingKernels
+        case .mixed: .hybrid
+        }
+        let predicted = recommendation == .processes || recommendation == .hybrid ? processPrediction : threadPrediction
+        return Advice(workload: workload, size: size, machine: machine, threads: threads, oneThread: one, manyThreads: many,
+                      measuredThreadSpeedup: measured, classification: classification, recommendation: recommendation,
+                      predictedSpeedup: predicted, predictedThreadSpeedup: threadPrediction)
+    }
+
+    private static func profile(_ kind: WorkloadKind, size: Int, units: Int?, threads: Int, repeats: Int)
+        throws(RunnerError) -> ((UInt64, LockStatistics), (UInt64, LockStatistics)) {
+        let plan = RunPlan(workload: kind, size: size, units: units, threads: [threads])
+        try plan.validate()
+        // Brief: half the run's default work, enough for the shares to settle.
+        let units = units ?? max(plan.resolvedUnits / 2, threads)
+        let workload: any Workload
+        do { workload = try kind.make(size: size, units: units) } catch { throw .workload(error) }
+        defer { workload.close() }
+        let saved = BLAS.threads
+        do { try BLAS.setThreads(1) } catch { throw .workload(.kernel(error)) }
+        defer { try? BLAS.setThreads(saved) }
+        var ones: [TrialOutcome] = [], manys: [TrialOutcome] = []
+        do throws(WorkloadError) {
+            _ = try runTrial(workload: workload, units: units, threads: 1, discipline: .release, lock: .default)  // warm-up
+            for _ in 0..<repeats {
+                ones.append(try runTrial(workload: workload, units: units, threads: 1, discipline: .release, lock: .default))
+                manys.append(try runTrial(workload: workload, units: units, threads: threads, discipline: .release, lock: .default))
+            }
+        } catch {
+            throw .workload(error)
+        }
+        func median(_ outcomes: [TrialOutcome]) -> (UInt64, LockStatistics) {
+            let chosen = outcomes.sorted { $0.wallNanoseconds < $1.wallNanoseconds }[(outcomes.count - 1) / 2]
+            return (chosen.wallNanoseconds, chosen.perThread.reduce(LockStatistics()) { $0.adding($1) })
+        }
+        return (median(ones), median(manys))
+    }
+
+    private static func profileService(threads: Int, repeats: Int)
+        throws(RunnerError) -> ((UInt64, LockStatistics), (UInt64, LockStatistics)) {
+        let base = ServicePlan(strategies: [.threadsRelease], requests: 120, concurrency: 1)
+        var many = base
+        many.concurrency = threads
+        let saved = BLAS.threads
+        do { try BLAS.setThreads(1) } catch { throw .workload(.kernel(error)) }
+        defer { try? BLAS.setThreads(saved) }
+        let expected = try ServiceScenario.reference(base)
+        var ones: [ServiceRound] = [], manys: [ServiceRound] = []
+        _ = try ServiceScenario.runRound(.threadsRelease, base, expected: expected)  // warm-up
+        for _ in 0..<repeats {
+            ones.append(try ServiceScenario.runRound(.threadsRelease, base, expected: expected))
+            manys.append(try ServiceScenario.runRound(.threadsRelease, many, expected: expected))
+        }
+        func median(_ rounds: [ServiceRound]) -> (UInt64, LockStatistics) {
+            let chosen = rounds.sorted { $0.wallNanoseconds < $1.wallNanoseconds }[(rounds.count - 1) / 2]
+            return (chosen.wallNanoseconds, chosen.threadStatistics)
+        }
+        return (median(ones), median(manys))
+    }
+}
