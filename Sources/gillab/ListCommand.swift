@@ -3,7 +3,7 @@ import GILLab
 
 /// `gillab list`: what can be run.
 struct List: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "List workloads, modes, lock policies and formats.")
+    static let configuration = CommandConfiguration(abstract: "List workloads, modes, lock policies, transfers, strategies and formats.")
 
     @Flag(name: .shortAndLong, help: "Also print each interpreter program's source and bytecode (* marks the instructions that poll the eval breaker).")
     var verbose = false
@@ -19,6 +19,14 @@ struct List: ParsableCommand {
         print("policies (--policy):")
         print(indent(ReportRenderer.alignedTable(
             header: ["name", "description"], rows: LockPolicy.allCases.map { [$0.rawValue, $0.summary] })))
+        print("transfers (--transfer, for processes and hybrid rows):")
+        print(indent(ReportRenderer.alignedTable(
+            header: ["name", "description"], rows: Transfer.allCases.map { [$0.rawValue, $0.summary] })))
+        print("hybrid compute (--compute): " + HybridCompute.allCases.map(\.rawValue).joined(separator: ", "))
+        print("service strategies (gillab scenario service --strategies):")
+        print(indent(ReportRenderer.alignedTable(
+            header: ["name", "description"], rows: ServiceStrategy.allCases.map { [$0.rawValue, $0.summary] })))
+        print("scenarios (gillab scenario): convoy, service, oversubscription; profiling: gillab advise --workload NAME")
         print("formats (--format): " + ReportFormat.allCases.map(\.rawValue).joined(separator: ", "))
         if verbose { try printPrograms() }
     }
