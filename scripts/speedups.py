@@ -27,6 +27,16 @@ for (mode, threads), results in rows.items():
     speedups = [r["speedup"] for r in results]
     switches = statistics.median(r["lock"]["switches"] for r in results)
     held = statistics.median(r["lock"]["held_fraction"] for r in results)
-    print(f"  {mode:8} {threads:3} threads  speedup median {statistics.median(speedups):.2f}"
-          f"  range {min(speedups):.2f}-{max(speedups):.2f}  held {held:.3f}  switches {switches:g}")
+    rss = statistics.median(r.get("rss_bytes", 0) for r in results) / 2**20
+    line = (f"  {mode:9} {threads:3} threads  speedup median {statistics.median(speedups):.2f}"
+            f"  range {min(speedups):.2f}-{max(speedups):.2f}  held {held:.3f}  switches {switches:g}  rss {rss:.1f} MiB")
+    figures = [r["processes"] for r in results if "processes" in r]
+    if figures:
+        startup = statistics.median(f["startup_s"]["median"] for f in figures) * 1e3
+        ipc = statistics.median(f["ipc_s"] for f in figures) * 1e3
+        pipe = statistics.median(f["pipe_bytes"] for f in figures)
+        peak = statistics.median(f["worker_peak_rss_bytes"] for f in figures) / 2**20
+        line += (f"\n  {'':9} {'':3}          start-up {startup:.1f} ms/worker  IPC {ipc:.2f} ms  pipes {pipe:.0f} B"
+                 f"  shared {figures[0]['shared_bytes']} B  worker peak RSS {peak:.1f} MiB")
+    print(line)
 print(f"checksums: {'all equal' if len(checksums) == 1 else 'MISMATCH ' + str(sorted(checksums))}")

@@ -13,11 +13,10 @@ let gillabExecutable = URL(fileURLWithPath: workerExecutable(nil)).deletingLastP
 func workerChildren() -> [Int32] {
     let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []
     let children = tasks.flatMap { task in
-        ((try? String(contentsOfFile: "/proc/self/task/\(task)/children", encoding: .utf8)) ?? "")
-            .split(separator: " ").compactMap { Int32($0) }
+        (readProcFile("/proc/self/task/\(task)/children") ?? "").split(separator: " ").compactMap { Int32($0) }
     }
     return children.filter { pid in
-        let command = (try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)) ?? ""
+        let command = readProcFile("/proc/\(pid)/cmdline") ?? ""
         return command.split(separator: "\0").last == "worker"
     }
 }
@@ -118,24 +117,28 @@ extension OpenBLASProcessWide {
             #expect(workerChildren().isEmpty)
         }
 
+        // A crash is SIGABRT in a plain build; a sanitizer's own handler may turn it into another
+        // signal or an exit status, so only SIGKILL, which nothing can catch, is named exactly.
         static let faults: [(WorkerFault, String)] = [
-            (.crash, "was killed by signal 6"), (.kill, "was killed by signal 9"),
-            (.garbage, "sent garbage"), (.hang, "did not answer within 2 s"),
+            (.crash, "was killed by signal"), (.kill, "was killed by signal 9"),
+            (.garbage, "sent garbage"), (.hang, "did not answer within 5 s"),
         ]
 
         @Test("a worker that crashes, is killed, sends garbage or hangs is named; the others are stopped", arguments: faults)
         func faultsAreReported(fault: WorkerFault, expected: String) throws {
-            let workload = try WorkloadKind.countdown.make(size: 1_000_000, units: 3)
+            // Little work, so that the healthy workers answer well inside the timeout even under TSan.
+            let workload = try WorkloadKind.countdown.make(size: 30_000, units: 3)
             let started = monotonicNanoseconds()
             do {
                 _ = try runProcessTrial(workload: workload, kind: .countdown, units: 3, processes: 3, transfer: .pipe,
                                         lock: .default, blasThreads: 1, executable: gillabExecutable,
-                                        timeout: .seconds(2), faults: [1: fault])
+                                        timeout: .seconds(5), faults: [1: fault])
                 Issue.record("the run succeeded despite a worker fault \(fault)")
             } catch {
                 let message = error.description
                 let named = fault == .hang ? "worker " : "worker 1 (pid "
-                #expect(message.contains(named) && message.contains(expected), "\(message)")
+                let crashed = fault == .crash && message.contains("exited with status") && !message.contains("status 0")
+                #expect(message.contains(named) && (message.contains(expected) || crashed), "\(message)")
             }
             // Within the timeout plus reaping, and with no worker left behind.
             #expect(monotonicNanoseconds() - started < 20_000_000_000)

@@ -74,11 +74,26 @@ final class ProcessPool {
         posix_spawn_file_actions_adddup2(&actions, toChild[0], 0)
         posix_spawn_file_actions_adddup2(&actions, fromChild[1], 1)
 
+        // A worker starts clean, as Python's subprocess does with restore_signals: no signal
+        // blocked (the spawning thread may be a dispatch worker that blocks many), every
+        // signal at its default (gillab ignores SIGPIPE), and its own process group, so that
+        // stopping it also stops anything it started, such as the Swift runtime's backtracer.
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var none = sigset_t(), all = sigset_t()
+        sigemptyset(&none)
+        sigfillset(&all)
+        posix_spawnattr_setsigmask(&attributes, &none)
+        posix_spawnattr_setsigdefault(&attributes, &all)
+        posix_spawnattr_setpgroup(&attributes, 0)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP))
+
         let arguments = [executable, "worker"]
         var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
         defer { for pointer in argv { free(pointer) } }
         var pid = pid_t()
-        let status = posix_spawn(&pid, executable, &actions, nil, &argv, environ)
+        let status = posix_spawn(&pid, executable, &actions, &attributes, &argv, environ)
         let spawnedAt = monotonicNanoseconds()
         close(toChild[0])
         close(fromChild[1])
@@ -224,7 +239,7 @@ final class ProcessPool {
 
     /// Kills every worker still running and reaps it. Safe to call more than once.
     func stopAll() {
-        for index in members.indices where !members[index].reaped { kill(members[index].pid, SIGKILL) }
+        for index in members.indices where !members[index].reaped { kill(-members[index].pid, SIGKILL) }
         for index in members.indices where !members[index].reaped { _ = reap(index, within: .max) }
         closeAll()
     }
@@ -251,7 +266,7 @@ final class ProcessPool {
                 return "could not be waited for (\(String(cString: strerror(errno))))"
             }
             if monotonicNanoseconds() >= deadline {
-                kill(members[index].pid, SIGKILL)
+                kill(-members[index].pid, SIGKILL)  // the worker's process group
                 _ = wait4(members[index].pid, &status, 0, &usage)
                 break
             }
