@@ -132,11 +132,37 @@ final class ProcessPool {
     ///   failure, or does not answer within the timeout; every worker is killed first.
     func receive(_ tag: FrameTag, from indices: [Int]) throws(WorkerError) -> [WireFrame] {
         var pending = Set(indices)
-        var deadline = monotonicNanoseconds() + timeoutNanoseconds
-        while !pending.isEmpty {
-            for index in pending where !members[index].frames.isEmpty { pending.remove(index) }
-            if pending.isEmpty { break }
-            let order = pending.sorted()
+        while !pending.isEmpty { pending.subtract(try waitForAny(pending)) }
+        var frames: [WireFrame] = []
+        for index in indices { frames.append(try take(tag, from: index)) }
+        return frames
+    }
+
+    /// Decodes one JSON frame from each worker in `indices`.
+    func receive<Message: Decodable>(_ type: Message.Type, _ tag: FrameTag, from indices: [Int]) throws(WorkerError) -> [Message] {
+        var messages: [Message] = []
+        for (frame, index) in zip(try receive(tag, from: indices), indices) {
+            messages.append(try decode(type, frame, tag, from: index))
+        }
+        return messages
+    }
+
+    /// Waits until any worker in `indices` has sent a frame tagged `tag`, and decodes it.
+    /// - Returns: the worker's index and its message.
+    func receiveAny<Message: Decodable>(_ type: Message.Type, _ tag: FrameTag,
+                                        from indices: Set<Int>) throws(WorkerError) -> (Int, Message) {
+        let index = try waitForAny(indices).min()!
+        return (index, try decode(type, try take(tag, from: index), tag, from: index))
+    }
+
+    /// Waits until at least one worker in `indices` has a whole frame queued.
+    /// - Returns: the workers that do.
+    private func waitForAny(_ indices: Set<Int>) throws(WorkerError) -> Set<Int> {
+        let deadline = monotonicNanoseconds() + timeoutNanoseconds
+        while true {
+            let ready = indices.filter { !members[$0].frames.isEmpty }
+            if !ready.isEmpty { return ready }
+            let order = indices.sorted()
             var fds = order.map { pollfd(fd: members[$0].fromWorker, events: Int16(POLLIN), revents: 0) }
             let now = monotonicNanoseconds()
             guard now < deadline else {
@@ -145,47 +171,38 @@ final class ProcessPool {
                 throw .timeout(worker: late, pid: members[late].pid, seconds: Double(timeoutNanoseconds) / 1e9)
             }
             let waitMilliseconds = Int32(min((deadline - now + 999_999) / 1_000_000, 60_000))
-            let ready = poll(&fds, nfds_t(fds.count), waitMilliseconds)
-            if ready < 0 {
+            if poll(&fds, nfds_t(fds.count), waitMilliseconds) < 0 {
                 if errno == EINTR { continue }
                 let message = systemError("poll on worker pipes")
                 stopAll()
                 throw .system(message)
             }
-            for (slot, index) in order.enumerated() where fds[slot].revents != 0 {
-                try readAvailable(index)
-                if !members[index].frames.isEmpty { deadline = monotonicNanoseconds() + timeoutNanoseconds }
-            }
+            for (slot, index) in order.enumerated() where fds[slot].revents != 0 { try readAvailable(index) }
         }
-        var frames: [WireFrame] = []
-        for index in indices {
-            let frame = members[index].frames.removeFirst()
-            if frame.tag == FrameTag.failure.rawValue {
-                let message = String(decoding: frame.payload, as: UTF8.self)
-                stopAll()
-                throw .failed(worker: index, pid: members[index].pid, message: message)
-            }
-            guard frame.tag == tag.rawValue else {
-                stopAll()
-                throw .garbage(worker: index, pid: members[index].pid,
-                               detail: "a frame tagged \(frame.tag) where \(tag) was due")
-            }
-            frames.append(frame)
-        }
-        return frames
     }
 
-    /// Decodes one JSON frame from each worker in `indices`.
-    func receive<Message: Decodable>(_ type: Message.Type, _ tag: FrameTag, from indices: [Int]) throws(WorkerError) -> [Message] {
-        var messages: [Message] = []
-        for (frame, index) in zip(try receive(tag, from: indices), indices) {
-            guard let message = frame.decode(type) else {
-                stopAll()
-                throw .garbage(worker: index, pid: members[index].pid, detail: "a \(tag) frame that is not valid JSON")
-            }
-            messages.append(message)
+    /// Takes worker `index`'s next frame, which must be tagged `tag`.
+    private func take(_ tag: FrameTag, from index: Int) throws(WorkerError) -> WireFrame {
+        let frame = members[index].frames.removeFirst()
+        if frame.tag == FrameTag.failure.rawValue {
+            let message = String(decoding: frame.payload, as: UTF8.self)
+            stopAll()
+            throw .failed(worker: index, pid: members[index].pid, message: message)
         }
-        return messages
+        guard frame.tag == tag.rawValue else {
+            stopAll()
+            throw .garbage(worker: index, pid: members[index].pid, detail: "a frame tagged \(frame.tag) where \(tag) was due")
+        }
+        return frame
+    }
+
+    private func decode<Message: Decodable>(_ type: Message.Type, _ frame: WireFrame, _ tag: FrameTag,
+                                            from index: Int) throws(WorkerError) -> Message {
+        guard let message = frame.decode(type) else {
+            stopAll()
+            throw .garbage(worker: index, pid: members[index].pid, detail: "a \(tag) frame that is not valid JSON")
+        }
+        return message
     }
 
     private func readAvailable(_ index: Int) throws(WorkerError) {

@@ -36,7 +36,8 @@ func workerExecutable(_ explicit: String?) -> String {
 /// times the span from the first spawn to the last result: what `Pool(T).map(...)` costs,
 /// start-up included (reported apart as well).
 ///
-/// Units are split into contiguous near-equal ranges, as `Pool.map` chunks its input.
+/// Units go out in contiguous chunks of ⌈units ÷ 4T⌉, as `Pool.map` chunks its input by
+/// default, each worker getting the next chunk as it answers.
 func runProcessTrial(workload: any Workload, kind: WorkloadKind, units: Int, processes: Int,
                      transfer: Transfer, lock configuration: LockConfiguration, blasThreads: Int,
                      executable: String, timeout: Duration,
@@ -70,11 +71,26 @@ func runProcessTrial(workload: any Workload, kind: WorkloadKind, units: Int, pro
     }
     shared = nil  // every worker has mapped it; the name can go
 
-    for index in everyone {
-        let range = chunk(index, of: processes, units: units)
-        try pool.send(WorkerTask(start: range.lowerBound, end: range.upperBound), .task, to: index)
+    // Pool.map's default chunking: divmod(units, 4 × processes), rounded up; each worker gets
+    // the next chunk when it answers, so a worker on a slower core does fewer.
+    let chunkSize = max(1, (units + 4 * processes - 1) / (4 * processes))
+    var next = 0
+    func sendChunk(to index: Int) throws(WorkerError) -> Bool {
+        guard next < units else { return false }
+        let end = min(next + chunkSize, units)
+        try pool.send(WorkerTask(start: next, end: end), .task, to: index)
+        next = end
+        return true
     }
-    let results = try pool.receive(WorkerResult.self, .result, from: everyone)
+    var busy = Set<Int>()
+    for index in everyone where try sendChunk(to: index) { busy.insert(index) }
+    var results = Array(repeating: WorkerResult(checksum: 0, statistics: LockStatistics()), count: processes)
+    while !busy.isEmpty {
+        let (index, result) = try pool.receiveAny(WorkerResult.self, .result, from: busy)
+        results[index].checksum &+= result.checksum
+        results[index].statistics = results[index].statistics.adding(result.statistics)
+        if try !sendChunk(to: index) { busy.remove(index) }
+    }
     let end = monotonicNanoseconds()
     try pool.finish()
 
@@ -92,11 +108,4 @@ func runProcessTrial(workload: any Workload, kind: WorkloadKind, units: Int, pro
         ipcNanoseconds: transfer == .none ? 0 : encoded + receiving,
         peakResidentBytes: pool.members.map(\.peakResidentBytes))
     return (outcome, figures)
-}
-
-/// Worker `index`'s contiguous share of `units`, split as evenly as integers allow.
-func chunk(_ index: Int, of count: Int, units: Int) -> Range<Int> {
-    let base = units / count, extra = units % count
-    let lower = index * base + min(index, extra)
-    return lower..<lower + base + (index < extra ? 1 : 0)
 }
