@@ -95,11 +95,11 @@ struct Oversubscription: ParsableCommand {
     @Option(parsing: .unconditional, help: "Matrix order of each dgemm.")
     var size = 256
 
-    @Option(parsing: .unconditional, help: "Total dgemm calls per cell; default: about 0.25 s on one thread.")
+    @Option(parsing: .unconditional, help: "Total dgemm calls per cell; default: about 0.5 s on one thread.")
     var units: Int?
 
     @Option(parsing: .unconditional, help: "Rounds over the grid, in alternating order.")
-    var rounds = 3
+    var rounds = 5
 
     @OptionGroup var output: OutputOptions
 

@@ -11,8 +11,8 @@ public struct OversubscriptionPlan: Sendable, Equatable {
     public var blasThreads: [Int]
     /// Matrix order of each dgemm.
     public var size: Int
-    /// Total dgemm calls per cell, split across the app threads; `nil` picks about a quarter of
-    /// a second on one thread.
+    /// Total dgemm calls per cell, split across the app threads; `nil` picks about half a second
+    /// on one thread.
     public var units: Int?
     /// Rounds over the grid, alternating order; each cell reports its median.
     public var rounds: Int
@@ -21,7 +21,7 @@ public struct OversubscriptionPlan: Sendable, Equatable {
 
     /// The grid the issue names: app {1, 2, 4} × BLAS {1, 2, 4}, gemm at n = 256.
     public init(appThreads: [Int] = [1, 2, 4], blasThreads: [Int] = [1, 2, 4], size: Int = 256, units: Int? = nil,
-                rounds: Int = 3, cores: Int = MachineInfo.onlineCores) {
+                rounds: Int = 5, cores: Int = MachineInfo.onlineCores) {
         self.appThreads = appThreads
         self.blasThreads = blasThreads
         self.size = size
@@ -50,7 +50,7 @@ public struct OversubscriptionPlan: Sendable, Equatable {
         guard cores >= 1 else { throw .invalidPlan("cores must be at least 1, got \(cores)") }
     }
 
-    var resolvedUnits: Int { units ?? WorkloadKind.gemm.defaultUnits(size: size) }
+    var resolvedUnits: Int { units ?? 2 * WorkloadKind.gemm.defaultUnits(size: size) }
 }
 
 /// One cell of the grid.
