@@ -107,25 +107,9 @@ private func hybridProcesses(workload: any Workload, kind: WorkloadKind, units: 
                              transfer: Transfer, lock configuration: LockConfiguration, blasThreads: Int,
                              executable: String, timeout: Duration) throws(WorkerError) -> TrialOutcome {
     let start = monotonicNanoseconds()
-    let input = transfer == .none ? [] : workload.encodedInput()
-    var shared: SharedMemory?
-    if transfer == .shm {
-        let memory = try SharedMemory(creating: input.count)
-        input.withUnsafeBytes { memory.bytes.copyMemory(from: $0) }
-        shared = memory
-    }
-    let encoded = monotonicNanoseconds() - start
-    let pool = try ProcessPool(executable: executable, count: computeWorkers, timeout: timeout)
-    for index in 0..<computeWorkers {
-        let job = WorkerJob(workload: kind, size: workload.size, units: units, policy: configuration.policy,
-                            switchIntervalNanoseconds: configuration.switchIntervalNanoseconds,
-                            checkInterval: configuration.checkInterval, blasThreads: blasThreads, transfer: transfer,
-                            inputBytes: input.count, sharedMemoryName: shared?.name, index: index, fault: nil)
-        try pool.send(job, .job, to: index)
-        if transfer == .pipe { try pool.sendBytes(input, .input, to: index) }
-    }
-    let ready = try pool.receive(WorkerReady.self, .ready, from: Array(0..<computeWorkers))
-    shared = nil
+    let (pool, ready, launch) = try startWorkers(workload: workload, kind: kind, units: units, count: computeWorkers,
+                                                 transfer: transfer, lock: configuration, blasThreads: blasThreads,
+                                                 executable: executable, timeout: timeout)
 
     let lock = InterpreterLock(configuration: configuration)
     let queue = UnitQueue(count: units)
@@ -174,10 +158,6 @@ private func hybridProcesses(workload: any Workload, kind: WorkloadKind, units: 
         wallNanoseconds: end - start, lock: lock.statistics.adding(workerStatistics.withLock { $0 }), perThread: [],
         checksum: checksum.load(ordering: .relaxed),
         residentBytes: residentBytes() + ready.reduce(0) { $0 + $1.residentBytes })
-    outcome.processes = ProcessTrialFigures(
-        transfer: transfer, startupNanoseconds: zip(ready, pool.members).map { $0.readyAtNanoseconds &- $1.spawnedAt },
-        pipeBytes: pool.pipeBytes + exchanged.load(ordering: .relaxed), sharedBytes: transfer == .shm ? input.count : 0,
-        ipcNanoseconds: transfer == .none ? 0 : encoded + ready.reduce(0) { $0 + $1.receiveNanoseconds },
-        peakResidentBytes: pool.members.map(\.peakResidentBytes))
+    outcome.processes = launch.figures(pool: pool, ready: ready, extraPipeBytes: exchanged.load(ordering: .relaxed))
     return outcome
 }

@@ -43,33 +43,10 @@ func runProcessTrial(workload: any Workload, kind: WorkloadKind, units: Int, pro
                      executable: String, timeout: Duration,
                      faults: [Int: WorkerFault] = [:]) throws(WorkerError) -> (TrialOutcome, ProcessTrialFigures) {
     let start = monotonicNanoseconds()
-    // Serializing the input is the parent's half of pickling.
-    let input = transfer == .none ? [] : workload.encodedInput()
-    var shared: SharedMemory?
-    if transfer == .shm {
-        let memory = try SharedMemory(creating: input.count)
-        input.withUnsafeBytes { memory.bytes.copyMemory(from: $0) }
-        shared = memory
-    }
-    let encoded = monotonicNanoseconds() - start
-
-    let pool = try ProcessPool(executable: executable, count: processes, timeout: timeout)
-    for index in 0..<processes {
-        let job = WorkerJob(workload: kind, size: workload.size, units: units, policy: configuration.policy,
-                            switchIntervalNanoseconds: configuration.switchIntervalNanoseconds,
-                            checkInterval: configuration.checkInterval, blasThreads: blasThreads, transfer: transfer,
-                            inputBytes: input.count, sharedMemoryName: shared?.name, index: index, fault: faults[index])
-        try pool.send(job, .job, to: index)
-        if transfer == .pipe { try pool.sendBytes(input, .input, to: index) }
-    }
+    let (pool, ready, launch) = try startWorkers(workload: workload, kind: kind, units: units, count: processes,
+                                                 transfer: transfer, lock: configuration, blasThreads: blasThreads,
+                                                 executable: executable, timeout: timeout, faults: faults)
     let everyone = Array(0..<processes)
-    let ready: [WorkerReady]
-    do {
-        ready = try pool.receive(WorkerReady.self, .ready, from: everyone)
-    } catch .exited(let worker, let pid, let status) {
-        throw .exited(worker: worker, pid: pid, status: "\(status) before it was ready (is \(executable) a gillab binary?)")
-    }
-    shared = nil  // every worker has mapped it; the name can go
 
     // Pool.map's default chunking: divmod(units, 4 × processes), rounded up; each worker gets
     // the next chunk when it answers, so a worker on a slower core does fewer.
@@ -94,18 +71,67 @@ func runProcessTrial(workload: any Workload, kind: WorkloadKind, units: Int, pro
     let end = monotonicNanoseconds()
     try pool.finish()
 
-    let receiving = ready.reduce(0) { $0 + $1.receiveNanoseconds }
     let outcome = TrialOutcome(
         wallNanoseconds: end - start,
         lock: results.reduce(LockStatistics()) { $0.adding($1.statistics) },
         perThread: results.map(\.statistics),
         checksum: results.reduce(0) { $0 &+ $1.checksum },
         residentBytes: residentBytes() + ready.reduce(0) { $0 + $1.residentBytes })
-    let figures = ProcessTrialFigures(
-        transfer: transfer,
-        startupNanoseconds: zip(ready, pool.members).map { $0.readyAtNanoseconds &- $1.spawnedAt },
-        pipeBytes: pool.pipeBytes, sharedBytes: transfer == .shm ? input.count : 0,
-        ipcNanoseconds: transfer == .none ? 0 : encoded + receiving,
-        peakResidentBytes: pool.members.map(\.peakResidentBytes))
-    return (outcome, figures)
+    return (outcome, launch.figures(pool: pool, ready: ready))
+}
+
+/// What starting a pool of workers on a job produced, for the figures.
+struct WorkerLaunch {
+    let transfer: Transfer
+    /// Input bytes sent down each pipe or placed in shared memory.
+    let inputBytes: Int
+    /// The parent's time serializing the input (and writing it into shared memory).
+    let encodeNanoseconds: UInt64
+
+    /// The trial's multiprocessing figures, once `pool` has finished.
+    func figures(pool: ProcessPool, ready: [WorkerReady], extraPipeBytes: Int = 0) -> ProcessTrialFigures {
+        ProcessTrialFigures(
+            transfer: transfer,
+            startupNanoseconds: zip(ready, pool.members).map { $0.readyAtNanoseconds &- $1.spawnedAt },
+            pipeBytes: pool.pipeBytes + extraPipeBytes, sharedBytes: transfer == .shm ? inputBytes : 0,
+            ipcNanoseconds: transfer == .none ? 0 : encodeNanoseconds + ready.reduce(0) { $0 + $1.receiveNanoseconds },
+            peakResidentBytes: pool.members.map(\.peakResidentBytes))
+    }
+}
+
+/// Starts `count` workers on `kind`, sends each its job and (under `pipe`) the input, or places
+/// the input in shared memory (`shm`), and waits until every worker is ready.
+/// - Throws: ``WorkerError``; a worker that exits before it is ready is named, with a hint
+///   that `executable` may not be gillab.
+func startWorkers(workload: any Workload, kind: WorkloadKind, units: Int, count: Int, transfer: Transfer,
+                  lock configuration: LockConfiguration, blasThreads: Int, executable: String, timeout: Duration,
+                  faults: [Int: WorkerFault] = [:]) throws(WorkerError) -> (ProcessPool, [WorkerReady], WorkerLaunch) {
+    let start = monotonicNanoseconds()
+    // Serializing the input is the parent's half of pickling.
+    let input = transfer == .none ? [] : workload.encodedInput()
+    var shared: SharedMemory?
+    if transfer == .shm {
+        let memory = try SharedMemory(creating: input.count)
+        input.withUnsafeBytes { memory.bytes.copyMemory(from: $0) }
+        shared = memory
+    }
+    let launch = WorkerLaunch(transfer: transfer, inputBytes: input.count, encodeNanoseconds: monotonicNanoseconds() - start)
+
+    let pool = try ProcessPool(executable: executable, count: count, timeout: timeout)
+    for index in 0..<count {
+        let job = WorkerJob(workload: kind, size: workload.size, units: units, policy: configuration.policy,
+                            switchIntervalNanoseconds: configuration.switchIntervalNanoseconds,
+                            checkInterval: configuration.checkInterval, blasThreads: blasThreads, transfer: transfer,
+                            inputBytes: input.count, sharedMemoryName: shared?.name, index: index, fault: faults[index])
+        try pool.send(job, .job, to: index)
+        if transfer == .pipe { try pool.sendBytes(input, .input, to: index) }
+    }
+    do {
+        let ready = try pool.receive(WorkerReady.self, .ready, from: Array(0..<count))
+        // Every worker has mapped the shared memory by now, so its name can go (`shared` ends here).
+        withExtendedLifetime(shared) {}
+        return (pool, ready, launch)
+    } catch .exited(let worker, let pid, let status) {
+        throw .exited(worker: worker, pid: pid, status: "\(status) before it was ready (is \(executable) a gillab binary?)")
+    }
 }
