@@ -33,9 +33,13 @@ public enum WorkloadClass: String, Sendable, Codable {
 
 /// A recommended way to run a workload.
 public enum Strategy: String, Sendable, Codable {
+    /// Threads, the lock released around blocking calls (or an event loop).
     case threads
+    /// Worker processes, each with its own lock (multiprocessing).
     case processes
+    /// Threads calling kernels that release the lock.
     case threadsWithReleasingKernels = "threads+release"
+    /// I/O threads with a compute pool of one worker per core.
     case hybrid
 }
 
@@ -73,8 +77,11 @@ public struct TimeShares: Sendable, Codable, Equatable {
 
 /// What `gillab advise` found and recommends.
 public struct Advice: Sendable, Codable, Equatable {
+    /// The workload's name.
     public var workload: String
+    /// Its size, for a built-in workload.
     public var size: Int?
+    /// What the machine was.
     public var machine: MachineInfo
     /// The thread count of the second run.
     public var threads: Int
@@ -84,7 +91,9 @@ public struct Advice: Sendable, Codable, Equatable {
     public var manyThreads: TimeShares
     /// Measured speedup of `threads` threads (lock released around kernels) over one.
     public var measuredThreadSpeedup: Double
+    /// How the workload spends its time.
     public var classification: WorkloadClass
+    /// The strategy that fits the class.
     public var recommendation: Strategy
     /// Amdahl's prediction for the recommendation on `threads` workers: the held share runs
     /// one at a time under one lock, kernels spread over the cores, I/O over the threads.

@@ -98,3 +98,33 @@ final class StopFlag: Sendable {
     var isRaised: Bool { raised.load(ordering: .acquiring) }
     func raise() { raised.store(true, ordering: .releasing) }
 }
+
+/// A blocking queue between threads: `take` waits for an item, or returns `nil` once closed
+/// and empty.
+final class Mailbox<Item>: @unchecked Sendable {
+    private let mutex = PosixMutex()
+    private let cond = PosixCondition()
+    private var items: [Item] = []  // guarded by mutex
+    private var closed = false  // guarded by mutex
+
+    func put(_ item: Item) {
+        mutex.lock()
+        items.append(item)
+        cond.signal()
+        mutex.unlock()
+    }
+
+    func take() -> Item? {
+        mutex.lock()
+        defer { mutex.unlock() }
+        while items.isEmpty && !closed { cond.wait(mutex) }
+        return items.isEmpty ? nil : items.removeFirst()
+    }
+
+    func close() {
+        mutex.lock()
+        closed = true
+        cond.broadcast()
+        mutex.unlock()
+    }
+}

@@ -82,9 +82,13 @@ public struct OversubscriptionResult: Sendable, Codable, Equatable {
 
 /// The settings, echoed into the report.
 public struct OversubscriptionSettings: Sendable, Codable, Equatable {
+    /// Matrix order of each dgemm.
     public var size: Int
+    /// dgemm calls per cell, split across the app threads.
     public var units: Int
+    /// Counted rounds over the grid, after one warm-up.
     public var rounds: Int
+    /// Cores the fix divides.
     public var cores: Int
     /// OpenBLAS's thread count before the scenario, restored after every cell.
     public var blasThreadsBefore: Int
@@ -96,7 +100,9 @@ public struct OversubscriptionSettings: Sendable, Codable, Equatable {
 
 /// What the scenario produced: `{"machine": …, "config": …, "results": […]}`.
 public struct OversubscriptionReport: Sendable, Codable, Equatable {
+    /// What the machine was.
     public var machine: MachineInfo
+    /// The settings.
     public var config: OversubscriptionSettings
     /// One cell per (app, BLAS), app-major.
     public var results: [OversubscriptionResult]

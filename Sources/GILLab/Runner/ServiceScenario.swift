@@ -51,6 +51,7 @@ public enum HybridCompute: String, Sendable, Codable, CaseIterable {
 
 /// What `gillab scenario service` runs.
 public struct ServicePlan: Sendable, Equatable {
+    /// The strategies to compare, in this order.
     public var strategies: [ServiceStrategy]
     /// Requests per strategy and round.
     public var requests: Int
@@ -68,6 +69,7 @@ public struct ServicePlan: Sendable, Equatable {
     public var compute: HybridCompute
     /// Workers in `hybrid`'s compute pool; the core count by default.
     public var computeWorkers: Int
+    /// The lock's policy and tuning, for every lock in every strategy.
     public var lock: LockConfiguration
     /// The gillab binary that process strategies start; `nil` means this process's own.
     public var workerExecutable: String?
@@ -115,6 +117,7 @@ public struct ServicePlan: Sendable, Equatable {
 
 /// One strategy's figures.
 public struct ServiceResult: Sendable, Codable, Equatable {
+    /// The strategy.
     public var strategy: ServiceStrategy
     /// Requests per second, median over rounds.
     public var throughputRPS: Double
@@ -127,8 +130,9 @@ public struct ServiceResult: Sendable, Codable, Equatable {
     public var cpuUtilisation: Double
     /// Resident memory once set up, this process plus any workers, median over rounds.
     public var residentBytes: UInt64
-    /// OS threads in this process serving requests, and worker processes.
+    /// OS threads in this process serving requests.
     public var threads: Int
+    /// Worker processes serving requests.
     public var processes: Int
     /// Answers checked against the serial reference, over all rounds; all matched, or the run fails.
     public var responsesChecked: Int
@@ -144,15 +148,25 @@ public struct ServiceResult: Sendable, Codable, Equatable {
 
 /// The settings, echoed into the report.
 public struct ServiceSettings: Sendable, Codable, Equatable {
+    /// Requests per strategy and round.
     public var requests: Int
+    /// Clients in the closed loop.
     public var concurrency: Int
+    /// The backend's answer delay, in microseconds.
     public var fetchDelayMicroseconds: Double
+    /// Matrix order of the transform's dgemm.
     public var size: Int
+    /// Lines per fetched record.
     public var lines: Int
+    /// Counted rounds, after one warm-up.
     public var rounds: Int
+    /// Where `hybrid` computed.
     public var compute: HybridCompute
+    /// Workers in `hybrid`'s compute pool.
     public var computeWorkers: Int
+    /// The lock's policy.
     public var policy: LockPolicy
+    /// The lock's switch interval, in seconds.
     public var switchIntervalSeconds: Double
 
     enum CodingKeys: String, CodingKey {
@@ -163,8 +177,11 @@ public struct ServiceSettings: Sendable, Codable, Equatable {
 
 /// What the service scenario produced: `{"machine": …, "config": …, "results": […]}`.
 public struct ServiceReport: Sendable, Codable, Equatable {
+    /// What the machine was.
     public var machine: MachineInfo
+    /// The settings.
     public var config: ServiceSettings
+    /// One row per strategy, in plan order.
     public var results: [ServiceResult]
 }
 
@@ -577,36 +594,6 @@ private struct ComputeJob {
     let k: Int
     let text: String
     let answer: Mailbox<UInt64?>
-}
-
-/// A blocking queue between threads: `take` waits for an item, or returns `nil` once closed
-/// and empty.
-final class Mailbox<Item>: @unchecked Sendable {
-    private let mutex = PosixMutex()
-    private let cond = PosixCondition()
-    private var items: [Item] = []  // guarded by mutex
-    private var closed = false  // guarded by mutex
-
-    func put(_ item: Item) {
-        mutex.lock()
-        items.append(item)
-        cond.signal()
-        mutex.unlock()
-    }
-
-    func take() -> Item? {
-        mutex.lock()
-        defer { mutex.unlock() }
-        while items.isEmpty && !closed { cond.wait(mutex) }
-        return items.isEmpty ? nil : items.removeFirst()
-    }
-
-    func close() {
-        mutex.lock()
-        closed = true
-        cond.broadcast()
-        mutex.unlock()
-    }
 }
 
 import Foundation
