@@ -94,6 +94,7 @@ public final class InterpreterLock: Sendable {
 
     /// Creates a lock with the given configuration (CPython's defaults unless told otherwise).
     public init(configuration: LockConfiguration = .default) {
+        ThreadState.installCHooks
         self.configuration = configuration
         self.states = (0..<configuration.lockCount).map { _ in LockState(configuration) }
     }

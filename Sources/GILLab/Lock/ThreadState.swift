@@ -28,6 +28,10 @@ public final class ThreadState {
     private var ticksLeft: Int
     /// The last release was for I/O, so the next acquire is a return from a blocking call.
     private var returningFromIO = false
+    /// Inside `withoutLock`, a `ReleasedLock`'s span or a C extension's released block.
+    var inReleasedRegion = false
+    /// Where the C macros' current released block began.
+    var cReleaseStart: UInt64 = 0
 
     init(lock: InterpreterLock, state: LockState, interpreter: Int, id: Int, name: String?) {
         self.lock = lock
@@ -36,6 +40,12 @@ public final class ThreadState {
         self.state = state
         self.interpreter = interpreter
         self.ticksLeft = state.checkInterval
+    }
+
+    deinit {
+        // A thread that goes away holding the lock would leave every other thread waiting
+        // forever; CPython's PyThreadState_Clear/Delete complain of the same thing.
+        precondition(!holdsLock, "\(name): the thread ended while holding the interpreter lock; call detach() or release() first")
     }
 
     // MARK: - Taking and dropping
@@ -47,6 +57,7 @@ public final class ThreadState {
         returningFromIO = false
         heldSince = monotonicNanoseconds()
         holdsLock = true
+        bindForC()
         #if DEBUG
         noteCurrentThread()
         #endif
@@ -74,6 +85,7 @@ public final class ThreadState {
     /// Releases the lock if held, for the last time on this thread.
     public func detach() {
         if holdsLock { release(reason: .exit) }
+        unbindForC()
     }
 
     // MARK: - Checkpoints
@@ -132,15 +144,80 @@ public final class ThreadState {
         reason: ReleaseReason = .kernel,
         _ body: () throws(Failure) -> Result
     ) throws(Failure) -> Result {
-        precondition(holdsLock, "\(name): withoutLock() without holding the interpreter lock")
-        release(reason: reason)
-        let start = monotonicNanoseconds()
-        defer {
-            // The released span, by why: what `gillab advise` reads to classify a workload.
-            let released = monotonicNanoseconds() - start
-            if reason == .io { statistics.releasedIONanoseconds += released } else { statistics.releasedKernelNanoseconds += released }
-            acquire()
-        }
+        let start = beginReleased(reason, by: "withoutLock()")
+        defer { endReleased(reason, since: start) }
         return try body()
+    }
+
+    /// Releases the lock and returns a token that must be given back with
+    /// ``ReleasedLock/reacquire()``: the lock-free span need not be one closure.
+    ///
+    /// ```swift
+    /// let released = thread.releaseLock()
+    /// let sum = heavyLoop(buffer)     // plain buffers only, no interpreter objects
+    /// released.reacquire()           // consumes the token; the lock is held again
+    /// ```
+    ///
+    /// The token is `~Copyable`: it cannot be copied, so the lock cannot be taken back twice,
+    /// and `reacquire()` consumes it. A token dropped without `reacquire()` traps, naming the
+    /// thread, instead of leaving the thread running Python-level code without the lock.
+    /// - Parameter reason: what the release is for, for statistics; a kernel call by default.
+    public func releaseLock(reason: ReleaseReason = .kernel) -> ReleasedLock {
+        ReleasedLock(thread: self, reason: reason, since: beginReleased(reason, by: "releaseLock()"))
+    }
+
+    // MARK: - Released regions
+
+    /// Starts a released region: checks that this thread holds the lock and is not inside a
+    /// released region already (no nesting), then releases.
+    /// - Returns: the region's start, for ``endReleased(_:since:)``.
+    func beginReleased(_ reason: ReleaseReason, by api: String) -> UInt64 {
+        precondition(!inReleasedRegion, "\(name): nested release: \(api) inside a region that has already released the interpreter lock")
+        precondition(holdsLock, "\(name): \(api) without holding the interpreter lock")
+        release(reason: reason)
+        inReleasedRegion = true
+        return monotonicNanoseconds()
+    }
+
+    /// Ends a released region: counts its time by reason (what `gillab advise` reads) and
+    /// takes the lock back.
+    func endReleased(_ reason: ReleaseReason, since start: UInt64) {
+        let released = monotonicNanoseconds() - start
+        if reason == .io { statistics.releasedIONanoseconds += released } else { statistics.releasedKernelNanoseconds += released }
+        inReleasedRegion = false
+        acquire()
+    }
+}
+
+/// The lock given up by ``ThreadState/releaseLock(reason:)``, until ``reacquire()``.
+///
+/// A `~Copyable` token, like a Rust guard: it exists exactly while the lock is released.
+/// Dropping it without `reacquire()` traps in `deinit` with the thread's name.
+public struct ReleasedLock: ~Copyable {
+    // Unmanaged so that `reacquire()` can `discard self` (only trivial fields allow it).
+    private let thread: Unmanaged<ThreadState>
+    private let reason: ReleaseReason
+    private let start: UInt64
+
+    init(thread: ThreadState, reason: ReleaseReason, since start: UInt64) {
+        self.thread = .passRetained(thread)
+        self.reason = reason
+        self.start = start
+    }
+
+    /// Takes the lock back, waiting as ``ThreadState/acquire()`` does, and consumes the token.
+    public consuming func reacquire() {
+        let thread = self.thread.takeRetainedValue()
+        thread.endReleased(reason, since: start)
+        discard self
+    }
+
+    deinit {
+        Self.trapDropped(thread.takeRetainedValue().name)
+    }
+
+    // Not `Never`, so that the compiler does not flag the deinit's implicit field teardown.
+    private static func trapDropped(_ name: String) {
+        preconditionFailure("\(name): a ReleasedLock was dropped without reacquire(); the thread would go on without the interpreter lock")
     }
 }

@@ -1,0 +1,25 @@
+#include "ck_lock.h"
+
+#include <stddef.h>
+
+/* Written once, before any thread can reach the macros (the first InterpreterLock installs
+ * them), then only read. */
+static ck_lock_hooks installed;
+static _Thread_local void *bound;
+
+void ck_lock_install(ck_lock_hooks hooks) { installed = hooks; }
+
+void ck_lock_bind(void *state) { bound = state; }
+
+void *ck_lock_bound(void) { return bound; }
+
+void *ck_lock_save(int release) {
+    if (!release || bound == NULL || installed.release == NULL) return NULL;
+    void *state = bound;
+    installed.release(state);
+    return state;
+}
+
+void ck_lock_restore(void *saved) {
+    if (saved != NULL && installed.acquire != NULL) installed.acquire(saved);
+}

@@ -1,0 +1,147 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CKernels
+import Foundation
+import Testing
+@testable import GILLab
+
+@Suite("Release APIs: the token, the C macros, misuse caught")
+struct ReleaseAPITests {
+    @Test("releaseLock() gives the lock up until reacquire(): another thread takes it meanwhile")
+    func tokenReleases() {
+        let lock = InterpreterLock()
+        let thread = lock.makeThreadState(name: "main")
+        thread.acquire()
+        let released = thread.releaseLock()
+        #expect(!thread.holdsLock)
+        let other = NativeThread {
+            let visitor = lock.makeThreadState(name: "visitor")
+            visitor.acquire()  // would wait forever if the token had not released
+            visitor.detach()
+        }
+        other.join()
+        released.reacquire()
+        #expect(thread.holdsLock)
+        #expect(thread.statistics.acquisitions == 2)
+        thread.detach()
+    }
+
+    static let values = (0..<1_000).map { Double(($0 * 37) % 101) / 7 }
+
+    @Test("a C extension releases the lock itself above its threshold, and not below")
+    func cExtensionReleases() throws {
+        let thread = InterpreterLock().makeThreadState(name: "extension")
+        thread.acquire()
+        let held = try Kernels.relax(Self.values, passes: 3, threshold: 1_000_000)
+        #expect(thread.statistics.acquisitions == 1)  // below the threshold: kept the lock
+        let released = try Kernels.relax(Self.values, passes: 3, threshold: 100)
+        #expect(thread.statistics.acquisitions == 2)  // released once, taken back once
+        #expect(thread.holdsLock)
+        #expect(held == released)
+        // Each pass keeps the ends and averages the interior; check against Swift.
+        var expected = Self.values
+        for _ in 0..<3 {
+            var next = expected
+            for i in 1..<expected.count - 1 { next[i] = (expected[i - 1] + expected[i] + expected[i + 1]) / 3 }
+            expected = next
+        }
+        #expect(released.values == expected)
+        thread.detach()
+    }
+
+    @Test("the early exit takes the lock back before returning the error")
+    func earlyExit() {
+        let thread = InterpreterLock().makeThreadState(name: "extension")
+        thread.acquire()
+        var values = Self.values
+        values[500] = .nan
+        #expect(throws: KernelError.self) { try Kernels.relax(values, passes: 2, threshold: 0) }
+        #expect(thread.holdsLock)
+        #expect(thread.statistics.acquisitions == 2)
+        #expect(throws: KernelError.self) { try Kernels.relax([1, 2], passes: 1) }  // validated, never released
+        #expect(thread.statistics.acquisitions == 2)
+        thread.detach()
+    }
+
+    @Test("errno set inside the released block survives the lock's own calls")
+    func errnoPreserved() {
+        let thread = InterpreterLock().makeThreadState(name: "extension")
+        thread.acquire()
+        #expect(ck_ext_errno_probe(EDOM) == EDOM)
+        #expect(thread.statistics.acquisitions == 2)
+        thread.detach()
+    }
+
+    @Test("outside any interpreter thread the macros do nothing")
+    func noThreadState() throws {
+        let result = Locked<Double?>(nil)
+        NativeThread {  // a thread that never took a lock: nothing is bound
+            result.withLock { $0 = try? Kernels.relax(Self.values, passes: 2, threshold: 0).sum }
+        }.join()
+        #expect(result.withLock { $0 } != nil)
+    }
+
+    // MARK: - Misuse traps, each naming the thread
+
+    static func stderr(_ result: ExitTest.Result?) throws -> String {
+        String(decoding: try #require(result).standardErrorContent, as: UTF8.self)
+    }
+
+    @Test("a token dropped without reacquire() traps")
+    func droppedToken() async throws {
+        let stderr = try Self.stderr(await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            let thread = InterpreterLock().makeThreadState(name: "forgetful")
+            thread.acquire()
+            _ = thread.releaseLock()
+        })
+        #expect(stderr.contains("forgetful: a ReleasedLock was dropped without reacquire()"), "\(stderr)")
+    }
+
+    @Test("a nested release traps")
+    func nestedRelease() async throws {
+        let stderr = try Self.stderr(await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            let thread = InterpreterLock().makeThreadState(name: "nested")
+            thread.acquire()
+            thread.withoutLock { thread.withoutLock {} }
+        })
+        #expect(stderr.contains("nested: nested release: withoutLock()"), "\(stderr)")
+    }
+
+    @Test("a C extension called inside a released region traps as a nested release")
+    func nestedCRelease() async throws {
+        let stderr = try Self.stderr(await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            let thread = InterpreterLock().makeThreadState(name: "c-nested")
+            thread.acquire()
+            thread.withoutLock { _ = try? Kernels.relax(ReleaseAPITests.values, passes: 1, threshold: 0) }
+        })
+        #expect(stderr.contains("c-nested: nested release: CK_BEGIN_ALLOW_THREADS"), "\(stderr)")
+    }
+
+    @Test("a release by a thread that does not hold the lock traps")
+    func releaseWithoutHolding() async throws {
+        let stderr = try Self.stderr(await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            InterpreterLock().makeThreadState(name: "idle").release()
+        })
+        #expect(stderr.contains("idle: release() without holding the interpreter lock"), "\(stderr)")
+    }
+
+    @Test("taking the lock while holding it traps")
+    func acquireWhileHolding() async throws {
+        let stderr = try Self.stderr(await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            let thread = InterpreterLock().makeThreadState(name: "greedy")
+            thread.acquire()
+            thread.acquire()
+        })
+        #expect(stderr.contains("greedy: acquire() while already holding the interpreter lock"), "\(stderr)")
+    }
+
+    @Test("a thread that ends holding the lock traps")
+    func endsHolding() async throws {
+        let stderr = try Self.stderr(await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            let lock = InterpreterLock()
+            NativeThread { lock.makeThreadState(name: "quitter").acquire() }.join()
+        })
+        #expect(stderr.contains("quitter: the thread ended while holding the interpreter lock"), "\(stderr)")
+    }
+}
