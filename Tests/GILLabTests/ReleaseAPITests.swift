@@ -27,6 +27,22 @@ struct ReleaseAPITests {
         thread.detach()
     }
 
+    @Test("allowThreads runs a @Sendable closure released: copied values in, a value out")
+    func allowThreads() throws {
+        let thread = InterpreterLock().makeThreadState(name: "ungil")
+        thread.acquire()
+        let interpreter = Interpreter(thread: thread)
+        let list = interpreter.list([interpreter.float(1.5), interpreter.float(2.5)])
+        // Copy out of the interpreter object under the lock; only the copy crosses.
+        let numbers = try (0..<2).map { index in
+            unsafeDowncast(try Interpreter.getItem(list, interpreter.int(index)), to: PyFloat.self).value
+        }
+        let sum = thread.allowThreads { numbers.reduce(0, +) }
+        #expect(sum == 4)
+        #expect(thread.holdsLock && thread.statistics.acquisitions == 2)
+        thread.detach()
+    }
+
     static let values = (0..<1_000).map { Double(($0 * 37) % 101) / 7 }
 
     @Test("a C extension releases the lock itself above its threshold, and not below")

@@ -149,6 +149,37 @@ public final class ThreadState {
         return try body()
     }
 
+    /// Runs `body` with the lock released, and proves at compile time that it captures no
+    /// interpreter object: PyO3's `allow_threads` (now `detach`), whose closure must be
+    /// `Ungil`.
+    ///
+    /// Interpreter objects (``PyObject`` and its subclasses) are deliberately not `Sendable`,
+    /// and `body` must be `@Sendable`, so this does not compile:
+    ///
+    /// ```swift
+    /// let list = interpreter.list([interpreter.int(1)])
+    /// thread.allowThreads {
+    ///     print(list)   // error: capture of 'list' with non-Sendable type 'PyObject'
+    ///                   //        in a '@Sendable' closure
+    /// }
+    /// ```
+    ///
+    /// Copy what the work needs into `Sendable` values (numbers, arrays of numbers, strings)
+    /// while holding the lock, and capture those. ``withoutLock(reason:_:)`` takes any closure,
+    /// for code that must capture buffers it owns (`inout` storage, non-`Sendable` handles);
+    /// there the rule is the reader's to keep.
+    /// - Parameters:
+    ///   - reason: what the release is for, for statistics; a kernel call by default.
+    ///   - body: the work to run without the lock.
+    /// - Returns: what `body` returns.
+    /// - Throws: what `body` throws, after the lock is held again.
+    public func allowThreads<Result, Failure: Error>(
+        reason: ReleaseReason = .kernel,
+        _ body: @Sendable () throws(Failure) -> Result
+    ) throws(Failure) -> Result {
+        try withoutLock(reason: reason, body)
+    }
+
     /// Releases the lock and returns a token that must be given back with
     /// ``ReleasedLock/reacquire()``: the lock-free span need not be one closure.
     ///
