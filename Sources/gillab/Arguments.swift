@@ -8,6 +8,18 @@ extension ReportFormat: ExpressibleByArgument {}
 extension Transfer: ExpressibleByArgument {}
 extension ServiceStrategy: ExpressibleByArgument {}
 extension HybridCompute: ExpressibleByArgument {}
+extension CrossoverKernel: ExpressibleByArgument {}
+
+/// `--release-threshold`: a matrix order, or `auto` for the crossover `gillab scenario
+/// crossover` measured on this machine.
+enum ReleaseThreshold: ExpressibleByArgument, Equatable {
+    case fixed(Int)
+    case auto
+
+    init?(argument: String) {
+        if argument == "auto" { self = .auto } else if let n = Int(argument), n >= 0 { self = .fixed(n) } else { return nil }
+    }
+}
 
 /// A comma-separated list, such as `1,2,4` or `serial,hold`. Parsing fails on any bad element,
 /// and ArgumentParser then names the whole value.

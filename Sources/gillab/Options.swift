@@ -17,6 +17,10 @@ struct LockTuningOptions: ParsableArguments {
                                valueName: "count"))
     var interpreters = LockConfiguration.defaultInterpreters
 
+    @Option(help: ArgumentHelp("Fast handoff: how long a waiter spins before it sleeps (0 = CPython's sleep at once); new-gil.",
+                               valueName: "duration"))
+    var spin = DurationArgument(.zero, text: "0s")
+
     func validate() throws {
         guard switchInterval.duration > .zero else {
             throw ValidationError("--switch-interval must be positive, got '\(switchInterval)'")
@@ -27,6 +31,9 @@ struct LockTuningOptions: ParsableArguments {
         guard checkInterval >= 1 else {
             throw ValidationError("--check-interval must be at least 1, got \(checkInterval)")
         }
+        guard spin.duration >= .zero, spin.duration <= LockConfiguration.maximumSpin else {
+            throw ValidationError("--spin must be between 0 and 10ms, got '\(spin)'")
+        }
         guard (1...LockConfiguration.maximumInterpreters).contains(interpreters) else {
             throw ValidationError("--interpreters must be between 1 and \(LockConfiguration.maximumInterpreters), got \(interpreters)")
         }
@@ -34,7 +41,7 @@ struct LockTuningOptions: ParsableArguments {
 
     func configuration(policy: LockPolicy) throws -> LockConfiguration {
         try LockConfiguration(policy: policy, switchInterval: switchInterval.duration, checkInterval: checkInterval,
-                              interpreters: interpreters)
+                              interpreters: interpreters, spin: spin.duration)
     }
 }
 

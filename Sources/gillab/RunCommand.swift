@@ -46,6 +46,10 @@ struct Run: ParsableCommand {
     @Option(parsing: .unconditional, help: "Workers in hybrid's compute pool; default: the core count.")
     var computeWorkers = MachineInfo.onlineCores
 
+    @Option(help: ArgumentHelp("gemm under release: release dgemm only above this matrix order, or auto for the crossover measured by gillab scenario crossover.",
+                               valueName: "n|auto"))
+    var releaseThreshold: ReleaseThreshold?
+
     @OptionGroup var lock: LockOptions
     @OptionGroup var output: OutputOptions
 
@@ -57,6 +61,9 @@ struct Run: ParsableCommand {
         }
         guard repeats >= 1 else { throw ValidationError("--repeat must be at least 1, got \(repeats)") }
         guard blasThreads >= 1 else { throw ValidationError("--blas-threads must be at least 1, got \(blasThreads)") }
+        if releaseThreshold != nil && workload != .gemm {
+            throw ValidationError("--release-threshold applies to gemm only, got --workload \(workload.rawValue)")
+        }
         guard workerTimeout.duration > .zero else { throw ValidationError("--worker-timeout must be positive, got '\(workerTimeout)'") }
         do {
             try plan().validate()
@@ -66,9 +73,26 @@ struct Run: ParsableCommand {
     }
 
     func plan() throws -> RunPlan {
-        RunPlan(workload: workload, size: size, units: units, threads: threads.values, modes: modes.values,
+        var plan = RunPlan(workload: workload, size: size, units: units, threads: threads.values, modes: modes.values,
                 repeats: repeats, blasThreads: blasThreads, lock: try lock.configuration(), transfer: transfer,
                 workerTimeout: workerTimeout.duration, compute: compute, computeWorkers: computeWorkers)
+        plan.releaseThreshold = try resolvedThreshold()
+        return plan
+    }
+
+    /// The threshold to apply; `auto` reads the saved crossover for this lock's handoff.
+    func resolvedThreshold() throws -> Int? {
+        switch releaseThreshold {
+        case nil: return nil
+        case .fixed(let n)?: return n
+        case .auto?:
+            let spin = try lock.configuration().spin
+            guard let measured = CrossoverScenario.savedThreshold(spin: spin) else {
+                throw ValidationError("--release-threshold auto needs a measured crossover; run gillab scenario crossover --kernels dgemm first (it saves to \(CrossoverScenario.cacheURL.path))")
+            }
+            // Release from the crossover size on: hold below it.
+            return measured - 1
+        }
     }
 
     func run() throws {

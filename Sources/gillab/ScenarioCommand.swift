@@ -5,7 +5,7 @@ import GILLab
 struct Scenario: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run a scenario that measures one effect of the lock.",
-        subcommands: [Convoy.self, Service.self, Oversubscription.self])
+        subcommands: [Convoy.self, Service.self, Oversubscription.self, Crossover.self])
 }
 
 /// `gillab scenario convoy`: bpo-7946, measured under each policy.
@@ -181,6 +181,54 @@ struct Service: ParsableCommand {
         if output.format == .table {
             print("")
             for line in Verdict.service(report) { print("verdict: " + line) }
+        }
+    }
+}
+
+/// `gillab scenario crossover`: the smallest size from which releasing beats holding.
+struct Crossover: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "When releasing pays: the smallest kernel size from which release beats hold, per lock variant.",
+        discussion: """
+            For dgemm (driven by the interpreter) and fnv1a, at each size: hold and release at 2 threads \
+            under new-gil, then under new-gil with a fast handoff (--spin). Each release hands the lock \
+            to a waiter; a sleeping waiter costs a wake-up, which tiny kernels cannot repay. The dgemm \
+            crossovers are saved for `gillab run --release-threshold auto`. Example:
+              gillab scenario crossover --kernels dgemm --format json
+            """)
+
+    @Option(help: ArgumentHelp("Comma-separated kernels: dgemm, fnv1a.", valueName: "kernels"),
+            transform: CommaList<CrossoverKernel>.parse)
+    var kernels = CommaList<CrossoverKernel>(CrossoverKernel.allCases)
+
+    @Option(help: ArgumentHelp("The fast handoff's spin before a waiter sleeps.", valueName: "duration"))
+    var spin = DurationArgument(.microseconds(50), text: "50us")
+
+    @Option(parsing: .unconditional, help: "Threads of the hold and release rows.")
+    var threads = 2
+
+    @Option(name: .customLong("repeat"), parsing: .unconditional, help: "Counted runs per row, after one warm-up.")
+    var repeats = 3
+
+    @OptionGroup var output: OutputOptions
+
+    func validate() throws {
+        do { try plan().validate() } catch { throw ValidationError(error.description) }
+    }
+
+    func plan() -> CrossoverPlan {
+        CrossoverPlan(kernels: kernels.values, threads: threads, spin: spin.duration, repeats: repeats)
+    }
+
+    func run() throws {
+        let report = try CrossoverScenario.run(plan())
+        print(ReportRenderer.render(report, as: output.format), terminator: "")
+        if output.format == .table {
+            print("")
+            for line in Verdict.crossover(report) { print("verdict: " + line) }
+        }
+        do { try CrossoverScenario.save(report) } catch {
+            printDiagnostic("warning: could not save the crossovers to \(CrossoverScenario.cacheURL.path): \(error)")
         }
     }
 }

@@ -4,17 +4,18 @@ import Testing
 
 @Suite("Interpreter lock (new-gil)")
 struct LockTests {
-    static func lock(intervalMicroseconds: Int = 100, policy: LockPolicy = .newGIL) -> InterpreterLock {
+    static func lock(intervalMicroseconds: Int = 100, policy: LockPolicy = .newGIL, spinMicroseconds: Int = 0) -> InterpreterLock {
         InterpreterLock(configuration: try! LockConfiguration(
-            policy: policy, switchInterval: .microseconds(intervalMicroseconds), checkInterval: 10))
+            policy: policy, switchInterval: .microseconds(intervalMicroseconds), checkInterval: 10,
+            spin: .microseconds(spinMicroseconds)))
     }
 
-    /// The policies that promise mutual exclusion.
-    static let exclusive: [LockPolicy] = [.newGIL, .legacyGIL, .ioPriority]
+    /// The policies that promise mutual exclusion, and new-gil with the fast handoff's spin.
+    static let exclusive: [(LockPolicy, Int)] = [(.newGIL, 0), (.newGIL, 50), (.legacyGIL, 0), (.ioPriority, 0)]
 
     @Test("never two holders, whatever mix of checkpoints, releases and drop requests", arguments: exclusive)
-    func mutualExclusion(policy: LockPolicy) {
-        let lock = Self.lock(policy: policy)
+    func mutualExclusion(policy: LockPolicy, spinMicroseconds: Int) {
+        let lock = Self.lock(policy: policy, spinMicroseconds: spinMicroseconds)
         let holders = Counter(), violations = Counter(), entries = Counter()
         let threads = 6, iterations = 20_000
         let perThread = Collector<LockStatistics>()

@@ -161,7 +161,13 @@ final class LockState: @unchecked Sendable {
     /// Waiters for the lock sleep here (CPython's `gil->cond`).
     let cond = PosixCondition()
     /// Guarded by `mutex`.
-    var locked = false
+    var locked = false {
+        didSet { lockedMirror.store(locked, ordering: .relaxed) }
+    }
+    /// `locked`, readable without `mutex`, for a spinning waiter.
+    let lockedMirror = Atomic<Bool>(false)
+    /// Fast handoff: how long a waiter spins before it sleeps; 0 sleeps at once.
+    let spinNanoseconds: UInt64
     /// Guarded by `mutex`. Threads sleeping on `cond`.
     var waiters = 0
     /// Guarded by `mutex`.
@@ -198,6 +204,7 @@ final class LockState: @unchecked Sendable {
         switchIntervalNanoseconds = max(configuration.switchIntervalNanoseconds, 1)
         minimumSliceNanoseconds = max(switchIntervalNanoseconds / 10, 1)
         checkInterval = configuration.checkInterval
+        spinNanoseconds = configuration.spin.wholeNanoseconds
         if handoff == .legacyGIL { evalBreaker.store(Self.tickerBit, ordering: .relaxed) }
     }
 
@@ -280,6 +287,16 @@ final class LockState: @unchecked Sendable {
         }
 
         var rank: Rank = handoff == .ioPriority && priority ? .priority : .normal
+        if locked && spinNanoseconds > 0 && handoff == .newGIL {
+            // Fast handoff: watch the holder for a moment before sleeping, as an adaptive mutex
+            // does. A holder that drops soon (a short kernel, a checkpoint) hands over without a
+            // futex wake-up; a long holder costs one spin, then the usual sleep.
+            contended = true
+            mutex.unlock()
+            let until = start &+ spinNanoseconds
+            while lockedMirror.load(ordering: .relaxed) && monotonicNanoseconds() < until {}
+            mutex.lock()
+        }
         if locked || isOutranked(rank) {
             contended = true
             waiters += 1

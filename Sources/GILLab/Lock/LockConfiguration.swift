@@ -47,6 +47,8 @@ public enum LockConfigurationError: Error, Equatable, CustomStringConvertible {
     case nonPositiveCheckInterval(Int)
     /// The interpreter count is below 1 or above ``LockConfiguration/maximumInterpreters``.
     case interpretersOutOfRange(Int)
+    /// The handoff spin is negative or longer than ``LockConfiguration/maximumSpin``.
+    case spinOutOfRange(Duration)
 
     /// A one-line message naming the bad value.
     public var description: String {
@@ -59,6 +61,8 @@ public enum LockConfigurationError: Error, Equatable, CustomStringConvertible {
             "check interval must be at least 1, got \(ticks)"
         case .interpretersOutOfRange(let count):
             "interpreters must be between 1 and \(LockConfiguration.maximumInterpreters), got \(count)"
+        case .spinOutOfRange(let spin):
+            "handoff spin must be between 0 and \(LockConfiguration.maximumSpin), got \(spin)"
         }
     }
 }
@@ -83,6 +87,13 @@ public struct LockConfiguration: Sendable, Equatable {
 
     /// Interpreters, each with its own lock, under `per-interpreter`; the others use one.
     public var interpreters: Int
+    /// Fast handoff (`new-gil`, `per-interpreter`): how long a thread that finds the lock held
+    /// spins, watching for the holder to drop it, before it sleeps on the condition variable,
+    /// as an adaptive mutex does. Zero (the default, and CPython) sleeps at once. A short
+    /// release then hands the lock over without waking a sleeping thread.
+    public var spin: Duration = .zero
+    /// The longest spin accepted.
+    public static let maximumSpin: Duration = .milliseconds(10)
 
     /// CPython 2's default check interval, in ticks.
     public static let defaultCheckInterval = 100
@@ -100,7 +111,9 @@ public struct LockConfiguration: Sendable, Equatable {
     /// - Throws: ``LockConfigurationError`` naming the bad value.
     public init(policy: LockPolicy = .newGIL, switchInterval: Duration = defaultSwitchInterval,
                 checkInterval: Int = defaultCheckInterval,
-                interpreters: Int = defaultInterpreters) throws(LockConfigurationError) {
+                interpreters: Int = defaultInterpreters, spin: Duration = .zero) throws(LockConfigurationError) {
+        guard spin >= .zero, spin <= Self.maximumSpin else { throw .spinOutOfRange(spin) }
+        self.spin = spin
         guard switchInterval > .zero else { throw .nonPositiveSwitchInterval(switchInterval) }
         guard switchInterval <= Self.maximumSwitchInterval else { throw .switchIntervalTooLong(switchInterval) }
         guard checkInterval >= 1 else { throw .nonPositiveCheckInterval(checkInterval) }

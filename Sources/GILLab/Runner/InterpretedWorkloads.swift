@@ -107,7 +107,10 @@ final class PyMatrix: PyExtensionObject {
 }
 
 /// Registers the BLAS natives. `dgemm` uses `discipline`; the others keep the lock.
-func registerMatrixNatives(_ interpreter: Interpreter, dgemmDiscipline discipline: CallDiscipline) {
+/// Under `release`, dgemm releases only when the matrix order exceeds `releaseThreshold`
+/// (`nil`: always), as numpy releases only above 500 elements.
+func registerMatrixNatives(_ interpreter: Interpreter, dgemmDiscipline discipline: CallDiscipline,
+                           releaseThreshold: Int? = nil) {
     func matrix(_ object: PyObject, _ function: String) throws(PyError) -> PyMatrix {
         guard let matrix = object as? PyMatrix else {
             throw PyError(.typeError, "\(function)() expected a matrix, got '\(object.typeName)'")
@@ -152,7 +155,8 @@ func registerMatrixNatives(_ interpreter: Interpreter, dgemmDiscipline disciplin
         let (left, right) = (a.matrix, b.matrix)
         var product = c.matrix
         c.matrix = PyMatrix.placeholder
-        let outcome = thread.call(discipline) { () -> KernelError? in
+        let worthReleasing = releaseThreshold.map { left.rows > $0 } ?? true
+        let outcome = thread.call(worthReleasing ? discipline : .hold) { () -> KernelError? in
             do throws(KernelError) { try Kernels.gemm(left, right, into: &product) } catch { return error }
             return nil
         }
@@ -185,6 +189,8 @@ extension PyMatrix {
 
 struct GemmWorkload: Workload {
     let size: Int
+    /// Release dgemm only above this matrix order (`--release-threshold`); `nil`: always.
+    var releaseThreshold: Int?
     /// B is the same for every unit and thread, like shared weights; threads share its storage.
     let b: Matrix
     var name: String { WorkloadKind.gemm.rawValue }
@@ -228,8 +234,9 @@ struct GemmWorkload: Workload {
     private func makeWorker(a: Matrix, b: Matrix, discipline: CallDiscipline,
                             on thread: ThreadState) throws(WorkloadError) -> any WorkloadWorker {
         let n = size
+        let threshold = releaseThreshold
         let interpreter = try makeInterpreter(Programs.gemm, on: thread) {
-            registerMatrixNatives($0, dgemmDiscipline: discipline)
+            registerMatrixNatives($0, dgemmDiscipline: discipline, releaseThreshold: threshold)
         }
         let c: Matrix
         do throws(KernelError) {

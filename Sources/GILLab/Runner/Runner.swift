@@ -66,6 +66,9 @@ public struct RunPlan: Sendable, Equatable {
     public var compute: HybridCompute
     /// Workers in `hybrid`'s compute pool.
     public var computeWorkers: Int
+    /// `gemm` under `release`: release dgemm only above this matrix order, as numpy releases
+    /// only above 500 elements; `nil` releases always.
+    public var releaseThreshold: Int? = nil
 
     /// Creates a plan; nothing is checked until ``Runner/run(_:progress:)``.
     public init(workload: WorkloadKind, size: Int? = nil, units: Int? = nil, threads: [Int] = [1, 2],
@@ -138,7 +141,11 @@ public enum Runner {
     public static func run(_ plan: RunPlan, progress: (Int, Int) -> Void = { _, _ in }) throws(RunnerError) -> RunReport {
         try plan.validate()
         let workload: any Workload
-        do { workload = try plan.workload.make(size: plan.size, units: plan.resolvedUnits) } catch { throw .workload(error) }
+        do {
+            workload = try plan.workload.make(size: plan.size, units: plan.resolvedUnits, releaseThreshold: plan.releaseThreshold)
+        } catch {
+            throw .workload(error)
+        }
         return try run(plan, workload: workload, progress: progress)
     }
 

@@ -203,11 +203,18 @@ public enum WorkloadKind: String, Sendable, CaseIterable, Codable {
 
     /// The workload at `size`.
     /// - Throws: ``WorkloadError/invalid(_:)`` when `size` < 1.
-    public func make(size: Int, units: Int) throws(WorkloadError) -> any Workload {
+    /// - Parameter releaseThreshold: `gemm` only: release dgemm only above this matrix order.
+    public func make(size: Int, units: Int, releaseThreshold: Int? = nil) throws(WorkloadError) -> any Workload {
         guard size >= 1 else { throw .invalid("\(rawValue) size must be at least 1, got \(size)") }
         switch self {
         case .gemm:
-            do throws(KernelError) { return try GemmWorkload(size: size) } catch { throw .kernel(error) }
+            do throws(KernelError) {
+                var workload = try GemmWorkload(size: size)
+                workload.releaseThreshold = releaseThreshold
+                return workload
+            } catch {
+                throw .kernel(error)
+            }
         case .stencil: return StencilWorkload(size: size)
         case .mandelbrot: return MandelbrotWorkload(size: size)
         case .hash: return HashWorkload(size: size)
