@@ -17,12 +17,8 @@ extension ReportRenderer {
         switch format {
         case .json:
             return json(report)
-        case .csv:
-            return ([convoyColumns] + rows).map { $0.joined(separator: ",") }.joined(separator: "\n") + "\n"
-        case .markdown:
-            let align = numericColumns(header: convoyColumns, rows: rows).map { $0 ? "---:" : "---" }
-            return ([convoyColumns, align] + rows).map { "| " + $0.joined(separator: " | ") + " |" }
-                .joined(separator: "\n") + "\n"
+        case .csv, .markdown:
+            return delimited(header: convoyColumns, rows: rows, markdown: format == .markdown)
         case .table:
             let c = report.config
             let line = "convoy: one I/O thread blocks \(fixed(c.blockMicroseconds, 0)) µs, then runs a little Python-level code; "

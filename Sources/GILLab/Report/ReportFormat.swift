@@ -30,8 +30,7 @@ public enum ReportRenderer {
     public static func render(_ report: RunReport, as format: ReportFormat) -> String {
         switch format {
         case .json: json(report)
-        case .csv: ([columns] + report.results.map(cells)).map { $0.joined(separator: ",") }.joined(separator: "\n") + "\n"
-        case .markdown: markdown(report.results)
+        case .csv, .markdown: delimited(header: columns, rows: report.results.map(cells), markdown: format == .markdown)
         case .table:
             machineLine(report.machine) + "\n" + configLine(report.config) + "\n\n" + table(report.results)
                 + processLines(report.results)
@@ -83,11 +82,11 @@ public enum ReportRenderer {
         header.indices.map { column in !rows.isEmpty && rows.allSatisfy { Double($0[column]) != nil } }
     }
 
-    static func markdown(_ results: [RunResult]) -> String {
-        let rows = results.map(cells)
-        let align = numericColumns(header: columns, rows: rows).map { $0 ? "---:" : "---" }
-        return ([columns, align] + rows).map { "| " + $0.joined(separator: " | ") + " |" }
-            .joined(separator: "\n") + "\n"
+    /// `rows` under `header` as CSV, or as a Markdown table with numeric columns aligned right.
+    static func delimited(header: [String], rows: [[String]], markdown: Bool) -> String {
+        guard markdown else { return ([header] + rows).map { $0.joined(separator: ",") }.joined(separator: "\n") + "\n" }
+        let align = numericColumns(header: header, rows: rows).map { $0 ? "---:" : "---" }
+        return ([header, align] + rows).map { "| " + $0.joined(separator: " | ") + " |" }.joined(separator: "\n") + "\n"
     }
 
     /// One line naming the machine.

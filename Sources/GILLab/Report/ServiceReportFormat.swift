@@ -18,11 +18,8 @@ extension ReportRenderer {
         switch format {
         case .json:
             return json(report)
-        case .csv:
-            return ([columns] + rows).map { $0.joined(separator: ",") }.joined(separator: "\n") + "\n"
-        case .markdown:
-            let align = numericColumns(header: columns, rows: rows).map { $0 ? "---:" : "---" }
-            return ([columns, align] + rows).map { "| " + $0.joined(separator: " | ") + " |" }.joined(separator: "\n") + "\n"
+        case .csv, .markdown:
+            return delimited(header: columns, rows: rows, markdown: format == .markdown)
         case .table:
             let c = report.config
             let line = "service: \(c.requests) requests × \(c.rounds) rounds after 1 warm-up, \(c.concurrency) clients in a closed loop; "

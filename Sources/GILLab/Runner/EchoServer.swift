@@ -27,30 +27,11 @@ final class EchoServer: @unchecked Sendable {
     /// Listens on 127.0.0.1, port 0 (the kernel picks a free one), and starts serving.
     /// - Throws: ``WorkloadError/io(_:)`` naming the call that failed.
     init() throws(WorkloadError) {
-        let fd = socket(AF_INET, streamSocket, 0)
-        guard fd >= 0 else { throw .io(systemError("io-echo: socket")) }
-        var address = Self.loopback(port: 0)
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let ok = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw in
-                bind(fd, raw, length) == 0 && listen(fd, 128) == 0 && getsockname(fd, raw, &length) == 0
-            }
-        }
-        guard ok, Self.setNonBlocking(fd) else {
-            let message = systemError("io-echo: listen on 127.0.0.1")
-            close(fd)
-            throw .io(message)
-        }
-        var pipeEnds: [Int32] = [0, 0]
-        guard pipe(&pipeEnds) == 0 else {
-            let message = systemError("io-echo: pipe")
-            close(fd)
-            throw .io(message)
-        }
+        let (fd, port, pipeEnds) = try LoopbackListener.open(for: "io-echo", backlog: 128)
         listener = fd
-        wake = (pipeEnds[0], pipeEnds[1])
-        port = UInt16(bigEndian: address.sin_port)
-        let (listener, wakeRead) = (fd, pipeEnds[0])
+        wake = pipeEnds
+        self.port = port
+        let (listener, wakeRead) = (fd, pipeEnds.0)
         thread = NativeThread { Self.serve(listener: listener, wake: wakeRead) }
     }
 
@@ -195,5 +176,38 @@ final class EchoClient {
             guard n > 0 else { throw .io(n == 0 ? "io-echo: the server closed the connection" : systemError("io-echo: receive")) }
             received += n
         }
+    }
+}
+
+/// The listening half of a loopback server: a non-blocking socket on 127.0.0.1 with an
+/// ephemeral port, and a pipe whose write end wakes the server thread to stop.
+enum LoopbackListener {
+    /// - Parameters:
+    ///   - what: names the server in error messages.
+    ///   - backlog: `listen`'s queue length.
+    /// - Returns: the socket, its port in host order, and the wake pipe (read, write).
+    /// - Throws: ``WorkloadError/io(_:)`` naming the call that failed; nothing is left open.
+    static func open(for what: String, backlog: Int32) throws(WorkloadError) -> (Int32, UInt16, (Int32, Int32)) {
+        let fd = socket(AF_INET, streamSocket, 0)
+        guard fd >= 0 else { throw .io(systemError("\(what): socket")) }
+        var address = EchoServer.loopback(port: 0)
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let ok = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw in
+                bind(fd, raw, length) == 0 && listen(fd, backlog) == 0 && getsockname(fd, raw, &length) == 0
+            }
+        }
+        guard ok, EchoServer.setNonBlocking(fd) else {
+            let message = systemError("\(what): listen on 127.0.0.1")
+            close(fd)
+            throw .io(message)
+        }
+        var ends: [Int32] = [0, 0]
+        guard pipe(&ends) == 0 else {
+            let message = systemError("\(what): pipe")
+            close(fd)
+            throw .io(message)
+        }
+        return (fd, UInt16(bigEndian: address.sin_port), (ends[0], ends[1]))
     }
 }

@@ -24,30 +24,11 @@ final class ServiceBackend: @unchecked Sendable {
 
     /// Listens on 127.0.0.1 (an ephemeral port) and serves with `delay` before each answer.
     init(delay: Duration, lines: Int) throws(WorkloadError) {
-        let fd = socket(AF_INET, streamSocket, 0)
-        guard fd >= 0 else { throw .io(systemError("service backend: socket")) }
-        var address = EchoServer.loopback(port: 0)
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let ok = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw in
-                bind(fd, raw, length) == 0 && listen(fd, 256) == 0 && getsockname(fd, raw, &length) == 0
-            }
-        }
-        guard ok, EchoServer.setNonBlocking(fd) else {
-            let message = systemError("service backend: listen on 127.0.0.1")
-            close(fd)
-            throw .io(message)
-        }
-        var ends: [Int32] = [0, 0]
-        guard pipe(&ends) == 0 else {
-            let message = systemError("service backend: pipe")
-            close(fd)
-            throw .io(message)
-        }
+        let (fd, port, ends) = try LoopbackListener.open(for: "service backend", backlog: 256)
         listener = fd
-        wake = (ends[0], ends[1])
-        port = UInt16(bigEndian: address.sin_port)
-        let (wakeRead, cpu) = (ends[0], self.cpu)
+        wake = ends
+        self.port = port
+        let (wakeRead, cpu) = (ends.0, self.cpu)
         let delayNanoseconds = delay.wholeNanoseconds
         thread = NativeThread {
             Self.serve(listener: fd, wake: wakeRead, delay: delayNanoseconds, lines: lines)
