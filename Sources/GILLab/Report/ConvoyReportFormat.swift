@@ -13,20 +13,15 @@ extension ReportRenderer {
 
     /// Renders a convoy report in `format`.
     public static func render(_ report: ConvoyReport, as format: ReportFormat) -> String {
-        let rows = report.results.map(convoyCells)
-        switch format {
-        case .json:
-            return json(report)
-        case .csv, .markdown:
-            return delimited(header: convoyColumns, rows: rows, markdown: format == .markdown)
-        case .table:
+        renderScenario(report, machine: report.machine, header: convoyColumns, rows: report.results.map(convoyCells),
+                       as: format) {
             let c = report.config
             let line = "convoy: one I/O thread blocks \(fixed(c.blockMicroseconds, 0)) µs, then runs a little Python-level code; "
                 + "\(c.samples) samples × \(c.rounds) rounds after \(c.warmup) warm-up; switch interval "
                 + "\(fixed(c.switchIntervalSeconds * 1e3, 3)) ms, check interval \(c.checkInterval), \(c.interpreters) interpreters, "
                 + "I/O thread's timer slack \(c.timerSlackMicroseconds.map { "\(fixed($0, 0)) µs" } ?? "the system default")\n"
                 + "latency: how much longer than the block each blocking call took, until the lock was held again\n"
-            return machineLine(report.machine) + "\n" + line + "\n" + alignedTable(header: convoyColumns, rows: rows)
+            return line
         }
     }
 }

@@ -11,20 +11,14 @@ extension ReportRenderer {
 
     /// Renders an oversubscription report in `format`.
     public static func render(_ report: OversubscriptionReport, as format: ReportFormat) -> String {
-        let rows = report.results.map(oversubscriptionCells)
-        let columns = oversubscriptionColumns
-        switch format {
-        case .json:
-            return json(report)
-        case .csv, .markdown:
-            return delimited(header: columns, rows: rows, markdown: format == .markdown)
-        case .table:
+        renderScenario(report, machine: report.machine, header: oversubscriptionColumns, rows: report.results.map(oversubscriptionCells),
+                       as: format) {
             let c = report.config
             let line = "oversubscription: gemm n=\(c.size), \(c.units) dgemm calls split across the app threads (lock released "
                 + "around each), \(c.rounds) rounds after 1 warm-up; fix = max(1, \(c.cores) cores ÷ app threads); "
                 + "OpenBLAS threads restored to \(c.blasThreadsBefore) after every cell\n"
                 + "vs_fix: wall ÷ the fix's wall for the same app threads (above 1 is a slowdown)\n"
-            return machineLine(report.machine) + "\n" + line + "\n" + alignedTable(header: columns, rows: rows)
+            return line
         }
     }
 }

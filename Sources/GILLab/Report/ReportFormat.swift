@@ -82,6 +82,19 @@ public enum ReportRenderer {
         header.indices.map { column in !rows.isEmpty && rows.allSatisfy { Double($0[column]) != nil } }
     }
 
+    /// A scenario's report in `format`: `report` as JSON, `rows` under `header` as CSV or
+    /// Markdown, or for a terminal the machine, `preamble` (what ran, what the columns mean)
+    /// and the aligned table.
+    static func renderScenario<Report: Encodable>(_ report: Report, machine: MachineInfo, header: [String],
+                                                  rows: [[String]], as format: ReportFormat,
+                                                  preamble: () -> String) -> String {
+        switch format {
+        case .json: json(report)
+        case .csv, .markdown: delimited(header: header, rows: rows, markdown: format == .markdown)
+        case .table: machineLine(machine) + "\n" + preamble() + "\n" + alignedTable(header: header, rows: rows)
+        }
+    }
+
     /// `rows` under `header` as CSV, or as a Markdown table with numeric columns aligned right.
     static func delimited(header: [String], rows: [[String]], markdown: Bool) -> String {
         guard markdown else { return ([header] + rows).map { $0.joined(separator: ",") }.joined(separator: "\n") + "\n" }

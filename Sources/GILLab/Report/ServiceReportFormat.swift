@@ -13,21 +13,15 @@ extension ReportRenderer {
 
     /// Renders a service report in `format`.
     public static func render(_ report: ServiceReport, as format: ReportFormat) -> String {
-        let rows = report.results.map(serviceCells)
-        let columns = serviceColumns
-        switch format {
-        case .json:
-            return json(report)
-        case .csv, .markdown:
-            return delimited(header: columns, rows: rows, markdown: format == .markdown)
-        case .table:
+        renderScenario(report, machine: report.machine, header: serviceColumns, rows: report.results.map(serviceCells),
+                       as: format) {
             let c = report.config
             let line = "service: \(c.requests) requests × \(c.rounds) rounds after 1 warm-up, \(c.concurrency) clients in a closed loop; "
                 + "each request: fetch (loopback, \(fixed(c.fetchDelayMicroseconds / 1e3, 1)) ms), parse \(c.lines) lines (Python-level), "
                 + "dgemm n=\(c.size), serialize (Python-level); hybrid computes on \(c.computeWorkers) \(c.compute == .release ? "threads" : "processes"); "
                 + "policy \(c.policy.rawValue), switch interval \(fixed(c.switchIntervalSeconds * 1e3, 3)) ms; every answer checked against the serial reference\n"
                 + "latency: issue to serialized answer (HdrHistogram); cpu_util: CPU time ÷ (wall × cores), the backend's thread left out\n"
-            return machineLine(report.machine) + "\n" + line + "\n" + alignedTable(header: columns, rows: rows)
+            return line
         }
     }
 }

@@ -19,36 +19,20 @@ func systemError(_ what: String) -> String {
 final class EchoServer: @unchecked Sendable {
     /// The port it listens on, in host order.
     let port: UInt16
-    private let listener: Int32
-    /// Writing a byte to `wake.1` tells the server thread to stop.
-    private let wake: (Int32, Int32)
-    private var thread: NativeThread?  // touched only by the owner's thread, in init and stop
+    private let server: LoopbackServer
 
     /// Listens on 127.0.0.1, port 0 (the kernel picks a free one), and starts serving.
     /// - Throws: ``WorkloadError/io(_:)`` naming the call that failed.
     init() throws(WorkloadError) {
-        let (fd, port, pipeEnds) = try LoopbackListener.open(for: "io-echo", backlog: 128)
-        listener = fd
-        wake = pipeEnds
-        self.port = port
-        let (listener, wakeRead) = (fd, pipeEnds.0)
-        thread = NativeThread { Self.serve(listener: listener, wake: wakeRead) }
+        server = try LoopbackServer(for: "io-echo", backlog: 128) { listener, wake in
+            EchoServer.serve(listener: listener, wake: wake)
+        }
+        port = server.port
     }
-
-    deinit { stop() }
 
     /// Stops serving, closes every connection and the listening socket, and joins the server
     /// thread. Safe to call more than once.
-    func stop() {
-        guard let thread else { return }
-        var byte: UInt8 = 1
-        _ = write(wake.1, &byte, 1)
-        thread.join()
-        self.thread = nil
-        close(listener)
-        close(wake.0)
-        close(wake.1)
-    }
+    func stop() { server.stop() }
 
     static func loopback(port: UInt16) -> sockaddr_in {
         var address = sockaddr_in()
@@ -179,15 +163,23 @@ final class EchoClient {
     }
 }
 
-/// The listening half of a loopback server: a non-blocking socket on 127.0.0.1 with an
-/// ephemeral port, and a pipe whose write end wakes the server thread to stop.
-enum LoopbackListener {
+/// A loopback server's socket and thread: a non-blocking socket on 127.0.0.1 with an
+/// ephemeral port, a pipe whose write end wakes the server thread to stop, and the thread,
+/// which runs `serve(listener, wakeReadEnd)` until woken. `stop()` (or deinit) wakes it, joins
+/// it, and closes everything.
+final class LoopbackServer: @unchecked Sendable {
+    /// The port, in host order.
+    let port: UInt16
+    private let listener: Int32
+    private let wake: (Int32, Int32)
+    private var thread: NativeThread?  // touched only by the owner's thread, in init and stop
+
     /// - Parameters:
     ///   - what: names the server in error messages.
     ///   - backlog: `listen`'s queue length.
-    /// - Returns: the socket, its port in host order, and the wake pipe (read, write).
     /// - Throws: ``WorkloadError/io(_:)`` naming the call that failed; nothing is left open.
-    static func open(for what: String, backlog: Int32) throws(WorkloadError) -> (Int32, UInt16, (Int32, Int32)) {
+    init(for what: String, backlog: Int32,
+         serve: @escaping @Sendable (_ listener: Int32, _ wake: Int32) -> Void) throws(WorkloadError) {
         let fd = socket(AF_INET, streamSocket, 0)
         guard fd >= 0 else { throw .io(systemError("\(what): socket")) }
         var address = EchoServer.loopback(port: 0)
@@ -208,6 +200,25 @@ enum LoopbackListener {
             close(fd)
             throw .io(message)
         }
-        return (fd, UInt16(bigEndian: address.sin_port), (ends[0], ends[1]))
+        listener = fd
+        wake = (ends[0], ends[1])
+        port = UInt16(bigEndian: address.sin_port)
+        let wakeRead = ends[0]
+        thread = NativeThread { serve(fd, wakeRead) }
+    }
+
+    deinit { stop() }
+
+    /// Wakes the server thread, joins it, and closes the socket and the pipe. Safe to call
+    /// more than once.
+    func stop() {
+        guard let thread else { return }
+        var byte: UInt8 = 1
+        _ = write(wake.1, &byte, 1)
+        thread.join()
+        self.thread = nil
+        close(listener)
+        close(wake.0)
+        close(wake.1)
     }
 }

@@ -10,6 +10,8 @@ public enum RunnerError: Error, Equatable, CustomStringConvertible {
     case workload(WorkloadError)
     /// A worker process of a `processes` row failed; the message names it.
     case worker(WorkerError)
+    /// A service strategy answered a request differently from the serial reference: a bug.
+    case responseMismatch(strategy: String, request: Int, expected: String)
 
     /// A one-line message naming the bad value.
     public var description: String {
@@ -24,6 +26,8 @@ public enum RunnerError: Error, Equatable, CustomStringConvertible {
             error.description
         case .worker(let error):
             error.description
+        case .responseMismatch(let strategy, let request, let expected):
+            "response mismatch: \(strategy) answered request \(request) differently from the serial reference (\(expected))"
         }
     }
 }

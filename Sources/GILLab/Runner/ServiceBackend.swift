@@ -15,42 +15,27 @@ import CKernels
 final class ServiceBackend: @unchecked Sendable {
     /// The port it listens on, in host order.
     let port: UInt16
-    private let listener: Int32
-    private let wake: (Int32, Int32)
-    private var thread: NativeThread?
+    private let server: LoopbackServer
     /// The server thread's own CPU time, in nanoseconds, known after ``stop()``: the scenario
     /// subtracts it, since the backend stands for another machine.
-    private let cpu = Locked<UInt64>(0)
+    private let cpu: Locked<UInt64>
 
     /// Listens on 127.0.0.1 (an ephemeral port) and serves with `delay` before each answer.
     init(delay: Duration, lines: Int) throws(WorkloadError) {
-        let (fd, port, ends) = try LoopbackListener.open(for: "service backend", backlog: 256)
-        listener = fd
-        wake = ends
-        self.port = port
-        let (wakeRead, cpu) = (ends.0, self.cpu)
+        let cpu = Locked<UInt64>(0)
         let delayNanoseconds = delay.wholeNanoseconds
-        thread = NativeThread {
-            Self.serve(listener: fd, wake: wakeRead, delay: delayNanoseconds, lines: lines)
+        server = try LoopbackServer(for: "service backend", backlog: 256) { listener, wake in
+            ServiceBackend.serve(listener: listener, wake: wake, delay: delayNanoseconds, lines: lines)
             var time = timespec()
             clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time)
             cpu.withLock { $0 = UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec) }
         }
+        self.cpu = cpu
+        port = server.port
     }
-
-    deinit { stop() }
 
     /// Stops serving and joins the server thread. Safe to call more than once.
-    func stop() {
-        guard let thread else { return }
-        var byte: UInt8 = 1
-        _ = write(wake.1, &byte, 1)
-        thread.join()
-        self.thread = nil
-        close(listener)
-        close(wake.0)
-        close(wake.1)
-    }
+    func stop() { server.stop() }
 
     /// The server thread's CPU time; final once stopped.
     var serverCPUNanoseconds: UInt64 { cpu.withLock { $0 } }

@@ -340,9 +340,8 @@ public enum ServiceScenario {
         } catch let error as WorkerError {
             throw .worker(error)
         } catch let mismatch as ServiceMismatch {
-            throw .checksumMismatch(mode: .release, threads: plan.concurrency,
-                                    expected: "request \(mismatch.request): \(hex(expected[mismatch.request]))",
-                                    actual: "\(strategy.rawValue) answered differently")
+            throw .responseMismatch(strategy: strategy.rawValue, request: mismatch.request,
+                                    expected: hex(expected[mismatch.request]))
         } catch {
             preconditionFailure("unexpected error \(error)")
         }
