@@ -201,3 +201,69 @@ extension OpenBLASProcessWide {
         }
     }
 }
+
+/// The compile-time rule, checked by compiling: `allowThreads` must refuse a closure that
+/// captures an interpreter object, and accept one that captures plain values.
+@Suite("The @Sendable rule of allowThreads")
+struct SendableRuleTests {
+    /// Type-checks `source` against the GILLab module this test binary was built with.
+    /// - Returns: the compiler's exit status and its diagnostics.
+    static func typecheck(_ source: String) throws -> (status: Int32, output: String) {
+        // The test binary lives in <scratch>/<triple>/debug; so do the modules it was built from.
+        let products = URL(fileURLWithPath: workerExecutable(nil)).deletingLastPathComponent()
+        let modules = products.appendingPathComponent("Modules")
+        let checkouts = products.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("checkouts")
+        try #require(FileManager.default.fileExists(atPath: modules.appendingPathComponent("GILLab.swiftmodule").path),
+                     "no GILLab.swiftmodule in \(modules.path)")
+        // GILLab's Swift module imports C modules: CKernels and the dependencies' C shims.
+        var moduleMaps = [products.appendingPathComponent("CKernels.build/module.modulemap").path]
+        let enumerator = FileManager.default.enumerator(atPath: checkouts.path)
+        while let path = enumerator?.nextObject() as? String {
+            if path.hasSuffix("include/module.modulemap") && path.contains("/Sources/") {
+                moduleMaps.append(checkouts.appendingPathComponent(path).path)
+            }
+        }
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gillab-sendable-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let file = directory.appendingPathComponent("snippet.swift")
+        try source.write(to: file, atomically: true, encoding: .utf8)
+
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["swiftc", "-typecheck", "-swift-version", "6", "-I", modules.path]
+            + moduleMaps.flatMap { ["-Xcc", "-fmodule-map-file=\($0)"] } + [file.path]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return (process.terminationStatus, text)
+    }
+
+    static func snippet(capturing capture: String) -> String {
+        """
+        import GILLab
+        func kernel(_ thread: ThreadState, _ interpreter: Interpreter) -> Int {
+            let object = interpreter.int(7)
+            let number = 7
+            return thread.allowThreads { \(capture) * 2 }
+        }
+        """
+    }
+
+    @Test("capturing a plain value compiles (the harness works)")
+    func plainValueCompiles() throws {
+        let result = try Self.typecheck(Self.snippet(capturing: "number"))
+        #expect(result.status == 0, "\(result.output)")
+    }
+
+    @Test("capturing an interpreter object does not compile")
+    func interpreterObjectRefused() throws {
+        let result = try Self.typecheck(Self.snippet(capturing: "(object === object ? 1 : 0)"))
+        #expect(result.status != 0)
+        #expect(result.output.contains("non-Sendable type 'PyObject'"), "\(result.output)")
+        #expect(result.output.contains("@Sendable"), "\(result.output)")
+    }
+}

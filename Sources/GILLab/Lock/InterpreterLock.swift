@@ -291,11 +291,21 @@ final class LockState: @unchecked Sendable {
             // Fast handoff: watch the holder for a moment before sleeping, as an adaptive mutex
             // does. A holder that drops soon (a short kernel, a checkpoint) hands over without a
             // futex wake-up; a long holder costs one spin, then the usual sleep.
+            // The dropper clears `locked` before it lets `mutex` go, so a spinner that saw the
+            // lock free would find `mutex` still held and sleep on it (a default pthread mutex
+            // does not spin): the very futex wake-up the spin is there to avoid. So it keeps
+            // spinning, on trylock, for what is left of its spin.
             contended = true
             mutex.unlock()
             let until = start &+ spinNanoseconds
-            while lockedMirror.load(ordering: .relaxed) && monotonicNanoseconds() < until {}
-            mutex.lock()
+            var owned = false
+            while monotonicNanoseconds() < until {
+                if !lockedMirror.load(ordering: .relaxed) && mutex.tryLock() {
+                    owned = true
+                    break
+                }
+            }
+            if !owned { mutex.lock() }
         }
         if locked || isOutranked(rank) {
             contended = true

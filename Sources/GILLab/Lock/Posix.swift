@@ -39,6 +39,14 @@ struct PosixMutex: ~Copyable {
         precondition(err == 0, "pthread_mutex_lock failed: \(err)")
     }
 
+    /// Takes the mutex if it is free, without sleeping.
+    /// - Returns: whether this thread now owns it.
+    func tryLock() -> Bool {
+        let err = pthread_mutex_trylock(pointer)
+        precondition(err == 0 || err == EBUSY, "pthread_mutex_trylock failed: \(err)")
+        return err == 0
+    }
+
     func unlock() {
         let err = pthread_mutex_unlock(pointer)
         precondition(err == 0, "pthread_mutex_unlock failed: \(err)")

@@ -4,9 +4,64 @@
 /// ``InterpreterLock/makeThreadState(name:)``, and read its ``statistics`` from elsewhere only
 /// after the thread has finished.
 ///
-/// The lock discipline it enforces, each break of which traps with the thread's name:
-/// acquire only when not holding, release only when holding, and poll or release-around only
-/// while holding.
+/// ## Runtime checks
+///
+/// Each break of the lock discipline traps with a `precondition` whose message names the
+/// thread, instead of corrupting the lock or hanging every other thread. CPython catches the
+/// same mistakes with `Py_FatalError` ("PyEval_SaveThread: the function must be called with
+/// the GIL held", "PyThreadState_Delete: tstate is still current").
+///
+/// Releasing a lock the thread does not hold:
+///
+/// ```swift
+/// let thread = gil.makeThreadState(name: "worker-1")
+/// thread.withoutLock { kernel() }
+/// // worker-1: withoutLock() without holding the interpreter lock
+/// ```
+///
+/// Releasing inside a released region (nested `Py_BEGIN_ALLOW_THREADS`):
+///
+/// ```swift
+/// thread.acquire()
+/// thread.withoutLock {
+///     thread.withoutLock { kernel() }
+/// }
+/// // worker-1: nested release: withoutLock() inside a region that has already released
+/// // the interpreter lock
+/// ```
+///
+/// Taking the lock while already holding it (a self-deadlock in CPython):
+///
+/// ```swift
+/// thread.acquire()
+/// thread.acquire()
+/// // worker-1: acquire() while already holding the interpreter lock
+/// ```
+///
+/// Ending a thread that still holds the lock, which would leave every other thread waiting:
+///
+/// ```swift
+/// Thread.detachNewThread {
+///     let thread = gil.makeThreadState(name: "worker-1")
+///     thread.acquire()
+///     work()
+/// }   // no detach(): the state is freed holding the lock
+/// // worker-1: the thread ended while holding the interpreter lock; call detach() or
+/// // release() first
+/// ```
+///
+/// And a ``ReleasedLock`` token dropped without ``ReleasedLock/reacquire()``:
+///
+/// ```swift
+/// do {
+///     let released = thread.releaseLock()
+///     heavyLoop(buffer)
+/// }   // the token goes out of scope
+/// // worker-1: a ReleasedLock was dropped without reacquire(); the thread would go on
+/// // without the interpreter lock
+/// ```
+///
+/// The tests in `ReleaseAPITests.swift` run each of these in an exit test and check the message.
 public final class ThreadState {
     /// The lock this thread takes.
     public let lock: InterpreterLock
