@@ -61,4 +61,7 @@ struct LockOptions: ParsableArguments {
 struct OutputOptions: ParsableArguments {
     @Option(help: "Output format.")
     var format: ReportFormat = .table
+
+    @Flag(help: "No progress line on stderr (it shows only on a terminal, after 2 s, and never with --format json).")
+    var quiet = false
 }

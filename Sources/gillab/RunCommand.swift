@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import GILLab
 
 /// `gillab run`: one workload over modes and thread counts.
@@ -11,6 +12,45 @@ struct Run: ParsableCommand {
               gillab run --workload gemm --size 512 --threads 1,2 --modes serial,hold,release --format json
             """)
 
+    @OptionGroup var options: RunOptions
+
+    @Option(help: ArgumentHelp("Write the lock's timeline as Chrome Trace Event JSON (open it in Perfetto or chrome://tracing): the first counted repeat of every in-process row.",
+                               valueName: "file"))
+    var trace: String?
+
+    @Flag(help: "Also print the lock's load: held share, share with a waiter, and each thread's hold, wait and released time.")
+    var stats = false
+
+    @OptionGroup var output: OutputOptions
+
+    func run() throws {
+        let plan = try options.plan()
+        // A trace file that cannot be written is refused before minutes of work, not after.
+        let traceFile = try trace.map { try OutputFile(path: $0, option: "--trace") }
+        let recording = traceFile.map { _ in RunTrace() }
+        let report = try ProgressLine("gillab run", output: output).around {
+            try Runner.run(plan, trace: recording, progress: $0)
+        }
+        print(ReportRenderer.render(report, as: output.format), terminator: "")
+        if output.format == .table, let verdict = Verdict.scaling(report.results, cores: report.machine.cores) {
+            print("\nverdict: " + verdict)
+        }
+        if stats && output.format != .json { print("\n" + ReportRenderer.load(report.results), terminator: "") }
+        if let warning = Verdict.noise(report.results) { printDiagnostic(warning) }
+        if let traceFile, let recording {
+            if recording.segments.isEmpty {
+                printDiagnostic("gillab: warning: nothing to trace: processes and hybrid rows keep their locks in other processes")
+            }
+            try traceFile.write(ChromeTrace.render(recording, report: report))
+            if recording.droppedEvents > 0 {
+                printDiagnostic("gillab: warning: the trace kept \(recording.eventsPerThread) events per thread and row; \(recording.droppedEvents) later ones were left out")
+            }
+        }
+    }
+}
+
+/// What to run: the options `gillab run` and `gillab report` share.
+struct RunOptions: ParsableArguments {
     @Option(help: "Workload to run.")
     var workload: WorkloadKind = .gemm
 
@@ -51,7 +91,6 @@ struct Run: ParsableCommand {
     var releaseThreshold: ReleaseThreshold?
 
     @OptionGroup var lock: LockOptions
-    @OptionGroup var output: OutputOptions
 
     func validate() throws {
         if let size, size < 1 { throw ValidationError("--size must be at least 1, got \(size)") }
@@ -93,14 +132,5 @@ struct Run: ParsableCommand {
             // Release from the crossover size on: hold below it.
             return measured - 1
         }
-    }
-
-    func run() throws {
-        let report = try Runner.run(try plan())
-        print(ReportRenderer.render(report, as: output.format), terminator: "")
-        if output.format == .table, let verdict = Verdict.scaling(report.results, cores: report.machine.cores) {
-            print("\nverdict: " + verdict)
-        }
-        if let warning = Verdict.noise(report.results) { printDiagnostic(warning) }
     }
 }

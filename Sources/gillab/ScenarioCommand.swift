@@ -62,7 +62,9 @@ struct Convoy: ParsableCommand {
     }
 
     func run() throws {
-        let report = try ConvoyScenario.run(try plan())
+        let report = try ProgressLine("gillab scenario convoy", output: output).around {
+            try ConvoyScenario.run(try plan(), progress: $0)
+        }
         print(ReportRenderer.render(report, as: output.format), terminator: "")
         if output.format == .table {
             let counts = Set(report.results.map(\.cpuThreads)).subtracting([0]).sorted()
@@ -113,7 +115,9 @@ struct Oversubscription: ParsableCommand {
     }
 
     func run() throws {
-        let report = try OversubscriptionScenario.run(plan())
+        let report = try ProgressLine("gillab scenario oversubscription", output: output).around {
+            try OversubscriptionScenario.run(plan(), progress: $0)
+        }
         print(ReportRenderer.render(report, as: output.format), terminator: "")
         if output.format == .table {
             print("")
@@ -176,7 +180,9 @@ struct Service: ParsableCommand {
     }
 
     func run() throws {
-        let report = try ServiceScenario.run(try plan())
+        let report = try ProgressLine("gillab scenario service", output: output).around {
+            try ServiceScenario.run(try plan(), progress: $0)
+        }
         print(ReportRenderer.render(report, as: output.format), terminator: "")
         if output.format == .table {
             print("")
@@ -221,7 +227,9 @@ struct Crossover: ParsableCommand {
     }
 
     func run() throws {
-        let report = try CrossoverScenario.run(plan())
+        let report = try ProgressLine("gillab scenario crossover", output: output).around {
+            try CrossoverScenario.run(plan(), progress: $0)
+        }
         print(ReportRenderer.render(report, as: output.format), terminator: "")
         if output.format == .table {
             print("")

@@ -92,9 +92,9 @@ struct CLITests {
                                              "--modes", "serial,hold,release", "--repeat", "5", "--blas-threads", "1",
                                              "--switch-interval", "5ms", "--format", "json"])
         let run = try #require(command as? Run)
-        #expect(run.threads.values == [1, 2])
-        #expect(run.modes.values == [.serial, .hold, .release])
-        #expect(run.lock.tuning.switchInterval.duration == .milliseconds(5))
+        #expect(run.options.threads.values == [1, 2])
+        #expect(run.options.modes.values == [.serial, .hold, .release])
+        #expect(run.options.lock.tuning.switchInterval.duration == .milliseconds(5))
         #expect(try Gillab.parseAsRoot([]) is Showcase)
         let convoy = try #require(try Gillab.parseAsRoot(["scenario", "convoy", "--policies", "new-gil,io-priority",
                                                           "--cpu-threads", "0,1", "--format", "json"]) as? Convoy)

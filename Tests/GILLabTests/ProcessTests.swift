@@ -106,10 +106,12 @@ extension OpenBLASProcessWide {
                     #expect(figures.workerPeakResidentBytes > 0)
                     #expect(row.residentBytes > figures.workerPeakResidentBytes / 4)
                     #expect(row.perProcessAcquisitions > 0)
+                    // Without a pipe transfer, the pipes carry only jobs, results and lock statistics:
+                    // a few KiB, whatever the input's size.
                     switch transfer {
-                    case .none: #expect(figures.pipeBytes < 4096 && figures.sharedBytes == 0 && figures.ipcSeconds == 0)
+                    case .none: #expect(figures.pipeBytes < 8192 && figures.sharedBytes == 0 && figures.ipcSeconds == 0)
                     case .pipe: #expect(figures.pipeBytes >= row.threads * inputBytes && figures.sharedBytes == 0)
-                    case .shm: #expect(figures.pipeBytes < 4096 && figures.sharedBytes == inputBytes)
+                    case .shm: #expect(figures.pipeBytes < 8192 && figures.sharedBytes == inputBytes)
                     }
                 }
             }

@@ -88,14 +88,21 @@ public final class InterpreterLock: Sendable {
     /// One state per interpreter: one, except under `per-interpreter`.
     let states: [LockState]
     private let threadIDs = Atomic<Int>(0)
+    /// Who hears the lock's events; `nil` costs each event one test.
+    public let eventHook: (any LockEventHook)?
 
     /// The first interpreter's state; the only one unless the policy is `per-interpreter`.
     var state: LockState { states[0] }
 
     /// Creates a lock with the given configuration (CPython's defaults unless told otherwise).
-    public init(configuration: LockConfiguration = .default) {
+    /// - Parameters:
+    ///   - configuration: the policy and its settings.
+    ///   - eventHook: hears every thread's events (``LockEvent``); threads made later get a sink
+    ///     from it. `nil`, the default, records nothing.
+    public init(configuration: LockConfiguration = .default, eventHook: (any LockEventHook)? = nil) {
         ThreadState.installCHooks
         self.configuration = configuration
+        self.eventHook = eventHook
         self.states = (0..<configuration.lockCount).map { _ in LockState(configuration) }
     }
 
@@ -105,7 +112,9 @@ public final class InterpreterLock: Sendable {
     public func makeThreadState(name: String? = nil) -> ThreadState {
         let id = threadIDs.wrappingAdd(1, ordering: .relaxed).newValue
         let interpreter = (id - 1) % states.count
-        return ThreadState(lock: self, state: states[interpreter], interpreter: interpreter, id: id, name: name)
+        let name = name ?? "thread-\(id)"
+        return ThreadState(lock: self, state: states[interpreter], interpreter: interpreter, id: id, name: name,
+                           sink: eventHook?.sink(forThread: id, name: name))
     }
 
     /// A consistent snapshot of the lock's counters, summed over the interpreters.
@@ -178,6 +187,11 @@ final class LockState: @unchecked Sendable {
     var heldSince: UInt64 = 0
     /// Guarded by `mutex`. `io-priority`'s waiters, counted by rank.
     var waitingByRank = [0, 0, 0]
+    /// Guarded by `mutex`. Threads between finding the lock held and taking it, spinners
+    /// included (`waiters` counts only the sleepers, which is what signalling needs).
+    var waitingThreads = 0
+    /// Guarded by `mutex`. Since when `waitingThreads` has been above zero.
+    var someoneWaitingSince: UInt64 = 0
 
     let switchMutex = PosixMutex()
     /// A dropper on request sleeps here until another thread has the lock (FORCE_SWITCHING).
@@ -225,6 +239,7 @@ final class LockState: @unchecked Sendable {
     func resetCounters() {
         mutex.lock()
         counters = LockStatistics()
+        if waitingThreads > 0 { someoneWaitingSince = monotonicNanoseconds() }
         switchMutex.lock()
         forcedSwitches = 0
         switchMutex.unlock()
@@ -252,12 +267,25 @@ final class LockState: @unchecked Sendable {
         return true
     }
 
+    /// Counts the caller among the waiters (gil_load's "someone is waiting"); `mutex` held.
+    private func beginWaiting(since start: UInt64) {
+        if waitingThreads == 0 { someoneWaitingSince = start }
+        waitingThreads += 1
+    }
+
+    /// The caller, a waiter, took the lock at `now`; `mutex` held.
+    private func endWaiting(at now: UInt64) {
+        waitingThreads -= 1
+        if waitingThreads == 0 { counters.someoneWaitingNanoseconds += now &- min(someoneWaitingSince, now) }
+    }
+
     /// Takes the lock for `thread`, following CPython's `take_gil`.
-    /// - Parameter priority: the thread is coming back from a release for I/O; only
-    ///   `io-priority` acts on it.
-    /// - Returns: what the thread should add to its own counters.
-    func take(threadID: Int, priority: Bool = false) -> LockStatistics {
-        let start = monotonicNanoseconds()
+    /// - Parameters:
+    ///   - priority: the thread is coming back from a release for I/O; only `io-priority`
+    ///     acts on it.
+    ///   - start: when the thread asked, on the monotonic clock; waits are measured from it.
+    /// - Returns: what the thread should add to its own counters, and when it got the lock.
+    func take(threadID: Int, priority: Bool = false, since start: UInt64) -> (LockStatistics, acquiredAt: UInt64) {
         var mine = LockStatistics()
         var contended = false
         mutex.lock()
@@ -267,21 +295,24 @@ final class LockState: @unchecked Sendable {
             mine.recordAcquisition(waitedNanoseconds: nil, switched: noteHolder(threadID))
             counters = counters.adding(mine)
             mutex.unlock()
-            return mine
+            return (mine, monotonicNanoseconds())
         case .legacyGIL:
             // A plain lock: wait as long as it takes, ask nobody to drop.
             if locked {
                 contended = true
+                beginWaiting(since: start)
                 waiters += 1
                 while locked { cond.wait(mutex) }
                 waiters -= 1
             }
             locked = true
             let switched = noteHolder(threadID)
-            mine.recordAcquisition(waitedNanoseconds: contended ? monotonicNanoseconds() - start : nil, switched: switched)
+            let now = monotonicNanoseconds()
+            if contended { endWaiting(at: now) }
+            mine.recordAcquisition(waitedNanoseconds: contended ? now - start : nil, switched: switched)
             counters = counters.adding(mine)
             mutex.unlock()
-            return mine
+            return (mine, now)
         case .newGIL, .ioPriority:
             break
         }
@@ -296,6 +327,7 @@ final class LockState: @unchecked Sendable {
             // does not spin): the very futex wake-up the spin is there to avoid. So it keeps
             // spinning, on trylock, for what is left of its spin.
             contended = true
+            beginWaiting(since: start)
             mutex.unlock()
             let until = start &+ spinNanoseconds
             var owned = false
@@ -308,6 +340,7 @@ final class LockState: @unchecked Sendable {
             if !owned { mutex.lock() }
         }
         if locked || isOutranked(rank) {
+            if !contended { beginWaiting(since: start) }
             contended = true
             waiters += 1
             waitingByRank[rank.rawValue] += 1
@@ -356,6 +389,7 @@ final class LockState: @unchecked Sendable {
         switchCond.signal()
         switchMutex.unlock()
         heldSince = monotonicNanoseconds()
+        if contended { endWaiting(at: heldSince) }
 
         // A pending request was aimed at the previous holder; it is served.
         if isDropRequested { resetDropRequest() }
@@ -363,7 +397,14 @@ final class LockState: @unchecked Sendable {
         mine.recordAcquisition(waitedNanoseconds: contended ? heldSince - start : nil, switched: switched)
         counters = counters.adding(mine)
         mutex.unlock()
-        return mine
+        return (mine, heldSince)
+    }
+
+    /// Threads waiting for the lock now, spinners included; for tests and diagnostics.
+    var waitingCount: Int {
+        mutex.lock()
+        defer { mutex.unlock() }
+        return waitingThreads
     }
 
     /// `io-priority`'s waiters by rank, read under the mutex; for tests.

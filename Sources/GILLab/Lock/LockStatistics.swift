@@ -25,6 +25,18 @@ public struct LockStatistics: Sendable, Equatable, Codable {
     /// other waiter (the starvation bound).
     public var starvedWaiters: UInt64 = 0
 
+    /// Time during which at least one thread was waiting for the lock (gil_load's "wait"): per
+    /// lock only.
+    public var someoneWaitingNanoseconds: UInt64 = 0
+
+    /// Time neither holding nor waiting for the lock: released regions, and the spans before
+    /// the first take and after the last drop. Per thread only. Hold + wait + released is the
+    /// thread's ``lifetimeNanoseconds``.
+    public var releasedNanoseconds: UInt64 = 0
+    /// From the thread state's creation (or its last ``ThreadState/resetStatistics()``) to its
+    /// ``ThreadState/detach()``; 0 until then. Per thread only.
+    public var lifetimeNanoseconds: UInt64 = 0
+
     /// Time spent in `withoutLock` around kernels (any reason but I/O): per thread only.
     public var releasedKernelNanoseconds: UInt64 = 0
     /// Time spent in `withoutLock` around blocking I/O: per thread only.
@@ -53,6 +65,9 @@ public struct LockStatistics: Sendable, Equatable, Codable {
         sum.starvedWaiters += other.starvedWaiters
         sum.releasedKernelNanoseconds += other.releasedKernelNanoseconds
         sum.releasedIONanoseconds += other.releasedIONanoseconds
+        sum.someoneWaitingNanoseconds += other.someoneWaitingNanoseconds
+        sum.releasedNanoseconds += other.releasedNanoseconds
+        sum.lifetimeNanoseconds += other.lifetimeNanoseconds
         return sum
     }
 

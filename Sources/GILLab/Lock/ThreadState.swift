@@ -87,14 +87,26 @@ public final class ThreadState {
     var inReleasedRegion = false
     /// Where the C macros' current released block began.
     var cReleaseStart: UInt64 = 0
+    /// Where this thread's events go; `nil` when the lock has no hook.
+    private let sink: (any LockEventSink)?
+    /// When the statistics began: creation, or the last reset.
+    private var accountingSince: UInt64
+    /// When the thread last stopped holding the lock (or `accountingSince`): the start of the
+    /// span that the next acquire adds to `releasedNanoseconds`.
+    private var lastRelease: UInt64
 
-    init(lock: InterpreterLock, state: LockState, interpreter: Int, id: Int, name: String?) {
+    init(lock: InterpreterLock, state: LockState, interpreter: Int, id: Int, name: String, sink: (any LockEventSink)?) {
         self.lock = lock
         self.id = id
-        self.name = name ?? "thread-\(id)"
+        self.name = name
         self.state = state
         self.interpreter = interpreter
         self.ticksLeft = state.checkInterval
+        self.sink = sink
+        let now = monotonicNanoseconds()
+        accountingSince = now
+        lastRelease = now
+        sink?.record(LockEvent(.threadStart, at: now, thread: id))
     }
 
     deinit {
@@ -108,39 +120,60 @@ public final class ThreadState {
     /// Takes the lock, waiting under the policy's rules (CPython's `take_gil`).
     public func acquire() {
         precondition(!holdsLock, "\(name): acquire() while already holding the interpreter lock")
-        let outcome = state.take(threadID: id, priority: returningFromIO)
+        let wantsAt = monotonicNanoseconds()
+        sink?.record(LockEvent(.wants, at: wantsAt, thread: id))
+        let (outcome, acquiredAt) = state.take(threadID: id, priority: returningFromIO, since: wantsAt)
         returningFromIO = false
-        heldSince = monotonicNanoseconds()
+        heldSince = acquiredAt
         holdsLock = true
         bindForC()
         #if DEBUG
         noteCurrentThread()
         #endif
         statistics = statistics.adding(outcome)
+        // Per thread, asking to holding is wait even when nobody held the lock (tens of ns), so
+        // that hold + wait + released covers the thread's whole life.
+        if outcome.contendedAcquisitions == 0 { statistics.totalWaitNanoseconds += acquiredAt - wantsAt }
+        statistics.releasedNanoseconds += wantsAt &- lastRelease
+        sink?.record(LockEvent(.acquired, at: acquiredAt, thread: id))
     }
 
     /// Lets the lock go (CPython's `drop_gil`).
     /// - Parameter reason: why; ``ReleaseReason/exit`` skips the forced-switch wait.
     public func release(reason: ReleaseReason = .end) {
         precondition(holdsLock, "\(name): release() without holding the interpreter lock")
-        let held = monotonicNanoseconds() - heldSince
+        let now = monotonicNanoseconds()
+        let held = now - heldSince
         holdsLock = false
         returningFromIO = reason == .io
         statistics.totalHoldNanoseconds += held
+        lastRelease = now
         if state.drop(threadID: id, heldNanoseconds: held, reason: reason) {
             statistics.forcedSwitches += 1
         }
+        // After the drop, so that recording never lengthens a hold; stamped with the release time.
+        sink?.record(LockEvent(.released(reason), at: now, thread: id))
     }
 
-    /// Zeroes this thread's counters.
+    /// Zeroes this thread's counters and starts its accounting afresh from now: hold, wait and
+    /// released time are counted from here.
     public func resetStatistics() {
         statistics = LockStatistics()
+        let now = monotonicNanoseconds()
+        accountingSince = now
+        if holdsLock { heldSince = now } else { lastRelease = now }
     }
 
-    /// Releases the lock if held, for the last time on this thread.
+    /// Releases the lock if held, for the last time on this thread, and closes its accounting:
+    /// ``LockStatistics/lifetimeNanoseconds`` is set, and the hook hears `threadExit`.
     public func detach() {
         if holdsLock { release(reason: .exit) }
         unbindForC()
+        let now = monotonicNanoseconds()
+        statistics.releasedNanoseconds += now &- lastRelease
+        statistics.lifetimeNanoseconds = now &- accountingSince
+        lastRelease = now
+        sink?.record(LockEvent(.threadExit, at: now, thread: id))
     }
 
     // MARK: - Checkpoints

@@ -15,8 +15,9 @@ import CKernels
 /// Runs `units` units of `workload` as `tasks` tasks on one event-loop thread, and times it like
 /// ``runTrial(workload:units:threads:discipline:lock:)``.
 func runEventLoopTrial(workload: any Workload, units: Int, tasks: Int,
-                       lock configuration: LockConfiguration) throws(WorkloadError) -> TrialOutcome {
-    let lock = InterpreterLock(configuration: configuration)
+                       lock configuration: LockConfiguration,
+                       eventHook: (any LockEventHook)? = nil) throws(WorkloadError) -> TrialOutcome {
+    let lock = InterpreterLock(configuration: configuration, eventHook: eventHook)
     let gate = StartGate()
     let outcome = Locked<Result<(UInt64, LockStatistics), WorkloadError>?>(nil)
     let loop = NativeThread {
@@ -70,8 +71,8 @@ func runEventLoopTrial(workload: any Workload, units: Int, tasks: Int,
     let end = monotonicNanoseconds()
     switch outcome.withLock({ $0 }) {
     case .success(let (checksum, statistics))?:
-        return TrialOutcome(wallNanoseconds: end - start, lock: lock.statistics, perThread: [statistics], checksum: checksum,
-                            residentBytes: resident)
+        return TrialOutcome(wallNanoseconds: end - start, lock: lock.statistics, perThread: [statistics],
+                            threadNames: ["event-loop"], startNanoseconds: start, checksum: checksum, residentBytes: resident)
     case .failure(let error)?:
         throw error
     case nil:

@@ -37,11 +37,14 @@ public struct LockSummary: Sendable, Codable, Equatable {
     public var waitSeconds: Double
     /// The longest single wait, in seconds.
     public var maxWaitSeconds: Double
+    /// Fraction of the wall time during which at least one thread was waiting for the lock:
+    /// gil_load's "wait" figure, measured exactly rather than sampled.
+    public var waitingFraction: Double
 
     enum CodingKeys: String, CodingKey {
         case heldFraction = "held_fraction", switches, dropRequests = "drop_requests"
         case forcedSwitches = "forced_switches", acquisitions, contendedAcquisitions = "contended_acquisitions"
-        case waitSeconds = "wait_s", maxWaitSeconds = "max_wait_s"
+        case waitSeconds = "wait_s", maxWaitSeconds = "max_wait_s", waitingFraction = "waiting_fraction"
     }
 
     init(_ statistics: LockStatistics, wallNanoseconds: UInt64) {
@@ -53,6 +56,7 @@ public struct LockSummary: Sendable, Codable, Equatable {
         contendedAcquisitions = statistics.contendedAcquisitions
         waitSeconds = statistics.totalWaitSeconds
         maxWaitSeconds = Double(statistics.maxWaitNanoseconds) / 1e9
+        waitingFraction = Double(statistics.someoneWaitingNanoseconds) / Double(max(wallNanoseconds, 1))
     }
 }
 
@@ -86,12 +90,42 @@ public struct RunResult: Sendable, Codable, Equatable {
     /// Resident memory once every worker was set up, in bytes: this process for the threaded
     /// modes; this process plus every worker process for `processes`.
     public var residentBytes: UInt64 = 0
+    /// Each thread's share of the median run: hold, wait and released time. For `processes`,
+    /// each worker's interpreter thread.
+    public var perThread: [ThreadFigures] = []
     /// What multiprocessing cost; present only for `processes` rows.
     public var processes: ProcessFigures? = nil
 
     enum CodingKeys: String, CodingKey {
         case workload, size, units, mode, threads, policy, wall = "wall_s", speedup, efficiency
         case amdahlSpeedup = "amdahl_speedup", lock, checksum, residentBytes = "rss_bytes", processes
+        case perThread = "per_thread"
+    }
+}
+
+/// One thread's time in one run: holding the lock, waiting for it, and neither.
+public struct ThreadFigures: Sendable, Codable, Equatable {
+    /// The thread's name (`worker-0`, `event-loop`, …).
+    public var name: String
+    /// Seconds holding the lock.
+    public var holdSeconds: Double
+    /// Seconds between asking for the lock and getting it.
+    public var waitSeconds: Double
+    /// Seconds neither holding nor waiting: in released regions (kernels, I/O) and outside.
+    public var releasedSeconds: Double
+    /// Times the thread took the lock.
+    public var acquisitions: UInt64
+
+    enum CodingKeys: String, CodingKey {
+        case name, holdSeconds = "hold_s", waitSeconds = "wait_s", releasedSeconds = "released_s", acquisitions
+    }
+
+    init(name: String, _ statistics: LockStatistics) {
+        self.name = name
+        holdSeconds = Double(statistics.totalHoldNanoseconds) / 1e9
+        waitSeconds = Double(statistics.totalWaitNanoseconds) / 1e9
+        releasedSeconds = Double(statistics.releasedNanoseconds) / 1e9
+        acquisitions = statistics.acquisitions
     }
 }
 

@@ -140,9 +140,13 @@ public struct RunPlan: Sendable, Equatable {
 /// counted repeats, medians, and checksums that must agree.
 public enum Runner {
     /// Runs `plan`.
-    /// - Parameter progress: called before each trial with (trials done, trials in all).
+    /// - Parameters:
+    ///   - trace: where to record the lock events of the first counted repeat of each row run
+    ///     in this process; `nil` records nothing.
+    ///   - progress: called before each trial with (trials done, trials in all).
     /// - Throws: ``RunnerError``; a checksum mismatch fails the whole run.
-    public static func run(_ plan: RunPlan, progress: (Int, Int) -> Void = { _, _ in }) throws(RunnerError) -> RunReport {
+    public static func run(_ plan: RunPlan, trace: RunTrace? = nil,
+                           progress: (Int, Int) -> Void = { _, _ in }) throws(RunnerError) -> RunReport {
         try plan.validate()
         let workload: any Workload
         do {
@@ -150,11 +154,11 @@ public enum Runner {
         } catch {
             throw .workload(error)
         }
-        return try run(plan, workload: workload, progress: progress)
+        return try run(plan, workload: workload, trace: trace, progress: progress)
     }
 
     /// Runs `plan` on a workload already made, and closes it when done, failed or not.
-    static func run(_ plan: RunPlan, workload: any Workload,
+    static func run(_ plan: RunPlan, workload: any Workload, trace: RunTrace? = nil,
                     progress: (Int, Int) -> Void = { _, _ in }) throws(RunnerError) -> RunReport {
         defer { workload.close() }  // the echo server and temporary files go, also on failure
         try plan.validate()
@@ -179,11 +183,14 @@ public enum Runner {
                 let row = rows[index]
                 progress(round * rows.count + step, total)
                 let outcome: TrialOutcome
+                // The first counted repeat is the one traced.
+                let recorder = trace != nil && round == 1 ? LockEventRecorder(eventsPerThread: trace!.eventsPerThread) : nil
                 do {
                     let lock = row.mode.lockConfiguration(plan.lock)
                     switch row.mode {
                     case .eventloop:
-                        outcome = try runEventLoopTrial(workload: workload, units: units, tasks: row.threads, lock: lock)
+                        outcome = try runEventLoopTrial(workload: workload, units: units, tasks: row.threads, lock: lock,
+                                                        eventHook: recorder)
                     case .processes:
                         do throws(WorkerError) {
                             let (trial, figures) = try runProcessTrial(
@@ -202,7 +209,7 @@ public enum Runner {
                             timeout: plan.workerTimeout)
                     default:
                         outcome = try runTrial(workload: workload, units: units, threads: row.threads,
-                                               discipline: row.mode.discipline, lock: lock)
+                                               discipline: row.mode.discipline, lock: lock, eventHook: recorder)
                     }
                 } catch let error as RunnerError {
                     throw error
@@ -217,6 +224,10 @@ public enum Runner {
                 }
                 expected = outcome.checksum
                 if round > 0 { outcomes[index].append(outcome) }
+                if let trace, let recorder, !recorder.threads.isEmpty {
+                    trace.append(row: index, mode: row.mode, threads: row.threads, policy: row.mode.lockConfiguration(plan.lock).policy,
+                                 start: outcome.startNanoseconds, wall: outcome.wallNanoseconds, recorder: recorder)
+                }
             }
         }
         progress(total, total)
@@ -237,6 +248,9 @@ public enum Runner {
                 efficiency: speedup / usable, amdahlSpeedup: 1 / (s + (1 - s) / usable),
                 lock: LockSummary(median.lock, wallNanoseconds: median.wallNanoseconds),
                 checksum: hex(median.checksum), residentBytes: median.residentBytes,
+                perThread: median.perThread.enumerated().map { index, statistics in
+                    ThreadFigures(name: index < median.threadNames.count ? median.threadNames[index] : "worker-\(index)", statistics)
+                },
                 processes: median.processes.map(ProcessFigures.init))
         }
         let settings = RunSettings(

@@ -7,6 +7,10 @@ struct TrialOutcome {
     var lock: LockStatistics
     /// Each thread's counters, in thread order.
     var perThread: [LockStatistics]
+    /// Each thread's name, in the same order; empty where threads have no names (processes).
+    var threadNames: [String] = []
+    /// When the timed region began, on the monotonic clock: the origin of a trace.
+    var startNanoseconds: UInt64 = 0
     /// The wrapping sum of every unit's digest.
     var checksum: UInt64
     /// Resident memory once every worker was set up, summed over the processes involved.
@@ -18,8 +22,8 @@ struct TrialOutcome {
 /// Runs `units` units of `workload` on `threads` threads sharing one fresh lock, and times the
 /// span from opening the start gate to the last join.
 func runTrial(workload: any Workload, units: Int, threads: Int, discipline: CallDiscipline,
-              lock configuration: LockConfiguration) throws(WorkloadError) -> TrialOutcome {
-    let lock = InterpreterLock(configuration: configuration)
+              lock configuration: LockConfiguration, eventHook: (any LockEventHook)? = nil) throws(WorkloadError) -> TrialOutcome {
+    let lock = InterpreterLock(configuration: configuration, eventHook: eventHook)
     let slots = Slots(count: threads)
     let gate = StartGate()
 
@@ -70,6 +74,7 @@ func runTrial(workload: any Workload, units: Int, threads: Int, discipline: Call
     let results = slots.collect()
     if let error = results.lazy.compactMap(\.error).first { throw error }
     return TrialOutcome(wallNanoseconds: end - start, lock: lock.statistics, perThread: results.map(\.statistics),
+                        threadNames: (0..<threads).map { "worker-\($0)" }, startNanoseconds: start,
                         checksum: results.reduce(0) { $0 &+ $1.checksum }, residentBytes: resident)
 }
 

@@ -1,0 +1,95 @@
+import Foundation
+
+/// The folder `gillab report` writes: `report.md` with the tables and verdicts, the SVG charts it
+/// shows, the Chrome trace and the JSON report, side by side.
+public enum ReportFolder {
+    /// What a sweep's folder holds, by file name.
+    public static let markdownName = "report.md"
+    public static let resultsName = "results.json"
+    public static let traceName = "trace.json"
+    public static let speedupName = "speedup.svg"
+
+    /// The timeline chart's file name for a traced row, such as `timeline-release-2.svg`.
+    public static func timelineName(_ segment: RunTrace.Segment) -> String {
+        "timeline-\(segment.mode.rawValue)-\(segment.threads).svg"
+    }
+
+    /// Writes a sweep's report into `directory`, made if missing.
+    /// - Parameters:
+    ///   - report: the run's report.
+    ///   - trace: its recorded events; each traced row but `serial` gets a timeline chart.
+    ///   - command: the command line that made it, quoted in the report so anyone can rerun it.
+    ///   - timelineMilliseconds: how much of each row the timeline charts show.
+    /// - Returns: the names of the files written.
+    public static func write(_ report: RunReport, trace: RunTrace, command: String, to directory: URL,
+                             timelineMilliseconds: Double = 50) throws -> [String] {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        var files: [(String, String)] = [
+            (resultsName, ReportRenderer.json(report)),
+            (traceName, ChromeTrace.render(trace, report: report)),
+            (speedupName, SVGChart.speedup(report)),
+        ]
+        let charted = trace.segments.filter { $0.mode != .serial }
+        for segment in charted {
+            let title = "\(report.config.workload) size \(report.config.size), \(segment.label) (\(segment.policy.rawValue)): "
+                + "first \(SVGChart.format(timelineMilliseconds)) ms"
+            files.append((timelineName(segment), SVGChart.timeline(segment, title: title, milliseconds: timelineMilliseconds)))
+        }
+        files.insert((markdownName, markdown(report, timelines: charted, command: command,
+                                             timelineMilliseconds: timelineMilliseconds)), at: 0)
+        for (name, text) in files {
+            try Data(text.utf8).write(to: directory.appendingPathComponent(name))
+        }
+        return files.map(\.0)
+    }
+
+    /// Writes a scenario's report: `report.md` and the scenario's JSON.
+    /// - Returns: the names of the files written.
+    public static func write(scenario name: String, markdown table: String, json: String, machine: MachineInfo,
+                             command: String, to directory: URL) throws -> [String] {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let text = """
+            # GILLab report: scenario \(name)
+
+            \(ReportRenderer.machineLine(machine))
+
+            Made with `\(command)`; the figures are in [\(name).json](\(name).json).
+
+            \(table)
+            """
+        try Data(text.utf8).write(to: directory.appendingPathComponent(markdownName))
+        try Data(json.utf8).write(to: directory.appendingPathComponent("\(name).json"))
+        return [markdownName, "\(name).json"]
+    }
+
+    /// `report.md` of a sweep.
+    static func markdown(_ report: RunReport, timelines: [RunTrace.Segment], command: String,
+                         timelineMilliseconds: Double) -> String {
+        var text = "# GILLab report: \(report.config.workload) size \(report.config.size)\n\n"
+        text += ReportRenderer.machineLine(report.machine) + "\n\n"
+        text += ReportRenderer.configLine(report.config) + "\n\n"
+        text += "Made with `\(command)`. The figures are in [\(resultsName)](\(resultsName)); the lock's timeline is in "
+        text += "[\(traceName)](\(traceName)): open it in [Perfetto](https://ui.perfetto.dev) or chrome://tracing.\n\n"
+        text += "## Speedup\n\n"
+        text += ReportRenderer.render(report, as: .markdown) + "\n"
+        if let verdict = Verdict.scaling(report.results, cores: report.machine.cores) {
+            text += "**Verdict:** \(verdict)\n\n"
+        }
+        if let warning = Verdict.noise(report.results) { text += "**Noise:** \(warning)\n\n" }
+        text += "![Speedup against threads](\(speedupName))\n\n"
+        text += "## The lock's load\n\n"
+        text += "`held` is the share of wall time the lock was held; `waiting`, the share during which at least one "
+        text += "thread waited for it (what gil_load reports). Per thread: time holding, waiting, and neither (released).\n\n"
+        text += ReportRenderer.loadMarkdown(report.results) + "\n"
+        if !timelines.isEmpty {
+            text += "## Who held the lock\n\n"
+            text += "The first \(SVGChart.format(timelineMilliseconds)) ms of the first counted repeat of each row: "
+            text += "green while a thread holds the lock, red while it waits, blue while it runs a kernel with the lock "
+            text += "released, orange while it blocks on I/O with the lock released. A hold or a wait shorter than a pixel is drawn a pixel wide.\n\n"
+            for segment in timelines {
+                text += "### \(segment.label)\n\n![Timeline of \(segment.label)](\(timelineName(segment)))\n\n"
+            }
+        }
+        return text
+    }
+}

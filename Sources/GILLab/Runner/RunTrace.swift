@@ -1,0 +1,146 @@
+/// The lock events of a run, one segment per traced row: what `gillab run --trace` writes as a
+/// Chrome trace and draws as a timeline strip.
+///
+/// Pass one to ``Runner/run(_:trace:progress:)``. The runner records the first counted repeat of
+/// every row that runs its threads in this process (`serial`, `hold`, `release`, `eventloop`);
+/// `processes` and `hybrid` rows, whose locks live in worker processes or beside a pool, are not
+/// traced. Each thread buffers its own events, and nothing is written until the run is over.
+public final class RunTrace: @unchecked Sendable {
+    /// One thread's events in one segment.
+    public struct Thread: Sendable, Equatable {
+        /// The thread's ``ThreadState/id`` within its lock.
+        public var id: Int
+        /// Its name (`worker-0`, …).
+        public var name: String
+        /// Its events, oldest first.
+        public var events: [LockEvent]
+        /// Events past the per-thread limit, counted but not kept.
+        public var dropped: Int
+    }
+
+    /// One traced row.
+    public struct Segment: Sendable, Equatable {
+        /// The row's mode.
+        public var mode: Mode
+        /// The row's thread count.
+        public var threads: Int
+        /// The row's lock policy.
+        public var policy: LockPolicy
+        /// When the timed region began and ended, on the monotonic clock. Events outside it are
+        /// set-up and tear-down.
+        public var startNanoseconds: UInt64
+        public var endNanoseconds: UInt64
+        /// Each thread's events.
+        public var recordings: [Thread]
+
+        /// "release ×2", for labels.
+        public var label: String { "\(mode.rawValue) ×\(threads)" }
+    }
+
+    /// Events kept per thread and segment.
+    public let eventsPerThread: Int
+    /// The traced rows, in the report's row order. Written only by the runner's thread, between
+    /// trials.
+    public private(set) var segments: [Segment] = []
+    /// Each segment's row in the report, to keep `segments` in row order whatever the order the
+    /// rows ran in.
+    private var rows: [Int] = []
+
+    /// Creates an empty trace that keeps up to `eventsPerThread` events of each thread per
+    /// segment (24 bytes each).
+    public init(eventsPerThread: Int = 1_000_000) {
+        self.eventsPerThread = eventsPerThread
+    }
+
+    /// Events past the per-thread limit, over every segment.
+    public var droppedEvents: Int { segments.reduce(0) { $0 + $1.recordings.reduce(0) { $0 + $1.dropped } } }
+
+    func append(row: Int, mode: Mode, threads: Int, policy: LockPolicy, start: UInt64, wall: UInt64,
+                recorder: LockEventRecorder) {
+        let recordings = recorder.threads.map { Thread(id: $0.id, name: $0.name, events: $0.events, dropped: $0.dropped) }
+        let position = rows.firstIndex { $0 > row } ?? rows.count
+        rows.insert(row, at: position)
+        segments.insert(Segment(mode: mode, threads: threads, policy: policy, startNanoseconds: start,
+                                endNanoseconds: start + wall, recordings: recordings), at: position)
+    }
+}
+
+/// A span of one thread's time, rebuilt from its events.
+public struct LockSpan: Sendable, Equatable {
+    /// What the thread was doing.
+    public enum Kind: String, Sendable, Equatable, CaseIterable {
+        /// Holding the lock: running Python-level code.
+        case hold
+        /// Between asking for the lock and getting it.
+        case wait
+        /// Released around a kernel (or a C extension's block).
+        case kernel
+        /// Released around blocking I/O.
+        case io
+    }
+
+    public var kind: Kind
+    /// Monotonic nanoseconds.
+    public var start: UInt64
+    public var end: UInt64
+}
+
+extension RunTrace.Segment {
+    /// Waits shorter than this are uncontended takes, a few dozen nanoseconds of bookkeeping;
+    /// they are left out of spans and of the waiter count.
+    public static let shortestWait: UInt64 = 1_000
+
+    /// One thread's spans, clipped to the timed region, oldest first.
+    public func spans(of thread: RunTrace.Thread) -> [LockSpan] {
+        var spans: [LockSpan] = []
+        var open: (kind: LockSpan.Kind, start: UInt64)?
+        func close(at time: UInt64) {
+            guard let (kind, start) = open else { return }
+            open = nil
+            let from = max(start, startNanoseconds), to = min(time, endNanoseconds)
+            guard to > from, kind != .wait || time - start >= Self.shortestWait else { return }
+            spans.append(LockSpan(kind: kind, start: from, end: to))
+        }
+        for event in thread.events {
+            switch event.kind {
+            case .wants:
+                close(at: event.nanoseconds)
+                open = (.wait, event.nanoseconds)
+            case .acquired:
+                close(at: event.nanoseconds)
+                open = (.hold, event.nanoseconds)
+            case .released(let reason):
+                close(at: event.nanoseconds)
+                switch reason {
+                case .kernel: open = (.kernel, event.nanoseconds)
+                case .io: open = (.io, event.nanoseconds)
+                default: break
+                }
+            case .threadStart, .threadExit:
+                close(at: event.nanoseconds)
+            }
+        }
+        close(at: endNanoseconds)
+        return spans
+    }
+
+    /// The number of threads waiting, as (time, count) steps over the timed region, from every
+    /// thread's wait spans.
+    public func waiterSteps() -> [(nanoseconds: UInt64, waiters: Int)] {
+        var changes: [(UInt64, Int)] = []
+        for thread in recordings {
+            for span in spans(of: thread) where span.kind == .wait {
+                changes.append((span.start, 1))
+                changes.append((span.end, -1))
+            }
+        }
+        changes.sort { $0.0 != $1.0 ? $0.0 < $1.0 : $0.1 < $1.1 }
+        var steps: [(nanoseconds: UInt64, waiters: Int)] = [(startNanoseconds, 0)]
+        var count = 0
+        for (time, change) in changes {
+            count += change
+            if steps.last!.nanoseconds == time { steps[steps.count - 1].waiters = count } else { steps.append((time, count)) }
+        }
+        return steps
+    }
+}

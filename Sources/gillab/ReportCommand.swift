@@ -1,0 +1,90 @@
+import ArgumentParser
+import Foundation
+import GILLab
+
+/// `gillab report`: a run (or a scenario) written up as a folder.
+struct Report: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run a sweep or a scenario and write a report folder: report.md, SVG charts, the trace and the JSON.",
+        discussion: """
+            A sweep (the run options, as for gillab run) writes report.md (tables, verdicts, lock load), \
+            speedup.svg (speedup against threads, with the ideal and Amdahl lines), one timeline-MODE-THREADS.svg \
+            per traced row (who held the lock, first --timeline-ms), trace.json (Chrome trace, for Perfetto) and \
+            results.json. --scenario runs that scenario with its defaults instead and writes report.md and its JSON. \
+            Example:
+              gillab report --out /tmp/gemm-report --workload gemm --size 256 --threads 1,2
+            """)
+
+    @Option(help: ArgumentHelp("The folder to write (made if missing).", valueName: "dir"))
+    var out = "gillab-report"
+
+    @Option(help: ArgumentHelp("Instead of a sweep, run this scenario with its defaults: convoy, service, oversubscription or crossover.",
+                               valueName: "name"))
+    var scenario: ReportScenario?
+
+    @Option(help: ArgumentHelp("How much of each traced row the timeline charts show.", valueName: "duration"))
+    var timeline = DurationArgument(.milliseconds(50), text: "50ms")
+
+    @Flag(help: "No progress line on stderr.")
+    var quiet = false
+
+    @OptionGroup var options: RunOptions
+
+    func validate() throws {
+        guard timeline.duration > .zero else { throw ValidationError("--timeline must be positive, got '\(timeline)'") }
+    }
+
+    func run() throws {
+        let directory = URL(fileURLWithPath: out)
+        // An unwritable folder is refused before the run, not after it.
+        do {
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            _ = try OutputFile(path: directory.appendingPathComponent(ReportFolder.markdownName).path, option: "--out")
+        } catch let error as ValidationError {
+            throw error
+        } catch {
+            throw ValidationError("--out: cannot write the folder '\(out)': \(error.localizedDescription)")
+        }
+        let progress = ProgressLine("gillab report", quiet: quiet)
+        let command = (["gillab"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
+        let files: [String]
+        if let scenario {
+            files = try progress.around { try scenario.write(to: directory, command: command, progress: $0) }
+        } else {
+            let trace = RunTrace()
+            let plan = try options.plan()
+            let report = try progress.around { try Runner.run(plan, trace: trace, progress: $0) }
+            if let warning = Verdict.noise(report.results) { printDiagnostic(warning) }
+            files = try ReportFolder.write(report, trace: trace, command: command, to: directory,
+                                           timelineMilliseconds: Double(timeline.duration.components.seconds) * 1e3
+                                               + Double(timeline.duration.components.attoseconds) / 1e15)
+        }
+        print("wrote \(directory.path)/: " + files.joined(separator: ", "))
+    }
+}
+
+/// The scenarios `gillab report --scenario` can write up.
+enum ReportScenario: String, ExpressibleByArgument, CaseIterable {
+    case convoy, service, oversubscription, crossover
+
+    func write(to directory: URL, command: String, progress: (Int, Int) -> Void) throws -> [String] {
+        func folder<R: Encodable>(_ report: R, _ machine: MachineInfo, _ markdown: String) throws -> [String] {
+            try ReportFolder.write(scenario: rawValue, markdown: markdown, json: ReportRenderer.json(report),
+                                   machine: machine, command: command, to: directory)
+        }
+        switch self {
+        case .convoy:
+            let report = try ConvoyScenario.run(ConvoyPlan(), progress: progress)
+            return try folder(report, report.machine, ReportRenderer.render(report, as: .markdown))
+        case .service:
+            let report = try ServiceScenario.run(ServicePlan(), progress: progress)
+            return try folder(report, report.machine, ReportRenderer.render(report, as: .markdown))
+        case .oversubscription:
+            let report = try OversubscriptionScenario.run(OversubscriptionPlan(), progress: progress)
+            return try folder(report, report.machine, ReportRenderer.render(report, as: .markdown))
+        case .crossover:
+            let report = try CrossoverScenario.run(CrossoverPlan(), progress: progress)
+            return try folder(report, report.machine, ReportRenderer.render(report, as: .markdown))
+        }
+    }
+}
