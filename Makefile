@@ -6,10 +6,12 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: demo test tsan asan bench deps clean
 
-## demo: release build, then the showcase (`gillab` with no arguments)
+## demo: release build, the showcase (`gillab` with no arguments), then a report folder in
+## gillab-report/ (report.md, SVG charts, a Perfetto trace, the JSON)
 demo: deps
 	$(SWIFT) build -c release --product gillab
 	.build/release/gillab
+	.build/release/gillab report --out gillab-report --workload gemm --size 256 --threads 1,2
 
 ## test: the test suite (Swift Testing)
 test: deps

@@ -16,6 +16,7 @@ let package = Package(
         // MARK: - Benchmarks (package-benchmark only looks under Benchmarks/<Name>/)
         benchmark("Gemm"),
         benchmark("Interpreter"),
+        benchmark("LockEvents"),
     ]
 )
 
