@@ -1,3 +1,5 @@
+import Foundation
+
 /// The lock events of a run, one segment per traced row: what `gillab run --trace` writes as a
 /// Chrome trace and draws as a timeline strip.
 ///
@@ -57,7 +59,9 @@ public final class RunTrace: @unchecked Sendable {
 
     func append(row: Int, mode: Mode, threads: Int, policy: LockPolicy, start: UInt64, wall: UInt64,
                 recorder: LockEventRecorder) {
+        // Threads made at once register in any order; worker-2 goes after worker-1 and before worker-10.
         let recordings = recorder.threads.map { Thread(id: $0.id, name: $0.name, events: $0.events, dropped: $0.dropped) }
+            .sorted { $0.name.compare($1.name, options: .numeric) == .orderedAscending }
         let position = rows.firstIndex { $0 > row } ?? rows.count
         rows.insert(row, at: position)
         segments.insert(Segment(mode: mode, threads: threads, policy: policy, startNanoseconds: start,
