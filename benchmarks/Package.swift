@@ -15,6 +15,7 @@ let package = Package(
     targets: [
         // MARK: - Benchmarks (package-benchmark only looks under Benchmarks/<Name>/)
         benchmark("Gemm"),
+        benchmark("Lock"),
         benchmark("Interpreter"),
         benchmark("LockEvents"),
     ]

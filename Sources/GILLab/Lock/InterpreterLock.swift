@@ -293,9 +293,9 @@ final class LockState: @unchecked Sendable {
         case .free:
             // No exclusion: count, note the holder, and go.
             mine.recordAcquisition(waitedNanoseconds: nil, switched: noteHolder(threadID))
-            counters = counters.adding(mine)
+            counters.add(mine)
             mutex.unlock()
-            return (mine, monotonicNanoseconds())
+            return (mine, start)
         case .legacyGIL:
             // A plain lock: wait as long as it takes, ask nobody to drop.
             if locked {
@@ -307,10 +307,10 @@ final class LockState: @unchecked Sendable {
             }
             locked = true
             let switched = noteHolder(threadID)
-            let now = monotonicNanoseconds()
+            let now = contended ? monotonicNanoseconds() : start
             if contended { endWaiting(at: now) }
             mine.recordAcquisition(waitedNanoseconds: contended ? now - start : nil, switched: switched)
-            counters = counters.adding(mine)
+            counters.add(mine)
             mutex.unlock()
             return (mine, now)
         case .newGIL, .ioPriority:
@@ -382,20 +382,29 @@ final class LockState: @unchecked Sendable {
         }
 
         // Publish the new holder under switchMutex, so a forced-switch dropper that checks
-        // lastHolder either sees us or is already waiting for the signal below.
-        switchMutex.lock()
-        locked = true
-        let switched = noteHolder(threadID)
-        switchCond.signal()
-        switchMutex.unlock()
-        heldSince = monotonicNanoseconds()
+        // lastHolder either sees us or is already waiting for the signal below. A thread taking
+        // the lock back from itself changes no holder, and no dropper can be waiting for it:
+        // a dropper waits only while it is itself the last holder.
+        let switched: Bool
+        if lastHolder == threadID {
+            locked = true
+            switched = false
+        } else {
+            switchMutex.lock()
+            locked = true
+            switched = noteHolder(threadID)
+            switchCond.signal()
+            switchMutex.unlock()
+        }
+        // Uncontended, the take began when the thread asked: no second clock read.
+        heldSince = contended ? monotonicNanoseconds() : start
         if contended { endWaiting(at: heldSince) }
 
         // A pending request was aimed at the previous holder; it is served.
         if isDropRequested { resetDropRequest() }
 
         mine.recordAcquisition(waitedNanoseconds: contended ? heldSince - start : nil, switched: switched)
-        counters = counters.adding(mine)
+        counters.add(mine)
         mutex.unlock()
         return (mine, heldSince)
     }
@@ -432,7 +441,10 @@ final class LockState: @unchecked Sendable {
         precondition(locked, "drop: the interpreter lock is not locked")
         locked = false
         // io-priority wakes everyone, so that the waiter who should go first is among them.
-        if handoff == .ioPriority { cond.broadcast() } else { cond.signal() }
+        // With nobody asleep there is nobody to wake (a spinner watches `lockedMirror`).
+        if waiters > 0 {
+            if handoff == .ioPriority { cond.broadcast() } else { cond.signal() }
+        }
         mutex.unlock()
         if handoff == .legacyGIL { return false }  // no handoff: that is the point
 

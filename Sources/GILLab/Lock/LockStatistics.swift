@@ -53,22 +53,27 @@ public struct LockStatistics: Sendable, Equatable, Codable {
     /// The field-wise sum of two sets of counters; `maxWaitNanoseconds` takes the larger.
     public func adding(_ other: LockStatistics) -> LockStatistics {
         var sum = self
-        sum.acquisitions += other.acquisitions
-        sum.contendedAcquisitions += other.contendedAcquisitions
-        sum.totalWaitNanoseconds += other.totalWaitNanoseconds
-        sum.maxWaitNanoseconds = max(maxWaitNanoseconds, other.maxWaitNanoseconds)
-        sum.totalHoldNanoseconds += other.totalHoldNanoseconds
-        sum.dropRequests += other.dropRequests
-        sum.forcedSwitches += other.forcedSwitches
-        sum.switches += other.switches
-        sum.priorityRequests += other.priorityRequests
-        sum.starvedWaiters += other.starvedWaiters
-        sum.releasedKernelNanoseconds += other.releasedKernelNanoseconds
-        sum.releasedIONanoseconds += other.releasedIONanoseconds
-        sum.someoneWaitingNanoseconds += other.someoneWaitingNanoseconds
-        sum.releasedNanoseconds += other.releasedNanoseconds
-        sum.lifetimeNanoseconds += other.lifetimeNanoseconds
+        sum.add(other)
         return sum
+    }
+
+    /// Adds `other` field by field, in place; `maxWaitNanoseconds` takes the larger.
+    public mutating func add(_ other: LockStatistics) {
+        acquisitions += other.acquisitions
+        contendedAcquisitions += other.contendedAcquisitions
+        totalWaitNanoseconds += other.totalWaitNanoseconds
+        maxWaitNanoseconds = max(maxWaitNanoseconds, other.maxWaitNanoseconds)
+        totalHoldNanoseconds += other.totalHoldNanoseconds
+        dropRequests += other.dropRequests
+        forcedSwitches += other.forcedSwitches
+        switches += other.switches
+        priorityRequests += other.priorityRequests
+        starvedWaiters += other.starvedWaiters
+        releasedKernelNanoseconds += other.releasedKernelNanoseconds
+        releasedIONanoseconds += other.releasedIONanoseconds
+        someoneWaitingNanoseconds += other.someoneWaitingNanoseconds
+        releasedNanoseconds += other.releasedNanoseconds
+        lifetimeNanoseconds += other.lifetimeNanoseconds
     }
 
     mutating func recordAcquisition(waitedNanoseconds wait: UInt64?, switched: Bool) {
