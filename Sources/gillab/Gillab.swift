@@ -12,7 +12,7 @@ struct Gillab: ParsableCommand {
             OpenBLAS kernels either holding it or releasing it. Every figure is measured: fixed total \
             work split across threads, one warm-up, interleaved repeats, medians, matching checksums.
             """,
-        subcommands: [Showcase.self, Run.self, Scenario.self, Report.self, Advise.self, List.self, Info.self, Worker.self],
+        subcommands: [Showcase.self, Run.self, Scenario.self, Report.self, CompareCPython.self, Project.self, Advise.self, List.self, Info.self, Worker.self],
         defaultSubcommand: Showcase.self)
 }
 
@@ -24,6 +24,9 @@ enum GillabMain {
         do {
             var command = try Gillab.parseAsRoot()
             try command.run()
+        } catch let error as UnavailableError {
+            printDiagnostic("gillab: error: \(error)")
+            Foundation.exit(69)  // EX_UNAVAILABLE
         } catch {
             let code = Gillab.exitCode(for: error)
             if code == .success {

@@ -129,6 +129,14 @@ public enum WorkloadKind: String, Sendable, CaseIterable, Codable {
         }
     }
 
+    /// Whether the workload waits on I/O (a sleep, a socket, a file) rather than computes.
+    public var isIOBound: Bool {
+        switch self {
+        case .ioSleep, .ioEcho, .ioFile: true
+        default: false
+        }
+    }
+
     /// Whether the workload calls a kernel, so that `hold` and `release` differ.
     public var callsKernel: Bool {
         switch self {

@@ -1,0 +1,184 @@
+import Foundation
+
+// GILLab next to the real thing. `scripts/cpython_side.py` measures dgemm (ctypes: PyDLL keeps
+// the GIL, CDLL drops it), countdown and the convoy in the CPython it runs under; then the same
+// workloads run here under the lock configuration given, and each row pairs the two speedups.
+
+/// What `gillab compare-cpython` runs.
+public struct CPythonComparisonPlan: Sendable, Equatable {
+    /// The CPython interpreter to run the script with.
+    public var python: String
+    /// `scripts/cpython_side.py`.
+    public var script: String
+    /// dgemm orders.
+    public var sizes: [Int]
+    /// The countdown's total count.
+    public var countdown: Int
+    /// Counted rounds per row on both sides, after one warm-up.
+    public var repeats: Int
+    /// GILLab's lock; `new-gil` with CPython's 5 ms interval by default.
+    public var lock: LockConfiguration
+
+    /// dgemm at 16, 64, 256 and 512, a countdown of 10 M, 5 repeats, `new-gil`.
+    public init(python: String, script: String, sizes: [Int] = [16, 64, 256, 512], countdown: Int = 10_000_000,
+                repeats: Int = 5, lock: LockConfiguration = .default) {
+        self.python = python
+        self.script = script
+        self.sizes = sizes
+        self.countdown = countdown
+        self.repeats = repeats
+        self.lock = lock
+    }
+
+    /// Checks every setting.
+    /// - Throws: ``RunnerError/invalidPlan(_:)`` naming the bad value.
+    public func validate() throws(RunnerError) {
+        guard !sizes.isEmpty, sizes.allSatisfy({ (1...4096).contains($0) }) else {
+            throw .invalidPlan("sizes must be between 1 and 4096, got \(sizes)")
+        }
+        guard countdown >= 1 else { throw .invalidPlan("countdown must be at least 1, got \(countdown)") }
+        guard (1...50).contains(repeats) else { throw .invalidPlan("repeat must be between 1 and 50, got \(repeats)") }
+        guard FileManager.default.isReadableFile(atPath: script) else {
+            throw .invalidPlan("cannot read the CPython side's script '\(script)'")
+        }
+    }
+}
+
+/// One workload, mode and thread count on both sides.
+public struct CPythonComparisonRow: Sendable, Codable, Equatable {
+    /// `dgemm`, `countdown` or `convoy`.
+    public var workload: String
+    /// Matrix order, total count, or the block in µs.
+    public var size: Int
+    /// `hold`, `release` or (convoy) `beside-cpu`.
+    public var mode: String
+    public var threads: Int
+    /// Speedup over 1 thread releasing (dgemm), over 1 thread (countdown), or request rate beside
+    /// a CPU thread ÷ alone (convoy).
+    public var cpythonSpeedup: Double
+    public var gillabSpeedup: Double
+    /// GILLab's minus CPython's.
+    public var difference: Double
+
+    enum CodingKeys: String, CodingKey {
+        case workload, size, mode, threads, cpythonSpeedup = "cpython_speedup", gillabSpeedup = "gillab_speedup", difference
+    }
+}
+
+/// What the comparison produced.
+public struct CPythonComparisonReport: Sendable, Codable, Equatable {
+    public var machine: MachineInfo
+    /// CPython's version, as `sys.version` gives it.
+    public var python: String
+    /// GILLab's lock policy.
+    public var policy: LockPolicy
+    public var repeats: Int
+    public var rows: [CPythonComparisonRow]
+
+    enum CodingKeys: String, CodingKey {
+        case machine, python, policy, repeats = "repeat", rows
+    }
+
+    /// The largest |difference| over dgemm's hold and release rows at n ≥ 64 on 2 threads: the
+    /// figure the ±0.10 goal is about.
+    public var largestDgemmDifference: Double? {
+        rows.filter { $0.workload == "dgemm" && $0.size >= 64 && $0.threads == 2 }.map { abs($0.difference) }.max()
+    }
+}
+
+/// `gillab compare-cpython`.
+public enum CPythonComparison {
+    /// The rows the Python script prints.
+    struct PythonSide: Decodable {
+        struct Row: Decodable {
+            var workload: String
+            var size: Int
+            var mode: String
+            var threads: Int
+            var speedup: Double
+        }
+        var python: String
+        var rows: [Row]
+    }
+
+    /// Runs each workload in CPython, then at once in GILLab, workload by workload, so that a
+    /// drift of the machine falls on both sides of a pair alike.
+    /// - Throws: ``RunnerError``; a failing script is an ``RunnerError/invalidPlan(_:)`` with its stderr.
+    public static func run(_ plan: CPythonComparisonPlan, progress: (Int, Int) -> Void = { _, _ in }) throws(RunnerError) -> CPythonComparisonReport {
+        try plan.validate()
+        let machine = MachineInfo.current()
+        let steps = 2 * (plan.sizes.count + 2)
+        var step = 0
+        var version = ""
+        var rows: [CPythonComparisonRow] = []
+        func pair(_ cpython: PythonSide, _ gillab: [String: Double]) {
+            version = cpython.python
+            for row in cpython.rows {
+                guard let ours = gillab["\(row.workload) \(row.size) \(row.mode) \(row.threads)"] else { continue }
+                rows.append(CPythonComparisonRow(workload: row.workload, size: row.size, mode: row.mode, threads: row.threads,
+                                                 cpythonSpeedup: row.speedup, gillabSpeedup: ours, difference: ours - row.speedup))
+            }
+        }
+        func next() { progress(step, steps); step += 1 }
+
+        for size in plan.sizes {
+            next()
+            let cpython = try runScript(plan, ["--only", "dgemm", "--sizes", "\(size)"])
+            next()
+            let report = try Runner.run(RunPlan(workload: .gemm, size: size, threads: [1, 2], modes: [.serial, .hold, .release],
+                                                repeats: plan.repeats, lock: plan.lock))
+            pair(cpython, Dictionary(uniqueKeysWithValues: report.results.filter { $0.mode != .serial }.map {
+                ("dgemm \(size) \($0.mode.rawValue) \($0.threads)", $0.speedup)
+            }))
+        }
+        next()
+        let cpythonCountdown = try runScript(plan, ["--only", "countdown", "--countdown", "\(plan.countdown)"])
+        next()
+        let countdown = try Runner.run(RunPlan(workload: .countdown, size: plan.countdown, threads: [2], modes: [.serial, .hold],
+                                               repeats: plan.repeats, lock: plan.lock))
+        pair(cpythonCountdown, Dictionary(uniqueKeysWithValues: countdown.results.filter { $0.mode == .hold }.map {
+            ("countdown \(plan.countdown) hold \($0.threads)", $0.speedup)
+        }))
+        next()
+        let cpythonConvoy = try runScript(plan, ["--only", "convoy"])
+        next()
+        // The convoy as CPython's time.sleep sees it: default timer slack, 1 ms blocks.
+        let convoy = try ConvoyScenario.run(ConvoyPlan(policies: [plan.lock.policy], cpuThreads: [0, 1], samples: 150,
+                                                       rounds: max(1, plan.repeats / 2), lock: plan.lock, timerSlack: nil))
+        if let alone = convoy.results.first(where: { $0.cpuThreads == 0 }),
+           let beside = convoy.results.first(where: { $0.cpuThreads == 1 }) {
+            pair(cpythonConvoy, ["convoy 1000 beside-cpu 2": beside.ioRequestsPerSecond / alone.ioRequestsPerSecond])
+        }
+        progress(steps, steps)
+        return CPythonComparisonReport(machine: machine, python: version, policy: plan.lock.policy,
+                                       repeats: plan.repeats, rows: rows)
+    }
+
+    /// Runs the script with `arguments` after the repeat count; returns its rows.
+    static func runScript(_ plan: CPythonComparisonPlan, _ arguments: [String]) throws(RunnerError) -> PythonSide {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: plan.python)
+        process.arguments = [plan.script, "--repeat", "\(plan.repeats)"] + arguments
+        let output = Pipe(), errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        do { try process.run() } catch {
+            throw .invalidPlan("cannot start \(plan.python): \(error.localizedDescription)")
+        }
+        // Read stderr on the side, so that a chatty script cannot fill its pipe and stall.
+        let stderr = Locked(Data())
+        let reader = NativeThread { let data = errors.fileHandleForReading.readDataToEndOfFile(); stderr.withLock { $0 = data } }
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        reader.join()
+        guard process.terminationStatus == 0 else {
+            let message = String(decoding: stderr.withLock { $0 }, as: UTF8.self).split(separator: "\n").last.map(String.init) ?? ""
+            throw .invalidPlan("the CPython side (\(plan.python) \(plan.script)) failed with status \(process.terminationStatus): \(message)")
+        }
+        do {
+            return try JSONDecoder().decode(PythonSide.self, from: data)
+        } catch {
+            throw .invalidPlan("the CPython side printed something other than its JSON report: \(error)")
+        }
+    }
+}

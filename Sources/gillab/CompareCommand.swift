@@ -1,0 +1,89 @@
+import ArgumentParser
+import Foundation
+import GILLab
+
+/// A tool gillab needs is missing: exits 69 (EX_UNAVAILABLE) with one line.
+struct UnavailableError: Error, CustomStringConvertible {
+    let description: String
+}
+
+/// `gillab compare-cpython`: GILLab and real CPython, side by side, in one run.
+struct CompareCPython: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "compare-cpython",
+        abstract: "Run the same workloads in the CPython on PATH and in GILLab, and print the speedups side by side.",
+        discussion: """
+            CPython runs scripts/cpython_side.py (standard library only: ctypes and the system's \
+            libopenblas): dgemm at each size on 1 and 2 threads, through ctypes.PyDLL (keeps the GIL) \
+            and ctypes.CDLL (drops it); countdown on 2 threads; a 1 ms sleeper beside a CPU thread. \
+            GILLab then runs gemm, countdown and the convoy scenario under the lock options. Without a \
+            python3 it exits 69. Example:
+              gillab compare-cpython --format json
+            """)
+
+    @Option(help: ArgumentHelp("The CPython to run; default: python3 on PATH.", valueName: "path"))
+    var python: String?
+
+    @Option(help: ArgumentHelp("The CPython side's script; default: scripts/cpython_side.py found beside the gillab binary's checkout or in the current directory.",
+                               valueName: "path"))
+    var script: String?
+
+    @Option(parsing: .unconditional, help: ArgumentHelp("Comma-separated dgemm orders.", valueName: "sizes"))
+    var sizes = CommaList<Int>([16, 64, 256, 512])
+
+    @Option(parsing: .unconditional, help: "The countdown's total count.")
+    var countdown = 10_000_000
+
+    @Option(name: .customLong("repeat"), parsing: .unconditional, help: "Counted rounds per row on each side, after one warm-up.")
+    var repeats = 5
+
+    @OptionGroup var lock: LockOptions
+    @OptionGroup var output: OutputOptions
+
+    func validate() throws {
+        if let bad = sizes.values.first(where: { !(1...4096).contains($0) }) {
+            throw ValidationError("--sizes values must be between 1 and 4096, got \(bad)")
+        }
+        guard countdown >= 1 else { throw ValidationError("--countdown must be at least 1, got \(countdown)") }
+        guard (1...50).contains(repeats) else { throw ValidationError("--repeat must be between 1 and 50, got \(repeats)") }
+    }
+
+    func run() throws {
+        guard let python = python ?? Self.onPath("python3") else {
+            throw UnavailableError(description: "no python3 on PATH; compare-cpython needs CPython 3 (give one with --python)")
+        }
+        guard FileManager.default.isExecutableFile(atPath: python) else {
+            throw UnavailableError(description: "--python: '\(python)' is not an executable file")
+        }
+        guard let script = script ?? Self.findScript() else {
+            throw ValidationError("cannot find scripts/cpython_side.py; give its path with --script")
+        }
+        let plan = CPythonComparisonPlan(python: python, script: script, sizes: sizes.values, countdown: countdown,
+                                         repeats: repeats, lock: try lock.configuration())
+        do { try plan.validate() } catch { throw ValidationError(error.description) }
+        let report = try ProgressLine("gillab compare-cpython", output: output).around {
+            try CPythonComparison.run(plan, progress: $0)
+        }
+        print(ReportRenderer.render(report, as: output.format), terminator: "")
+        if output.format == .table, let verdict = Verdict.comparison(report) { print("\nverdict: " + verdict) }
+    }
+
+    /// The first executable `name` in a directory of PATH.
+    static func onPath(_ name: String) -> String? {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
+        return path.split(separator: ":").map { "\($0)/\(name)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
+    }
+
+    /// scripts/cpython_side.py in the current directory or above the gillab binary (which lives
+    /// in <checkout>/.build/<triple>/<configuration>/).
+    static func findScript() -> String? {
+        let relative = "scripts/cpython_side.py"
+        var candidates = [FileManager.default.currentDirectoryPath]
+        var directory = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
+        for _ in 0..<5 {
+            candidates.append(directory.path)
+            directory.deleteLastPathComponent()
+        }
+        return candidates.map { "\($0)/\(relative)" }.first { FileManager.default.isReadableFile(atPath: $0) }
+    }
+}

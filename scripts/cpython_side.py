@@ -1,0 +1,191 @@
+#!/usr/bin/env python3
+"""The CPython side of `gillab compare-cpython`: the same workloads, measured the same way, in
+the CPython that runs this script. Standard library only: ctypes and the system's libopenblas.
+
+- dgemm: each unit sets one element of A, calls cblas_dgemm (order n, row-major) and reads back
+  C[0], as GILLab's gemm workload does in its interpreter. A fixed number of units is split
+  across 1 or 2 threads. `hold` calls through ctypes.PyDLL, which keeps the GIL during the call;
+  `release` through ctypes.CDLL, which drops it. The baseline is 1 thread through CDLL, like
+  GILLab's serial row, which releases around its kernels.
+- countdown: `while n > 0: n -= 1` (Beazley's test), the total count split across the threads.
+- convoy: a thread repeats time.sleep(0.001) and a little Python code, alone and beside one
+  CPU-bound thread; reported is the request rate beside ÷ alone.
+
+Every speedup is the median over --repeat rounds; within a round the rows run in turn (A B C …)
+and odd rounds in reverse, so that a drift of the machine falls on every row alike.
+
+Prints one JSON object: {"python": …, "openblas": …, "rows": [{"workload", "size", "mode",
+"threads", "speedup", "wall_s"}]}.
+"""
+import argparse
+import ctypes
+import ctypes.util
+import json
+import statistics
+import sys
+import threading
+import time
+
+CBLAS_ROW_MAJOR, CBLAS_NO_TRANS = 101, 111
+
+
+def load_openblas():
+    name = ctypes.util.find_library("openblas") or "libopenblas.so.0"
+    try:
+        release = ctypes.CDLL(name)
+        hold = ctypes.PyDLL(name)
+    except OSError as error:
+        sys.exit(f"cpython_side.py: cannot load OpenBLAS ({name}): {error}")
+    for lib in (release, hold):
+        lib.cblas_dgemm.restype = None
+        lib.cblas_dgemm.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_int,
+                                    ctypes.c_double, ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p, ctypes.c_int,
+                                    ctypes.c_double, ctypes.c_void_p, ctypes.c_int]
+    release.openblas_set_num_threads(1)
+    config = ctypes.c_char_p
+    release.openblas_get_config.restype = config
+    return release, hold, release.openblas_get_config().decode()
+
+
+def run_threads(threads, target, args_for):
+    workers = [threading.Thread(target=target, args=args_for(k)) for k in range(threads)]
+    start = time.perf_counter()
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return time.perf_counter() - start
+
+
+_buffers = {}
+
+
+def buffers(n, k):
+    """Thread k's A, B and C for order n, made once and kept: filling them is not timed."""
+    if (n, k) not in _buffers:
+        size = n * n
+        _buffers[(n, k)] = ((ctypes.c_double * size)(*([1.5] * size)), (ctypes.c_double * size)(*([0.5] * size)),
+                            (ctypes.c_double * size)())
+    return _buffers[(n, k)]
+
+
+def dgemm_trial(lib, n, units, threads):
+    def work(count, k):
+        a, b, c = buffers(n, k)
+        total = 0.0
+        for unit in range(count):
+            a[0] = float(unit % 7)
+            lib.cblas_dgemm(CBLAS_ROW_MAJOR, CBLAS_NO_TRANS, CBLAS_NO_TRANS, n, n, n, 1.0, a, n, b, n, 0.0, c, n)
+            total += c[0]
+        return total
+
+    for k in range(threads):
+        buffers(n, k)
+    return run_threads(threads, work, lambda k: ((units * (k + 1)) // threads - (units * k) // threads, k))
+
+
+def countdown(n):
+    while n > 0:
+        n -= 1
+
+
+def countdown_trial(n, threads):
+    return run_threads(threads, countdown, lambda k: ((n * (k + 1)) // threads - (n * k) // threads,))
+
+
+def convoy_rate(cpu_threads, samples):
+    stop = threading.Event()
+
+    def spin():
+        while not stop.is_set():
+            countdown(20_000)
+
+    workers = [threading.Thread(target=spin) for _ in range(cpu_threads)]
+    for worker in workers:
+        worker.start()
+    for k in range(10):  # warm-up
+        time.sleep(0.001)
+    start = time.perf_counter()
+    for k in range(samples):
+        time.sleep(0.001)
+        total = 0
+        for i in range(20):
+            total += (k * i) % 7
+    elapsed = time.perf_counter() - start
+    stop.set()
+    for worker in workers:
+        worker.join()
+    return samples / elapsed
+
+
+def calibrate_units(lib, n, seconds):
+    """Units of dgemm n that take about `seconds` on one thread (at least 16)."""
+    probe = 4
+    while True:
+        elapsed = dgemm_trial(lib, n, probe, 1)
+        if elapsed > 0.05 or probe >= 1 << 20:
+            return max(16, int(probe * seconds / elapsed))
+        probe *= 4
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--sizes", default="16,64,256,512")
+    parser.add_argument("--countdown", type=int, default=10_000_000)
+    parser.add_argument("--seconds", type=float, default=0.25, help="serial seconds per dgemm row")
+    parser.add_argument("--convoy-samples", type=int, default=150)
+    parser.add_argument("--only", choices=["dgemm", "countdown", "convoy"], help="run one workload only")
+    args = parser.parse_args()
+    if args.repeat < 1:
+        sys.exit(f"cpython_side.py: --repeat must be at least 1, got {args.repeat}")
+    release, hold, config = load_openblas()
+    sys.setswitchinterval(0.005)
+
+    rows = []
+
+    def measure(workload, size, trials):
+        """trials: [(mode, threads, callable)], the first is the baseline."""
+        walls = {key: [] for key, _, _ in trials}
+        for round_index in range(args.repeat + 1):  # round 0 is the warm-up
+            order = trials if round_index % 2 == 0 else list(reversed(trials))
+            for key, _, trial in order:
+                wall = trial()
+                if round_index > 0:
+                    walls[key].append(wall)
+        baseline = statistics.median(walls[trials[0][0]])
+        for key, threads, _ in trials[1:]:
+            median = statistics.median(walls[key])
+            rows.append({"workload": workload, "size": size, "mode": key[0], "threads": threads,
+                         "speedup": baseline / median, "wall_s": median})
+
+    wanted = (lambda workload: args.only in (None, workload))
+    for n in [int(s) for s in args.sizes.split(",") if s] if wanted("dgemm") else []:
+        units = calibrate_units(release, n, args.seconds)
+        measure("dgemm", n, [
+            (("serial", 1), 1, lambda: dgemm_trial(release, n, units, 1)),
+            (("hold", 1), 1, lambda: dgemm_trial(hold, n, units, 1)),
+            (("hold", 2), 2, lambda: dgemm_trial(hold, n, units, 2)),
+            (("release", 1), 1, lambda: dgemm_trial(release, n, units, 1)),
+            (("release", 2), 2, lambda: dgemm_trial(release, n, units, 2)),
+        ])
+    if wanted("countdown"):
+        measure("countdown", args.countdown, [
+            (("serial", 1), 1, lambda: countdown_trial(args.countdown, 1)),
+            (("hold", 2), 2, lambda: countdown_trial(args.countdown, 2)),
+        ])
+    if wanted("convoy"):
+        # The convoy: rate beside one CPU thread ÷ rate alone, median over rounds.
+        ratios = []
+        for _ in range(max(1, args.repeat // 2)):
+            alone = convoy_rate(0, args.convoy_samples)
+            beside = convoy_rate(1, args.convoy_samples)
+            ratios.append(beside / alone)
+        rows.append({"workload": "convoy", "size": 1000, "mode": "beside-cpu", "threads": 2,
+                     "speedup": statistics.median(ratios), "wall_s": None})
+
+    print(json.dumps({"python": sys.version.split()[0], "openblas": config, "rows": rows}))
+
+
+if __name__ == "__main__":
+    main()
