@@ -71,6 +71,14 @@ struct CLITests {
         (["run", "--modes", "processes", "--worker-timeout", "0s"], "'0s'"),
         (["info", "--format", "xml"], "'xml'"),
         (["frobnicate"], "frobnicate"),
+        (["project", "--cores", "0"], "got 0"),
+        (["project", "--cores", "4,x"], "'4,x'"),
+        (["compare-cpython", "--repeat", "0"], "got 0"),
+        (["compare-cpython", "--sizes", "64,0"], "got 0"),
+        (["compare-cpython", "--countdown", "0"], "got 0"),
+        (["report", "--timeline", "0ms"], "'0ms'"),
+        (["report", "--scenario", "weather"], "'weather'"),
+        (["report", "--threads", "0"], "got 0"),
     ]
 
     @Test("exits 64 with one line naming the bad value", arguments: badInputs)

@@ -239,3 +239,34 @@ struct ProgressLineTests {
         #expect(!ProgressLine("x", output: json.output).enabled)
     }
 }
+
+@Suite("Output files and missing tools")
+struct OutputFileTests {
+    @Test("an output file that cannot be written is a usage error naming the path, before any work")
+    func unwritable() {
+        do {
+            _ = try OutputFile(path: "/nonexistent-gillab-folder/trace.json", option: "--trace")
+            Issue.record("an unwritable path was accepted")
+        } catch {
+            #expect(Gillab.exitCode(for: error).rawValue == 64)
+            let line = GillabMain.oneLineError(error)
+            #expect(line.contains("--trace") && line.contains("/nonexistent-gillab-folder/trace.json"), "\(line)")
+        }
+    }
+
+    @Test("compare-cpython without python3 on PATH exits 69 with one line")
+    func noPython() throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: gillabExecutable)
+        process.arguments = ["compare-cpython"]
+        process.environment = ["PATH": "/nonexistent-gillab-path"]
+        let errors = Pipe()
+        process.standardError = errors
+        process.standardOutput = Pipe()
+        try process.run()
+        let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 69)
+        #expect(text.contains("no python3 on PATH") && text.split(separator: "\n").count == 1, "\(text)")
+    }
+}
