@@ -16,8 +16,9 @@ final class Watchdog: @unchecked Sendable {
     private let progress = Atomic<Int>(0)
     private var thread: NativeThread?  // set in init, joined by finish(), on the test's thread
 
-    /// Starts watching: fires when `progress` has not moved for `stall` seconds.
-    init(stall: Double = 5) {
+    /// Starts watching: fires when `progress` has not moved for `stall` seconds, and then calls
+    /// `onFire` (to print what the test was waiting on).
+    init(stall: Double = 5, onFire: @escaping @Sendable () -> Void = {}) {
         thread = NativeThread { [self] in
             var last = -1
             var quiet = 0.0
@@ -27,6 +28,7 @@ final class Watchdog: @unchecked Sendable {
                 if now == last { quiet += 0.01 } else { quiet = 0; last = now }
                 if quiet >= stall {
                     fired.store(true, ordering: .releasing)
+                    onFire()
                     return
                 }
             }

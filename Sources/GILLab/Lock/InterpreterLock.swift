@@ -185,6 +185,10 @@ final class LockState: @unchecked Sendable {
     var counters = LockStatistics()
     /// Guarded by `mutex`. When the current holder took the lock.
     var heldSince: UInt64 = 0
+    /// Guarded by `mutex`. When the last holder's hold ended (its release's clock read). An
+    /// uncontended take starts its hold at max(its own request, this), with no clock read of
+    /// its own, and still never overlaps the hold before it.
+    var lastDropAt: UInt64 = 0
     /// Guarded by `mutex`. `io-priority`'s waiters, counted by rank.
     var waitingByRank = [0, 0, 0]
     /// Guarded by `mutex`. Threads between finding the lock held and taking it, spinners
@@ -307,7 +311,7 @@ final class LockState: @unchecked Sendable {
             }
             locked = true
             let switched = noteHolder(threadID)
-            let now = contended ? monotonicNanoseconds() : start
+            let now = contended ? monotonicNanoseconds() : max(start, lastDropAt)
             if contended { endWaiting(at: now) }
             mine.recordAcquisition(waitedNanoseconds: contended ? now - start : nil, switched: switched)
             counters.add(mine)
@@ -396,8 +400,10 @@ final class LockState: @unchecked Sendable {
             switchCond.signal()
             switchMutex.unlock()
         }
-        // Uncontended, the take began when the thread asked: no second clock read.
-        heldSince = contended ? monotonicNanoseconds() : start
+        // Uncontended, the hold began when the thread asked, or when the hold before it ended if
+        // that came later (the thread read the clock, then another held and dropped the lock
+        // before this one got the mutex): no second clock read.
+        heldSince = contended ? monotonicNanoseconds() : max(start, lastDropAt)
         if contended { endWaiting(at: heldSince) }
 
         // A pending request was aimed at the previous holder; it is served.
@@ -407,6 +413,19 @@ final class LockState: @unchecked Sendable {
         counters.add(mine)
         mutex.unlock()
         return (mine, heldSince)
+    }
+
+    /// The lock's state in one line, read under its mutexes: what a watchdog prints when no
+    /// thread makes progress.
+    var stateDump: String {
+        mutex.lock()
+        switchMutex.lock()
+        let line = "locked=\(locked) lastHolder=\(lastHolder) sleepers=\(waiters) waiting=\(waitingThreads) "
+            + "switchNumber=\(switchNumber) dropRequested=\(isDropRequested) waitingByRank=\(waitingByRank) "
+            + "acquisitions=\(counters.acquisitions) forcedSwitches=\(forcedSwitches)"
+        switchMutex.unlock()
+        mutex.unlock()
+        return line
     }
 
     /// Threads waiting for the lock now, spinners included; for tests and diagnostics.
@@ -431,9 +450,11 @@ final class LockState: @unchecked Sendable {
 
     /// Lets the lock go, following CPython's `drop_gil`.
     /// - Returns: whether this drop waited for another thread to take the lock.
-    func drop(threadID: Int, heldNanoseconds: UInt64, reason: ReleaseReason) -> Bool {
+    /// - Parameter releasedAt: the clock read that ended the hold.
+    func drop(threadID: Int, heldNanoseconds: UInt64, reason: ReleaseReason, at releasedAt: UInt64) -> Bool {
         mutex.lock()
         counters.totalHoldNanoseconds += heldNanoseconds
+        lastDropAt = max(lastDropAt, releasedAt)
         if handoff == .free {
             mutex.unlock()
             return false

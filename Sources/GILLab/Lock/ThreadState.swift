@@ -160,7 +160,7 @@ public final class ThreadState {
         returningFromIO = reason == .io
         statistics.totalHoldNanoseconds += held
         lastRelease = now
-        if state.drop(threadID: id, heldNanoseconds: held, reason: reason) {
+        if state.drop(threadID: id, heldNanoseconds: held, reason: reason, at: now) {
             statistics.forcedSwitches += 1
         }
         // After the drop, so that recording never lengthens a hold; stamped with the release time.
