@@ -28,8 +28,9 @@ struct Run: ParsableCommand {
         // A trace file that cannot be written is refused before minutes of work, not after.
         let traceFile = try trace.map { try OutputFile(path: $0, option: "--trace") }
         let recording = traceFile.map { _ in RunTrace() }
+        Interrupt.install()
         let report = try ProgressLine("gillab run", output: output).around {
-            try Runner.run(plan, trace: recording, progress: $0)
+            try Runner.run(plan, trace: recording, stop: Interrupt.request, progress: $0)
         }
         print(ReportRenderer.render(report, as: output.format), terminator: "")
         if output.format == .table, let verdict = Verdict.scaling(report.results, cores: report.machine.cores) {
@@ -45,6 +46,10 @@ struct Run: ParsableCommand {
             if recording.droppedEvents > 0 {
                 printDiagnostic("gillab: warning: the trace kept \(recording.eventsPerThread) events per thread and row; \(recording.droppedEvents) later ones were left out")
             }
+        }
+        if report.interrupted == true {
+            printDiagnostic("gillab: interrupted: reported \(report.config.repeats) of \(plan.repeats) rounds")
+            Foundation.exit(Interrupt.exitStatus)
         }
     }
 }

@@ -270,3 +270,31 @@ struct OutputFileTests {
         #expect(text.contains("no python3 on PATH") && text.split(separator: "\n").count == 1, "\(text)")
     }
 }
+
+@Suite("SIGINT during a sweep")
+struct InterruptTests {
+    @Test("SIGINT stops a long sweep after the trial in progress, prints the finished rounds' rows, and exits 130")
+    func interrupted() throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: gillabExecutable)
+        // Many quick rounds: some are complete when the signal comes.
+        process.arguments = ["run", "--workload", "io-sleep", "--size", "500", "--units", "200", "--threads", "1,2",
+                             "--modes", "serial,release", "--repeat", "100", "--format", "json"]
+        let output = Pipe(), errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        usleep(2_500_000)
+        kill(process.processIdentifier, SIGINT)
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 130, "\(stderr)")
+        #expect(stderr.contains("interrupted"), "\(stderr)")
+        let report = try JSONDecoder().decode(RunReport.self, from: data)
+        #expect(report.interrupted == true)
+        #expect(report.config.repeats >= 1 && report.config.repeats < 100)
+        #expect(report.results.map(\.mode) == [.serial, .release, .release])
+        #expect(Set(report.results.map(\.checksum)).count == 1)
+    }
+}

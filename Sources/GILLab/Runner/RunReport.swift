@@ -207,4 +207,7 @@ public struct RunReport: Sendable, Codable, Equatable {
     public var config: RunSettings
     /// One row per (mode, threads), serial first.
     public var results: [RunResult]
+    /// Set when the run was stopped early (``StopRequest``): the rows are medians over the
+    /// rounds completed by then, and `config.repeat` says how many those were.
+    public var interrupted: Bool? = nil
 }

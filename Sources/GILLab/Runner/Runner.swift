@@ -1,3 +1,5 @@
+import Synchronization
+
 /// Why a run was refused or failed.
 public enum RunnerError: Error, Equatable, CustomStringConvertible {
     /// A setting is out of range; the message names it and its value.
@@ -136,6 +138,20 @@ public struct RunPlan: Sendable, Equatable {
     }
 }
 
+/// Asks a run to stop at the next trial boundary, as a SIGINT handler does: the run then reports
+/// the rows of the rounds it completed. Stopping is one atomic store, safe in a signal handler.
+public final class StopRequest: Sendable {
+    private let requested = Atomic<Bool>(false)
+
+    public init() {}
+
+    /// Asks the run to stop after the trial in progress.
+    public func stop() { requested.store(true, ordering: .relaxed) }
+
+    /// Whether a stop was asked for.
+    public var isRequested: Bool { requested.load(ordering: .relaxed) }
+}
+
 /// Runs plans under the measurement contract: fixed total work, one warm-up, interleaved
 /// counted repeats, medians, and checksums that must agree.
 public enum Runner {
@@ -143,9 +159,11 @@ public enum Runner {
     /// - Parameters:
     ///   - trace: where to record the lock events of the first counted repeat of each row run
     ///     in this process; `nil` records nothing.
+    ///   - stop: checked between trials; once requested, the run reports the rounds completed
+    ///     so far, with ``RunReport/interrupted`` set.
     ///   - progress: called before each trial with (trials done, trials in all).
     /// - Throws: ``RunnerError``; a checksum mismatch fails the whole run.
-    public static func run(_ plan: RunPlan, trace: RunTrace? = nil,
+    public static func run(_ plan: RunPlan, trace: RunTrace? = nil, stop: StopRequest? = nil,
                            progress: (Int, Int) -> Void = { _, _ in }) throws(RunnerError) -> RunReport {
         try plan.validate()
         let workload: any Workload
@@ -154,11 +172,11 @@ public enum Runner {
         } catch {
             throw .workload(error)
         }
-        return try run(plan, workload: workload, trace: trace, progress: progress)
+        return try run(plan, workload: workload, trace: trace, stop: stop, progress: progress)
     }
 
     /// Runs `plan` on a workload already made, and closes it when done, failed or not.
-    static func run(_ plan: RunPlan, workload: any Workload, trace: RunTrace? = nil,
+    static func run(_ plan: RunPlan, workload: any Workload, trace: RunTrace? = nil, stop: StopRequest? = nil,
                     progress: (Int, Int) -> Void = { _, _ in }) throws(RunnerError) -> RunReport {
         defer { workload.close() }  // the echo server and temporary files go, also on failure
         try plan.validate()
@@ -177,9 +195,11 @@ public enum Runner {
         var outcomes = Array(repeating: [TrialOutcome](), count: rows.count)
         var expected: UInt64?
         let total = (plan.repeats + 1) * rows.count
-        for round in 0...plan.repeats {
+        var completedRounds = 0
+        rounds: for round in 0...plan.repeats {
             let order = round % 2 == 0 ? Array(rows.indices) : rows.indices.reversed()
             for (step, index) in order.enumerated() {
+                if stop?.isRequested == true { break rounds }
                 let row = rows[index]
                 progress(round * rows.count + step, total)
                 let outcome: TrialOutcome
@@ -229,8 +249,17 @@ public enum Runner {
                                  start: outcome.startNanoseconds, wall: outcome.wallNanoseconds, recorder: recorder)
                 }
             }
+            completedRounds = round
         }
         progress(total, total)
+        let interrupted = completedRounds < plan.repeats
+        if interrupted {
+            // Only whole rounds count, so that every row has the same number of repeats.
+            outcomes = outcomes.map { Array($0.prefix(completedRounds)) }
+            if completedRounds == 0 {
+                return RunReport(machine: machine, config: settings(plan, units: units, repeats: 0), results: [], interrupted: true)
+            }
+        }
 
         let serialMedian = Summary(outcomes[0].map { Double($0.wallNanoseconds) / 1e9 }).median
         let serialMedianRun = medianOutcome(outcomes[0])
@@ -253,13 +282,16 @@ public enum Runner {
                 },
                 processes: median.processes.map(ProcessFigures.init))
         }
-        let settings = RunSettings(
-            workload: plan.workload.rawValue, size: plan.size, units: units, threads: plan.threads,
-            modes: plan.modes, repeats: plan.repeats, warmup: 1, blasThreads: plan.blasThreads,
-            policy: plan.lock.policy,
-            switchIntervalSeconds: Double(plan.lock.switchIntervalNanoseconds) / 1e9,
-            interpreters: plan.lock.lockCount)
-        return RunReport(machine: machine, config: settings, results: results)
+        return RunReport(machine: machine, config: settings(plan, units: units, repeats: completedRounds), results: results,
+                         interrupted: interrupted ? true : nil)
+    }
+
+    private static func settings(_ plan: RunPlan, units: Int, repeats: Int) -> RunSettings {
+        RunSettings(workload: plan.workload.rawValue, size: plan.size, units: units, threads: plan.threads,
+                    modes: plan.modes, repeats: repeats, warmup: 1, blasThreads: plan.blasThreads,
+                    policy: plan.lock.policy,
+                    switchIntervalSeconds: Double(plan.lock.switchIntervalNanoseconds) / 1e9,
+                    interpreters: plan.lock.lockCount)
     }
 
     /// The counted run whose wall time is the median (the lower middle for an even count).
