@@ -4,7 +4,7 @@
 SWIFT ?= swift
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test stress tsan asan bench deps clean
+.PHONY: demo test stress tsan asan fuzz bench deps clean
 
 ## demo: release build, the showcase (`gillab` with no arguments), then a report folder in
 ## gillab-report/ (report.md, SVG charts, a Perfetto trace, the JSON)
@@ -31,6 +31,17 @@ tsan: deps
 asan: deps
 	GILLAB_STRESS_ACQUISITIONS=2000 LSAN_OPTIONS=suppressions=$(CURDIR)/.ci/lsan.supp $(SWIFT) test --sanitize=address --disable-xctest --scratch-path .build-asan
 
+## fuzz: libFuzzer (clang -fsanitize=fuzzer,address) on the C kernels' argument checks, for
+## FUZZ_SECONDS (60) from the committed corpus; new inputs go to a scratch folder, not the corpus
+FUZZ_SECONDS ?= 60
+FUZZ_DIR := .build-fuzz
+fuzz: deps
+	mkdir -p $(FUZZ_DIR)/corpus-args
+	clang -g -O1 -fsanitize=fuzzer,address -fuse-ld=lld -ICKernels/include $$(pkg-config --cflags openblas) \
+		CKernels/fuzz/ck_fuzz_args.c CKernels/src/*.c $$(pkg-config --libs openblas) -lm -o $(FUZZ_DIR)/ck_fuzz_args
+	OPENBLAS_NUM_THREADS=1 $(FUZZ_DIR)/ck_fuzz_args -max_total_time=$(FUZZ_SECONDS) -timeout=5 -print_final_stats=1 \
+		-artifact_prefix=$(FUZZ_DIR)/ $(FUZZ_DIR)/corpus-args CKernels/fuzz/corpus/args
+
 ## bench: the package-benchmark suite in benchmarks/
 bench: deps
 	cd benchmarks && $(SWIFT) package --disable-sandbox benchmark
@@ -43,4 +54,4 @@ deps:
 	fi
 
 clean:
-	rm -rf .build .build-tsan .build-asan benchmarks/.build
+	rm -rf .build .build-tsan .build-asan .build-fuzz benchmarks/.build

@@ -27,7 +27,7 @@ let package = Package(
             name: "CKernels",
             dependencies: ["COpenBLAS"],
             path: "CKernels",
-            exclude: ["COpenBLAS"],
+            exclude: ["COpenBLAS", "fuzz"],
             sources: ["src"],
             publicHeadersPath: "include"
         ),

@@ -45,6 +45,9 @@ ck_status ck_mandelbrot(double x0, double y0, double dx, double dy, size_t width
     if (rows != 0 && width > SIZE_MAX / rows) return CK_EOVERFLOW;
     if (rows * width > out_count) return CK_ERANGE;
     if (rows * width != 0 && out == NULL) return CK_EINVAL;
+    // An empty grid has nothing to compute; without this, rows = SIZE_MAX and width = 0 would
+    // spin through 2^64 empty rows (found by the fuzzer).
+    if (rows == 0 || width == 0) return CK_OK;
 
     for (size_t r = 0; r < rows; r++) {
         const double ci = y0 + (double)(row_begin + r) * dy;
