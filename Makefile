@@ -31,16 +31,29 @@ tsan: deps
 asan: deps
 	GILLAB_STRESS_ACQUISITIONS=2000 LSAN_OPTIONS=suppressions=$(CURDIR)/.ci/lsan.supp $(SWIFT) test --sanitize=address --disable-xctest --scratch-path .build-asan
 
-## fuzz: libFuzzer (clang -fsanitize=fuzzer,address) on the C kernels' argument checks, for
-## FUZZ_SECONDS (60) from the committed corpus; new inputs go to a scratch folder, not the corpus
+## fuzz: libFuzzer with AddressSanitizer, FUZZ_SECONDS (60) per harness, from the committed seed
+## corpora; new inputs go to a scratch folder, not the corpus. Two harnesses: the C kernels'
+## argument checks (clang), and the interpreter's program loader (GILLab built with
+## -sanitize=fuzzer and coverage, linked with Tests/Fuzz/FuzzParse.swift).
 FUZZ_SECONDS ?= 60
 FUZZ_DIR := .build-fuzz
+FUZZ_SWIFT := $(FUZZ_DIR)/swift
 fuzz: deps
-	mkdir -p $(FUZZ_DIR)/corpus-args
+	mkdir -p $(FUZZ_DIR)/corpus-args $(FUZZ_DIR)/corpus-parse
 	clang -g -O1 -fsanitize=fuzzer,address -fuse-ld=lld -ICKernels/include $$(pkg-config --cflags openblas) \
 		CKernels/fuzz/ck_fuzz_args.c CKernels/src/*.c $$(pkg-config --libs openblas) -lm -o $(FUZZ_DIR)/ck_fuzz_args
 	OPENBLAS_NUM_THREADS=1 $(FUZZ_DIR)/ck_fuzz_args -max_total_time=$(FUZZ_SECONDS) -timeout=5 -print_final_stats=1 \
 		-artifact_prefix=$(FUZZ_DIR)/ $(FUZZ_DIR)/corpus-args CKernels/fuzz/corpus/args
+	$(SWIFT) build --scratch-path $(FUZZ_SWIFT) --target GILLab -Xswiftc -sanitize=fuzzer,address \
+		-Xswiftc -sanitize-coverage=edge,trace-cmp,inline-8bit-counters,pc-table -Xcc -fsanitize=fuzzer-no-link,address
+	swiftc -sanitize=fuzzer,address -parse-as-library -I $(FUZZ_SWIFT)/debug/Modules \
+		-Xcc -fmodule-map-file=$(FUZZ_SWIFT)/debug/CKernels.build/module.modulemap \
+		$$(find $(FUZZ_SWIFT)/checkouts/*/Sources/*/include -name module.modulemap | sed 's/^/-Xcc -fmodule-map-file=/') \
+		Tests/Fuzz/FuzzParse.swift \
+		$$(find $(FUZZ_SWIFT)/debug/ -name '*.o' -path '*.build/*' | grep -vE 'gillab.build|Tests|generate_|-tool.build|HistogramExample|ArgumentParser') \
+		$$(pkg-config --libs openblas) -o $(FUZZ_DIR)/fuzz_parse
+	$(FUZZ_DIR)/fuzz_parse -max_total_time=$(FUZZ_SECONDS) -timeout=5 -print_final_stats=1 \
+		-artifact_prefix=$(FUZZ_DIR)/ $(FUZZ_DIR)/corpus-parse Tests/Fuzz/corpus/parse
 
 ## bench: the package-benchmark suite in benchmarks/
 bench: deps
