@@ -39,9 +39,9 @@ struct StressTests {
     }
 
     @Test("64 threads, random holds, releases, drop requests and kernels: one holder, no lost wake-up, all finish, statistics add up",
-          .timeLimit(.minutes(5)), arguments: policies)
+          .timeLimit(.minutes(10)), arguments: policies)
     func stress(policy: LockPolicy, spinMicroseconds: Int) throws {
-        let configuration = try LockConfiguration(policy: policy, switchInterval: .microseconds(200), checkInterval: 20,
+        let configuration = try LockConfiguration(policy: policy, switchInterval: .milliseconds(1), checkInterval: 20,
                                                   interpreters: policy == .perInterpreter ? 4 : 1,
                                                   spin: .microseconds(spinMicroseconds))
         let lock = InterpreterLock(configuration: configuration)
