@@ -4,7 +4,7 @@
 SWIFT ?= swift
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test stress tsan asan fuzz bench deps clean
+.PHONY: demo test stress tsan asan fuzz docs bench deps clean
 
 ## demo: release build, the showcase (`gillab` with no arguments), then a report folder in
 ## gillab-report/ (report.md, SVG charts, a Perfetto trace, the JSON)
@@ -54,6 +54,10 @@ fuzz: deps
 		$$(pkg-config --libs openblas) -o $(FUZZ_DIR)/fuzz_parse
 	$(FUZZ_DIR)/fuzz_parse -max_total_time=$(FUZZ_SECONDS) -timeout=5 -print_final_stats=1 \
 		-artifact_prefix=$(FUZZ_DIR)/ $(FUZZ_DIR)/corpus-parse Tests/Fuzz/corpus/parse
+
+## docs: the DocC catalog (Sources/GILLab/GILLab.docc and every public symbol); a warning fails it
+docs: deps
+	$(SWIFT) package --disable-sandbox generate-documentation --target GILLab --warnings-as-errors
 
 ## bench: the package-benchmark suite in benchmarks/
 bench: deps

@@ -41,7 +41,16 @@ enum GillabMain {
     /// `gillab: error: …` with only the first line of the message: help text is a `--help` away.
     static func oneLineError(_ error: any Error) -> String {
         let message = Gillab.message(for: error)
-        let first = message.split(separator: "\n", omittingEmptySubsequences: true).first.map(String.init) ?? "\(error)"
+        let lines = message.split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
+        var first = lines.first ?? "\(error)"
+        // ArgumentParser lists six or more valid values as bullets on the following lines; fold
+        // them into the one line, so that the error still names every valid value.
+        let bulleted = "one of the following:"
+        if first.hasSuffix(bulleted) {
+            let values = lines.dropFirst().map { $0.trimmingCharacters(in: " ") }.filter { $0.hasPrefix("- ") }
+                .map { "'\($0.dropFirst(2))'" }
+            first = String(first.dropLast(bulleted.count)) + "one of " + values.joined(separator: ", ") + "."
+        }
         return "gillab: error: " + first.trimmingCharacters(in: " ")
     }
 }

@@ -80,7 +80,11 @@ public enum Kernels {
     /// Mandelbrot escape counts for grid rows `rows` of `viewport`: for each point c, the least
     /// k < `maxIterations` with |z_k| > 2 (z₀ = 0, z ← z² + c), or `maxIterations` if none.
     ///
-    /// - Parameter into: receives `rows.count × viewport.width` counts, row-major.
+    /// - Parameters:
+    ///   - viewport: the plane rectangle and its grid width.
+    ///   - rows: the grid rows to compute.
+    ///   - maxIterations: the escape-count cap.
+    ///   - counts: receives `rows.count × viewport.width` counts, row-major.
     /// - Throws: ``KernelError/invalidArgument(_:)`` for a negative width, an empty or negative
     ///   row range, `maxIterations` < 1, or a buffer that is too small.
     ///

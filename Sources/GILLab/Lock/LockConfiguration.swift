@@ -108,6 +108,8 @@ public struct LockConfiguration: Sendable, Equatable {
     ///   - switchInterval: a positive duration; 5 ms by default.
     ///   - checkInterval: checkpoints between `legacy-gil`'s releases; 100 by default.
     ///   - interpreters: interpreters under `per-interpreter`; 2 by default.
+    ///   - spin: the fast handoff: how long a `new-gil` waiter spins before it sleeps; 0 (CPython's
+    ///     behaviour) by default, at most 10 ms.
     /// - Throws: ``LockConfigurationError`` naming the bad value.
     public init(policy: LockPolicy = .newGIL, switchInterval: Duration = defaultSwitchInterval,
                 checkInterval: Int = defaultCheckInterval,

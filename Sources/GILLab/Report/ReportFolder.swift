@@ -19,6 +19,7 @@ public enum ReportFolder {
     ///   - report: the run's report.
     ///   - trace: its recorded events; each traced row but `serial` gets a timeline chart.
     ///   - command: the command line that made it, quoted in the report so anyone can rerun it.
+    ///   - directory: the folder to write.
     ///   - timelineMilliseconds: how much of each row the timeline charts show.
     /// - Returns: the names of the files written.
     public static func write(_ report: RunReport, trace: RunTrace, command: String, to directory: URL,

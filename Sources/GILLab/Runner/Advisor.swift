@@ -115,8 +115,12 @@ public enum Advisor {
 
     /// Profiles `target` on one thread and on `threads` threads (lock released around kernels
     /// and I/O, as a well-behaved extension does), `repeats` times each, and advises.
+    /// - Parameters:
+    ///   - target: the workload, or the service scenario, to profile.
+    ///   - threads: the thread count of the second profile.
+    ///   - repeats: counted runs per profile.
+    ///   - units: units per run for a workload; `nil` is half its default.
     /// - Throws: ``RunnerError``.
-    /// - Parameter units: units per run for a workload; `nil` is half its default.
     public static func advise(_ target: AdviceTarget, threads: Int = max(2, MachineInfo.onlineCores),
                               repeats: Int = 3, units: Int? = nil) throws(RunnerError) -> Advice {
         guard (2...256).contains(threads) else { throw .invalidPlan("threads must be between 2 and 256, got \(threads)") }

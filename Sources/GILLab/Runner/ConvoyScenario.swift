@@ -151,7 +151,9 @@ public struct ConvoyReport: Sendable, Codable, Equatable {
 /// The convoy scenario.
 public enum ConvoyScenario {
     /// Runs `plan`.
-    /// - Parameter progress: called before each configuration with (done, in all).
+    /// - Parameters:
+    ///   - plan: the policies, CPU thread counts and samples to measure.
+    ///   - progress: called before each configuration with (done, in all).
     /// - Throws: ``RunnerError``.
     public static func run(_ plan: ConvoyPlan, progress: (Int, Int) -> Void = { _, _ in }) throws(RunnerError) -> ConvoyReport {
         try plan.validate()

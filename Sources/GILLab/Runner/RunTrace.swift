@@ -3,7 +3,7 @@ import Foundation
 /// The lock events of a run, one segment per traced row: what `gillab run --trace` writes as a
 /// Chrome trace and draws as a timeline strip.
 ///
-/// Pass one to ``Runner/run(_:trace:progress:)``. The runner records the first counted repeat of
+/// Pass one to ``Runner/run(_:trace:stop:progress:)``. The runner records the first counted repeat of
 /// every row that runs its threads in this process (`serial`, `hold`, `release`, `eventloop`);
 /// `processes` and `hybrid` rows, whose locks live in worker processes or beside a pool, are not
 /// traced. Each thread buffers its own events, and nothing is written until the run is over.

@@ -76,7 +76,7 @@ public struct RunPlan: Sendable, Equatable {
     /// only above 500 elements; `nil` releases always.
     public var releaseThreshold: Int? = nil
 
-    /// Creates a plan; nothing is checked until ``Runner/run(_:progress:)``.
+    /// Creates a plan; nothing is checked until ``Runner/run(_:trace:stop:progress:)``.
     public init(workload: WorkloadKind, size: Int? = nil, units: Int? = nil, threads: [Int] = [1, 2],
                 modes: [Mode] = [.serial, .hold, .release], repeats: Int = 5, blasThreads: Int = 1,
                 lock: LockConfiguration = .default, transfer: Transfer = .pipe, workerExecutable: String? = nil,
@@ -157,6 +157,7 @@ public final class StopRequest: Sendable {
 public enum Runner {
     /// Runs `plan`.
     /// - Parameters:
+    ///   - plan: what to run.
     ///   - trace: where to record the lock events of the first counted repeat of each row run
     ///     in this process; `nil` records nothing.
     ///   - stop: checked between trials; once requested, the run reports the rounds completed

@@ -211,7 +211,10 @@ public enum WorkloadKind: String, Sendable, CaseIterable, Codable {
 
     /// The workload at `size`.
     /// - Throws: ``WorkloadError/invalid(_:)`` when `size` < 1.
-    /// - Parameter releaseThreshold: `gemm` only: release dgemm only above this matrix order.
+    /// - Parameters:
+    ///   - size: the problem size per unit.
+    ///   - units: the units the run will hand out.
+    ///   - releaseThreshold: `gemm` only: release dgemm only above this matrix order.
     public func make(size: Int, units: Int, releaseThreshold: Int? = nil) throws(WorkloadError) -> any Workload {
         guard size >= 1 else { throw .invalid("\(rawValue) size must be at least 1, got \(size)") }
         switch self {
