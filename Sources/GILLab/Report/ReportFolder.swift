@@ -3,10 +3,13 @@ import Foundation
 /// The folder `gillab report` writes: `report.md` with the tables and verdicts, the SVG charts it
 /// shows, the Chrome trace and the JSON report, side by side.
 public enum ReportFolder {
-    /// What a sweep's folder holds, by file name.
+    /// The report itself: tables, verdicts and the charts, in Markdown.
     public static let markdownName = "report.md"
+    /// The run's JSON report.
     public static let resultsName = "results.json"
+    /// The Chrome trace of the lock.
     public static let traceName = "trace.json"
+    /// Speedup against threads, per mode.
     public static let speedupName = "speedup.svg"
 
     /// The timeline chart's file name for a traced row, such as `timeline-release-2.svg`.

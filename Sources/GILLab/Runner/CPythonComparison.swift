@@ -52,10 +52,12 @@ public struct CPythonComparisonRow: Sendable, Codable, Equatable {
     public var size: Int
     /// `hold`, `release` or (convoy) `beside-cpu`.
     public var mode: String
+    /// Threads on both sides.
     public var threads: Int
     /// Speedup over 1 thread releasing (dgemm), over 1 thread (countdown), or request rate beside
     /// a CPU thread ÷ alone (convoy).
     public var cpythonSpeedup: Double
+    /// The same figure measured in GILLab.
     public var gillabSpeedup: Double
     /// GILLab's minus CPython's.
     public var difference: Double
@@ -67,12 +69,15 @@ public struct CPythonComparisonRow: Sendable, Codable, Equatable {
 
 /// What the comparison produced.
 public struct CPythonComparisonReport: Sendable, Codable, Equatable {
+    /// The machine both sides ran on.
     public var machine: MachineInfo
     /// CPython's version, as `sys.version` gives it.
     public var python: String
     /// GILLab's lock policy.
     public var policy: LockPolicy
+    /// Counted rounds per row on each side.
     public var repeats: Int
+    /// One row per workload, size, mode and thread count measured on both sides.
     public var rows: [CPythonComparisonRow]
 
     enum CodingKeys: String, CodingKey {

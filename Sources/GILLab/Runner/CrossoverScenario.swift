@@ -71,11 +71,13 @@ public struct CrossoverPlan: Sendable, Equatable {
 
 /// One size of one sweep.
 public struct CrossoverPoint: Sendable, Codable, Equatable {
+    /// The kernel's size: matrix order for dgemm, bytes for fnv1a.
     public var size: Int
     /// Median wall of `hold` ÷ median wall of `release`: above 1, releasing pays.
     public var releaseVersusHold: Double
     /// `hold`'s and `release`'s speedups over one thread.
     public var holdSpeedup: Double
+    /// `release`'s speedup over one thread.
     public var releaseSpeedup: Double
 
     enum CodingKeys: String, CodingKey {
@@ -85,6 +87,7 @@ public struct CrossoverPoint: Sendable, Codable, Equatable {
 
 /// One kernel under one lock variant.
 public struct CrossoverResult: Sendable, Codable, Equatable {
+    /// The kernel swept.
     public var kernel: CrossoverKernel
     /// `new-gil`, or `new-gil+spin` for the fast handoff.
     public var policy: String
@@ -93,6 +96,7 @@ public struct CrossoverResult: Sendable, Codable, Equatable {
     /// The smallest size from which releasing beats holding at every larger size tried; `nil`
     /// when it never does.
     public var crossoverSize: Int?
+    /// Every size tried, smallest first.
     public var points: [CrossoverPoint]
 
     enum CodingKeys: String, CodingKey {
@@ -102,15 +106,21 @@ public struct CrossoverResult: Sendable, Codable, Equatable {
 
 /// What the scenario produced: `{"machine": …, "config": …, "results": […]}`.
 public struct CrossoverReport: Sendable, Codable, Equatable {
+    /// The machine the scenario ran on.
     public var machine: MachineInfo
+    /// The scenario's settings.
     public var config: CrossoverSettings
+    /// One sweep per kernel and lock variant.
     public var results: [CrossoverResult]
 }
 
 /// The settings, echoed into the report.
 public struct CrossoverSettings: Sendable, Codable, Equatable {
+    /// Threads of the hold and release rows.
     public var threads: Int
+    /// Counted runs per row.
     public var repeats: Int
+    /// The fast handoff's spin, in microseconds.
     public var spinMicroseconds: Double
 
     enum CodingKeys: String, CodingKey {

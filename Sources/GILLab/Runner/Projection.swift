@@ -14,6 +14,7 @@
 
 /// One mode's projection.
 public struct ProjectionRow: Sendable, Codable, Equatable {
+    /// The mode projected.
     public var mode: Mode
     /// The thread count the measured fraction comes from.
     public var measuredThreads: Int
@@ -28,6 +29,7 @@ public struct ProjectionRow: Sendable, Codable, Equatable {
 
     /// Projected speedups at one core count.
     public struct Point: Sendable, Codable, Equatable {
+        /// The core count projected to.
         public var cores: Int
         /// 1 ÷ (held + (1 − held) ÷ cores).
         public var amdahlHeld: Double
@@ -47,9 +49,13 @@ public struct ProjectionRow: Sendable, Codable, Equatable {
 
 /// A run and its projection: `{"machine", "config", "results", "projection"}`.
 public struct ProjectionReport: Sendable, Codable, Equatable {
+    /// The machine the sweep ran on.
     public var machine: MachineInfo
+    /// The sweep's settings.
     public var config: RunSettings
+    /// The sweep's rows, as `gillab run` reports them.
     public var results: [RunResult]
+    /// One projection per threaded mode.
     public var projection: [ProjectionRow]
     /// Why some rows were not projected, if any were not.
     public var notes: [String]

@@ -28,9 +28,10 @@ public final class RunTrace: @unchecked Sendable {
         public var threads: Int
         /// The row's lock policy.
         public var policy: LockPolicy
-        /// When the timed region began and ended, on the monotonic clock. Events outside it are
+        /// When the timed region began, on the monotonic clock. Events outside the region are
         /// set-up and tear-down.
         public var startNanoseconds: UInt64
+        /// When the timed region ended.
         public var endNanoseconds: UInt64
         /// Each thread's events.
         public var recordings: [Thread]
@@ -83,9 +84,11 @@ public struct LockSpan: Sendable, Equatable {
         case io
     }
 
+    /// What the thread was doing.
     public var kind: Kind
-    /// Monotonic nanoseconds.
+    /// When the span began, in monotonic nanoseconds.
     public var start: UInt64
+    /// When it ended, in monotonic nanoseconds.
     public var end: UInt64
 }
 
