@@ -143,6 +143,7 @@ public struct RunPlan: Sendable, Equatable {
 public final class StopRequest: Sendable {
     private let requested = Atomic<Bool>(false)
 
+    /// Creates a request that has not been made yet.
     public init() {}
 
     /// Asks the run to stop after the trial in progress.
