@@ -52,7 +52,7 @@ struct CompareCPython: ParsableCommand {
         guard let python = python ?? Self.onPath("python3") else {
             throw UnavailableError(description: "no python3 on PATH; compare-cpython needs CPython 3 (give one with --python)")
         }
-        guard FileManager.default.isExecutableFile(atPath: python) else {
+        guard Self.isExecutableProgram(python) else {
             throw UnavailableError(description: "--python: '\(python)' is not an executable file")
         }
         guard let script = script ?? Self.findScript() else {
@@ -71,7 +71,15 @@ struct CompareCPython: ParsableCommand {
     /// The first executable `name` in a directory of PATH.
     static func onPath(_ name: String) -> String? {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
-        return path.split(separator: ":").map { "\($0)/\(name)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
+        return path.split(separator: ":").map { "\($0)/\(name)" }.first(where: isExecutableProgram)
+    }
+
+    /// A regular file with an execute bit. `access(X_OK)` alone says yes to any file for root.
+    static func isExecutableProgram(_ path: String) -> Bool {
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: URL(fileURLWithPath: path).resolvingSymlinksInPath().path),
+              attributes[.type] as? FileAttributeType == .typeRegular,
+              let permissions = attributes[.posixPermissions] as? Int else { return false }
+        return permissions & 0o111 != 0
     }
 
     /// scripts/cpython_side.py in the current directory or above the gillab binary (which lives

@@ -7,7 +7,6 @@ import FoundationXML
 #endif
 import Testing
 @testable import GILLab
-@testable import gillab
 
 @Suite("Event hooks and statistics")
 struct EventHookTests {
@@ -225,76 +224,5 @@ extension OpenBLASProcessWide {
             let load = ReportRenderer.load(report.results)
             #expect(load.contains("worker-1") && load.contains("waiting"))
         }
-    }
-}
-
-@Suite("Progress line")
-struct ProgressLineTests {
-    @Test("the progress line stays off when stderr is not a terminal, or with --quiet")
-    func offWithoutTerminal() throws {
-        // Under `swift test`, stderr is a pipe or a file.
-        #expect(isatty(STDERR_FILENO) == 0 ? !ProgressLine("x", quiet: false).enabled : true)
-        #expect(!ProgressLine("x", quiet: true).enabled)
-        let json = try #require(try Gillab.parseAsRoot(["run", "--format", "json"]) as? Run)
-        #expect(!ProgressLine("x", output: json.output).enabled)
-    }
-}
-
-@Suite("Output files and missing tools")
-struct OutputFileTests {
-    @Test("an output file that cannot be written is a usage error naming the path, before any work")
-    func unwritable() {
-        do {
-            _ = try OutputFile(path: "/nonexistent-gillab-folder/trace.json", option: "--trace")
-            Issue.record("an unwritable path was accepted")
-        } catch {
-            #expect(Gillab.exitCode(for: error).rawValue == 64)
-            let line = GillabMain.oneLineError(error)
-            #expect(line.contains("--trace") && line.contains("/nonexistent-gillab-folder/trace.json"), "\(line)")
-        }
-    }
-
-    @Test("compare-cpython without python3 on PATH exits 69 with one line")
-    func noPython() throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: gillabExecutable)
-        process.arguments = ["compare-cpython"]
-        process.environment = ["PATH": "/nonexistent-gillab-path"]
-        let errors = Pipe()
-        process.standardError = errors
-        process.standardOutput = Pipe()
-        try process.run()
-        let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 69)
-        #expect(text.contains("no python3 on PATH") && text.split(separator: "\n").count == 1, "\(text)")
-    }
-}
-
-@Suite("SIGINT during a sweep")
-struct InterruptTests {
-    @Test("SIGINT stops a long sweep after the trial in progress, prints the finished rounds' rows, and exits 130")
-    func interrupted() throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: gillabExecutable)
-        // Many quick rounds: some are complete when the signal comes.
-        process.arguments = ["run", "--workload", "io-sleep", "--size", "500", "--units", "200", "--threads", "1,2",
-                             "--modes", "serial,release", "--repeat", "100", "--format", "json"]
-        let output = Pipe(), errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        usleep(2_500_000)
-        kill(process.processIdentifier, SIGINT)
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 130, "\(stderr)")
-        #expect(stderr.contains("interrupted"), "\(stderr)")
-        let report = try JSONDecoder().decode(RunReport.self, from: data)
-        #expect(report.interrupted == true)
-        #expect(report.config.repeats >= 1 && report.config.repeats < 100)
-        #expect(report.results.map(\.mode) == [.serial, .release, .release])
-        #expect(Set(report.results.map(\.checksum)).count == 1)
     }
 }

@@ -8,16 +8,11 @@ extension ReportRenderer {
              (r.difference >= 0 ? "+" : "") + fixed(r.difference, 2)]
         }
         return renderScenario(report, machine: report.machine, header: comparisonColumns, rows: rows, as: format) {
-            "CPython \(report.python) and GILLab (\(report.policy.rawValue)) on the same machine, \(report.repeat) repeats each: "
+            "CPython \(report.python) and GILLab (\(report.policy.rawValue)) on the same machine, \(report.repeats) repeats each: "
                 + "dgemm speedups over 1 thread releasing (hold: ctypes.PyDLL keeps the GIL; release: ctypes.CDLL drops it), "
                 + "countdown over 1 thread, convoy as the request rate of a thread sleeping 1 ms beside a CPU thread ÷ alone\n"
         }
     }
-}
-
-extension CPythonComparisonReport {
-    /// `repeats`, under the name the JSON uses.
-    var `repeat`: Int { repeats }
 }
 
 extension Verdict {

@@ -29,14 +29,15 @@ public enum ChromeTrace {
             func microseconds(_ nanoseconds: UInt64) -> String {
                 String(format: "%.3f", Double(nanoseconds &- segment.startNanoseconds) / 1e3)
             }
-            for thread in segment.recordings {
+            let spans = segment.recordings.map(segment.spans(of:))
+            for (thread, threadSpans) in zip(segment.recordings, spans) {
                 emit(#"{"name":"thread_name","ph":"M","pid":\#(pid),"tid":\#(thread.id),"args":{"name":\#(quoted(thread.name))}}"#)
-                for span in segment.spans(of: thread) {
+                for span in threadSpans {
                     let duration = String(format: "%.3f", Double(span.end - span.start) / 1e3)
                     emit(#"{"name":"\#(name(of: span.kind))","cat":"lock","ph":"X","pid":\#(pid),"tid":\#(thread.id),"ts":\#(microseconds(span.start)),"dur":\#(duration)}"#)
                 }
             }
-            for step in segment.waiterSteps() {
+            for step in segment.waiterSteps(spans) {
                 emit(#"{"name":"waiters","ph":"C","pid":\#(pid),"tid":0,"ts":\#(microseconds(step.nanoseconds)),"args":{"waiters":\#(step.waiters)}}"#)
             }
         }

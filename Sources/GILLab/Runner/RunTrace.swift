@@ -133,10 +133,11 @@ extension RunTrace.Segment {
 
     /// The number of threads waiting, as (time, count) steps over the timed region, from every
     /// thread's wait spans.
-    public func waiterSteps() -> [(nanoseconds: UInt64, waiters: Int)] {
+    /// - Parameter spans: each thread's ``spans(of:)``, already made.
+    public func waiterSteps(_ spans: [[LockSpan]]) -> [(nanoseconds: UInt64, waiters: Int)] {
         var changes: [(UInt64, Int)] = []
-        for thread in recordings {
-            for span in spans(of: thread) where span.kind == .wait {
+        for threadSpans in spans {
+            for span in threadSpans where span.kind == .wait {
                 changes.append((span.start, 1))
                 changes.append((span.end, -1))
             }

@@ -9,11 +9,6 @@ import Synchronization
 // CPython 3.11 on this machine, for comparison: 39 ns for an uncontended release + re-take,
 // 22 µs median for a threading.Event ping-pong.
 
-/// Waits until `flag` reads `value`, yielding the CPU (this machine has 2 cores).
-func waitFor(_ flag: borrowing Atomic<Int>, _ value: Int) {
-    while flag.load(ordering: .acquiring) != value { sched_yield() }
-}
-
 final class HandoffRig: @unchecked Sendable {
     let phase = Atomic<Int>(0)
     let sentAt = Atomic<UInt64>(0)
