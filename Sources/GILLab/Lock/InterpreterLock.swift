@@ -196,6 +196,8 @@ final class LockState: @unchecked Sendable {
     var waitingThreads = 0
     /// Guarded by `mutex`. Since when `waitingThreads` has been above zero.
     var someoneWaitingSince: UInt64 = 0
+    /// Guarded by `mutex`. When `waitingThreads` last fell to zero.
+    var someoneWaitingEnded: UInt64 = 0
 
     let switchMutex = PosixMutex()
     /// A dropper on request sleeps here until another thread has the lock (FORCE_SWITCHING).
@@ -273,14 +275,19 @@ final class LockState: @unchecked Sendable {
 
     /// Counts the caller among the waiters (gil_load's "someone is waiting"); `mutex` held.
     private func beginWaiting(since start: UInt64) {
-        if waitingThreads == 0 { someoneWaitingSince = start }
+        // `start` was read before the mutex was taken, so it may fall inside the last waiting
+        // span; starting from that span's end keeps the spans from overlapping.
+        if waitingThreads == 0 { someoneWaitingSince = max(start, someoneWaitingEnded) }
         waitingThreads += 1
     }
 
     /// The caller, a waiter, took the lock at `now`; `mutex` held.
     private func endWaiting(at now: UInt64) {
         waitingThreads -= 1
-        if waitingThreads == 0 { counters.someoneWaitingNanoseconds += now &- min(someoneWaitingSince, now) }
+        if waitingThreads == 0 {
+            counters.someoneWaitingNanoseconds += now &- min(someoneWaitingSince, now)
+            someoneWaitingEnded = max(someoneWaitingEnded, now)
+        }
     }
 
     /// Takes the lock for `thread`, following CPython's `take_gil`.
