@@ -5,7 +5,9 @@
 /* Written once, before any thread can reach the macros (the first InterpreterLock installs
  * them), then only read. */
 static ck_lock_hooks installed;
-static _Thread_local void *bound;
+/* initial-exec: a plain %fs-relative load and store, not a __tls_get_addr call, on every
+ * take of the lock (which binds the taker's state). CKernels is linked into the program. */
+static _Thread_local void *bound __attribute__((tls_model("initial-exec")));
 
 void ck_lock_install(ck_lock_hooks hooks) { installed = hooks; }
 

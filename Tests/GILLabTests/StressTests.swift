@@ -24,7 +24,12 @@ struct StressTests {
     /// (millions).
     static let passOverBound = 64 * threads
 
-    static let policies: [(LockPolicy, Int)] = [(.newGIL, 0), (.newGIL, 50), (.legacyGIL, 0), (.ioPriority, 0), (.perInterpreter, 0)]
+    /// Policy, spin in µs, timing. `untimed` runs `new-gil` with no clock on the fast path, so
+    /// that the lock word's compare-and-swap races are hammered at full speed too.
+    static let policies: [(LockPolicy, Int, LockTiming)] = [
+        (.newGIL, 0, .timed), (.newGIL, 50, .timed), (.newGIL, 0, .untimed),
+        (.legacyGIL, 0, .timed), (.ioPriority, 0, .timed), (.perInterpreter, 0, .timed),
+    ]
 
     /// A tiny deterministic generator, so a failure can be replayed.
     struct SplitMix {
@@ -40,10 +45,10 @@ struct StressTests {
 
     @Test("64 threads, random holds, releases, drop requests and kernels: one holder, no lost wake-up, all finish, statistics add up",
           .timeLimit(.minutes(10)), arguments: policies)
-    func stress(policy: LockPolicy, spinMicroseconds: Int) throws {
+    func stress(policy: LockPolicy, spinMicroseconds: Int, timing: LockTiming) throws {
         let configuration = try LockConfiguration(policy: policy, switchInterval: .milliseconds(1), checkInterval: 20,
                                                   interpreters: policy == .perInterpreter ? 4 : 1,
-                                                  spin: .microseconds(spinMicroseconds))
+                                                  spin: .microseconds(spinMicroseconds), timing: timing)
         let lock = InterpreterLock(configuration: configuration)
         let holders = (0..<configuration.lockCount).map { _ in Counter() }
         let violations = Counter(), finished = Counter()
@@ -124,15 +129,18 @@ struct StressTests {
         #expect(total.switches == lockStatistics.switches)
         #expect(total.totalHoldNanoseconds == lockStatistics.totalHoldNanoseconds)
         #expect(total.dropRequests == lockStatistics.dropRequests)
-        for statistics in all {
+        for statistics in all where timing == .timed {
             #expect(statistics.totalHoldNanoseconds + statistics.totalWaitNanoseconds + statistics.releasedNanoseconds
                     == statistics.lifetimeNanoseconds)
+        }
+        if timing == .untimed {
+            #expect(lockStatistics.totalHoldNanoseconds == 0 && total.releasedNanoseconds == 0)
         }
         if policy == .newGIL {
             #expect(worstPassOver.load <= Self.passOverBound,
                     "a waiter saw \(worstPassOver.load) changes of holder in a row (bound \(Self.passOverBound))")
         }
-        print("stress \(policy.rawValue) spin \(spinMicroseconds) µs: \(Self.threads) threads × \(target) acquisitions, "
+        print("stress \(policy.rawValue) spin \(spinMicroseconds) µs \(timing.rawValue): \(Self.threads) threads × \(target) acquisitions, "
               + "\(lockStatistics.acquisitions) in all, \(lockStatistics.contendedAcquisitions) contended, "
               + "\(lockStatistics.dropRequests) drop requests, max wait \(Double(lockStatistics.maxWaitNanoseconds) / 1e6) ms, "
               + "most holder changes seen by one waiter \(worstPassOver.load)")

@@ -8,9 +8,9 @@ import Synchronization
  again in Swift with the same state and the same steps, so that what GILLab measures is what
  CPython does.
 
- - The lock is a `locked` flag guarded by a mutex, with a condition variable (`cond`) that
-   waiters sleep on. It is not a plain mutex because a plain mutex gives no say in who gets it
-   next, and the protocol below needs that say.
+ - The lock is a `locked` flag with a mutex and a condition variable (`cond`) that waiters
+   sleep on. It is not a plain mutex because a plain mutex gives no say in who gets it next,
+   and the protocol below needs that say.
 
  - A thread that wants the lock while another holds it waits on `cond` for at most the switch
    interval (5 ms by default). If the wait times out, the lock is still held, and no switch has
@@ -36,6 +36,22 @@ import Synchronization
  - `switchNumber` counts acquisitions by a thread other than the previous holder. A waiter
    compares it across its timed wait so that it does not ask for a drop when the lock has
    changed hands in the meantime and the new holder has had less than an interval.
+
+ The lock word and the fast path (not in CPython, and no change to what it does):
+
+ - `locked`, a "someone waits" bit and `last_holder` share one atomic word. CPython takes its
+   mutex on every take and drop, three lock/unlock pairs per round trip. Here the commonest
+   round trip, a thread releasing around a kernel and taking the lock back while nobody wants
+   it, is one compare-and-swap each way: a take succeeds only if the word says "free, last held
+   by me, nobody waiting" and no drop request is pending, which are exactly the cases where
+   CPython's take_gil would take the free lock at once and change nothing else; a drop succeeds
+   only if nobody waits and no request is pending, where drop_gil's signal would wake nobody
+   and no forced switch follows. Everything else takes the slow path below, unchanged. A waiter
+   sets the "someone waits" bit, under the mutex, before it looks at `locked` for the last time
+   and sleeps, so a drop either fails its compare-and-swap and goes the slow way, which wakes
+   it, or came first and the waiter sees the lock free.
+ - With `LockTiming.untimed` the fast path also skips the clock: statistics count instead of
+   timing, except contended waits, which sleep anyway.
 
  Other policies share the state and differ in take and drop:
 
@@ -150,8 +166,14 @@ public enum ReleaseReason: Sendable, Equatable {
 
 // MARK: - State
 
+/// 64 bytes of nothing, to keep the lock word off the cache line of the fields around it:
+/// waiters write the word, and that should not take the holder's counters' line with it.
+struct CacheLinePadding {
+    private let bytes: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
+}
+
 /// The lock's shared state. `@unchecked Sendable` is confined here: every mutable field below
-/// is guarded as its comment says, and the eval breaker is atomic.
+/// is guarded as its comment says, and the rest are atomics.
 final class LockState: @unchecked Sendable {
     /// How take and drop behave; `per-interpreter` runs `new-gil` in each interpreter.
     enum Handoff { case newGIL, legacyGIL, free, ioPriority }
@@ -165,34 +187,60 @@ final class LockState: @unchecked Sendable {
     /// `io-priority`: how long a holder keeps the lock before a thread back from I/O may ask it
     /// to drop. A tenth of the switch interval: 500 µs by default.
     let minimumSliceNanoseconds: UInt64
+    /// Whether the last holder may take the lock back, and drop it, without `mutex`: `new-gil`
+    /// only (see "The lock word" in the notes above).
+    let hasFastPath: Bool
 
     let mutex = PosixMutex()
     /// Waiters for the lock sleep here (CPython's `gil->cond`).
     let cond = PosixCondition()
-    /// Guarded by `mutex`.
-    var locked = false {
-        didSet { lockedMirror.store(locked, ordering: .relaxed) }
-    }
-    /// `locked`, readable without `mutex`, for a spinning waiter.
-    let lockedMirror = Atomic<Bool>(false)
+
+    private let paddingBefore = CacheLinePadding()
+    /// The lock word: bit 0 is CPython's `locked`, bit 1 is set while threads wait in the slow
+    /// take (so a drop must wake them), and the bits above hold the last holder's id (CPython's
+    /// `last_holder`). Changed only by read-modify-writes, which the hardware orders one after
+    /// another on this one word: a drop that clears `locked` without `mutex` fails if a waiter
+    /// set bit 1 first, and a waiter that sets bit 1 sees `locked` already clear if the drop
+    /// came first. So no wake-up is lost.
+    let word = Atomic<UInt>(0)
+    private let paddingAfter = CacheLinePadding()
+    static let lockedBit: UInt = 1
+    static let waitersBit: UInt = 2
+    static let holderShift: UInt = 2
+
     /// Fast handoff: how long a waiter spins before it sleeps; 0 sleeps at once.
     let spinNanoseconds: UInt64
-    /// Guarded by `mutex`. Threads sleeping on `cond`.
+    /// Guarded by `mutex`. Threads in the slow take's wait loop, asleep on `cond` or about to
+    /// look again; bit 1 of `word` is set exactly while this is above zero.
     var waiters = 0
     /// Guarded by `mutex`.
     var switchNumber: UInt64 = 0
-    /// Guarded by `mutex`.
+    /// Guarded by `mutex`. Everything but the holder's own counters below.
     var counters = LockStatistics()
-    /// Guarded by `mutex`. When the current holder took the lock.
+    /// Guarded by `mutex`. When the current holder took the lock (slow path; `io-priority`
+    /// reads it).
     var heldSince: UInt64 = 0
-    /// Guarded by `mutex`. When the last holder's hold ended (its release's clock read). An
-    /// uncontended take starts its hold at max(its own request, this), with no clock read of
-    /// its own, and still never overlaps the hold before it.
-    var lastDropAt: UInt64 = 0
+
+    // The holder's own counters: written only by the thread that holds the lock, while it
+    // holds it (under `free`, which excludes nobody, under `mutex`). A plain load and store,
+    // no read-modify-write, so they cost the fast path next to nothing; atomics so that a
+    // snapshot may read them from any thread.
+    /// Time the lock was held, summed.
+    let holdNanoseconds = Atomic<UInt64>(0)
+    /// Acquisitions on the fast path, which never touches `counters`.
+    let fastAcquisitions = Atomic<UInt64>(0)
+    /// When the last hold ended (its release's clock read). An uncontended take starts its
+    /// hold at max(its own request, this), with no clock read of its own, and still never
+    /// overlaps the hold before it.
+    let lastDropAt = Atomic<UInt64>(0)
+    /// Guarded by `mutex`. The holder's counters at the last reset, which cannot write them.
+    var holdBase: UInt64 = 0
+    var fastAcquisitionsBase: UInt64 = 0
+
     /// Guarded by `mutex`. `io-priority`'s waiters, counted by rank.
     var waitingByRank = [0, 0, 0]
     /// Guarded by `mutex`. Threads between finding the lock held and taking it, spinners
-    /// included (`waiters` counts only the sleepers, which is what signalling needs).
+    /// included (`waiters` counts only the slow loop's, which is what waking needs).
     var waitingThreads = 0
     /// Guarded by `mutex`. Since when `waitingThreads` has been above zero.
     var someoneWaitingSince: UInt64 = 0
@@ -202,9 +250,6 @@ final class LockState: @unchecked Sendable {
     let switchMutex = PosixMutex()
     /// A dropper on request sleeps here until another thread has the lock (FORCE_SWITCHING).
     let switchCond = PosixCondition()
-    /// The id of the last holder. Written under `mutex`, and under `switchMutex` too for
-    /// `new-gil`, whose forced-switch dropper reads it under `switchMutex` alone.
-    var lastHolder = 0
     /// Guarded by `switchMutex`.
     var forcedSwitches: UInt64 = 0
 
@@ -221,6 +266,7 @@ final class LockState: @unchecked Sendable {
         case .free: .free
         case .ioPriority: .ioPriority
         }
+        hasFastPath = handoff == .newGIL
         switchIntervalNanoseconds = max(configuration.switchIntervalNanoseconds, 1)
         minimumSliceNanoseconds = max(switchIntervalNanoseconds / 10, 1)
         checkInterval = configuration.checkInterval
@@ -232,8 +278,15 @@ final class LockState: @unchecked Sendable {
         evalBreaker.load(ordering: .relaxed) & Self.dropRequestBit != 0
     }
 
+    /// Whether some thread holds the lock. Exact under `mutex` only for the slow path's own
+    /// changes: the fast path may flip it at any time, which is why taking is a compare-and-swap.
+    var isLocked: Bool { word.load(ordering: .relaxed) & Self.lockedBit != 0 }
+
+    /// The id of the last thread to take the lock (0: none yet).
+    var lastHolder: Int { Int(bitPattern: word.load(ordering: .relaxed) >> Self.holderShift) }
+
     // CPython's SET_GIL_DROP_REQUEST / RESET_GIL_DROP_REQUEST. Relaxed is enough: the request is
-    // a hint, and the handoff itself is ordered by `mutex`.
+    // a hint, and the handoff itself is ordered by the lock word.
     func setDropRequest() {
         evalBreaker.bitwiseOr(Self.dropRequestBit, ordering: .relaxed)
     }
@@ -242,9 +295,18 @@ final class LockState: @unchecked Sendable {
         evalBreaker.bitwiseAnd(~Self.dropRequestBit, ordering: .relaxed)
     }
 
+    /// Adds to one of the holder's own counters: a load and a store, safe because only the
+    /// holder writes it.
+    @inline(__always)
+    private static func bump(_ counter: borrowing Atomic<UInt64>, by amount: UInt64) {
+        counter.store(counter.load(ordering: .relaxed) &+ amount, ordering: .relaxed)
+    }
+
     func resetCounters() {
         mutex.lock()
         counters = LockStatistics()
+        holdBase = holdNanoseconds.load(ordering: .relaxed)
+        fastAcquisitionsBase = fastAcquisitions.load(ordering: .relaxed)
         if waitingThreads > 0 { someoneWaitingSince = monotonicNanoseconds() }
         switchMutex.lock()
         forcedSwitches = 0
@@ -255,6 +317,8 @@ final class LockState: @unchecked Sendable {
     func snapshot() -> LockStatistics {
         mutex.lock()
         var copy = counters
+        copy.acquisitions += fastAcquisitions.load(ordering: .relaxed) &- fastAcquisitionsBase
+        copy.totalHoldNanoseconds = holdNanoseconds.load(ordering: .relaxed) &- holdBase
         switchMutex.lock()
         copy.forcedSwitches = forcedSwitches
         switchMutex.unlock()
@@ -262,13 +326,54 @@ final class LockState: @unchecked Sendable {
         return copy
     }
 
+    // MARK: - The fast path
+
+    /// The uncontended take, `new-gil` only: the lock is free, this thread held it last,
+    /// nobody waits in the slow path and no drop request is pending. Then the slow path would
+    /// take the lock at once and change nothing else, so one compare-and-swap does the same:
+    /// no mutex, no clock, no syscall.
+    /// - Returns: whether the thread now holds the lock; if not, it takes the slow path.
+    @inline(__always)
+    func takeFast(threadID: Int) -> Bool {
+        guard hasFastPath, evalBreaker.load(ordering: .relaxed) == 0 else { return false }
+        let free = UInt(bitPattern: threadID) << Self.holderShift
+        guard word.compareExchange(expected: free, desired: free | Self.lockedBit, ordering: .acquiring).exchanged else {
+            return false
+        }
+        Self.bump(fastAcquisitions, by: 1)
+        return true
+    }
+
     // MARK: - take and drop
 
-    /// Records `threadID` as the holder; `mutex` must be held. Returns whether the holder
-    /// changed, which is what `switchNumber` counts.
-    private func noteHolder(_ threadID: Int) -> Bool {
+    /// Takes the lock for `threadID` if it is free: sets `locked` and the holder in one
+    /// compare-and-swap, keeping the waiters bit. `mutex` must be held. A new holder is
+    /// published under `switchMutex` too, so that a forced-switch dropper that checks the
+    /// holder either sees it or is already waiting for the signal.
+    /// - Returns: `nil` if the lock is held (or the last holder's fast path took it first);
+    ///   else whether the holder changed, which is what `switchNumber` counts.
+    private func claim(_ threadID: Int) -> Bool? {
+        let current = word.load(ordering: .relaxed)
+        guard current & Self.lockedBit == 0 else { return nil }
+        let me = UInt(bitPattern: threadID)
+        if current >> Self.holderShift == me {
+            let taken = word.compareExchange(expected: current, desired: current | Self.lockedBit, ordering: .acquiring)
+            return taken.exchanged ? false : nil
+        }
+        switchMutex.lock()
+        defer { switchMutex.unlock() }
+        let desired = me << Self.holderShift | current & Self.waitersBit | Self.lockedBit
+        guard word.compareExchange(expected: current, desired: desired, ordering: .acquiring).exchanged else { return nil }
+        switchNumber &+= 1
+        switchCond.signal()
+        return true
+    }
+
+    /// `free`'s take: records `threadID` as the holder, no exclusion; `mutex` held.
+    /// - Returns: whether the holder changed.
+    private func noteFreeHolder(_ threadID: Int) -> Bool {
         guard lastHolder != threadID else { return false }
-        lastHolder = threadID
+        word.store(UInt(bitPattern: threadID) << Self.holderShift, ordering: .relaxed)
         switchNumber &+= 1
         return true
     }
@@ -290,7 +395,8 @@ final class LockState: @unchecked Sendable {
         }
     }
 
-    /// Takes the lock for `thread`, following CPython's `take_gil`.
+    /// Takes the lock for `thread`, following CPython's `take_gil`: the slow path, for every
+    /// take that ``takeFast(threadID:)`` does not do.
     /// - Parameters:
     ///   - priority: the thread is coming back from a release for I/O; only `io-priority`
     ///     acts on it.
@@ -298,67 +404,61 @@ final class LockState: @unchecked Sendable {
     /// - Returns: what the thread should add to its own counters, and when it got the lock.
     func take(threadID: Int, priority: Bool = false, since start: UInt64) -> (LockStatistics, acquiredAt: UInt64) {
         var mine = LockStatistics()
-        var contended = false
         mutex.lock()
-        switch handoff {
-        case .free:
+        if handoff == .free {
             // No exclusion: count, note the holder, and go.
-            mine.recordAcquisition(waitedNanoseconds: nil, switched: noteHolder(threadID))
+            mine.recordAcquisition(waitedNanoseconds: nil, switched: noteFreeHolder(threadID))
             counters.add(mine)
             mutex.unlock()
             return (mine, start)
-        case .legacyGIL:
-            // A plain lock: wait as long as it takes, ask nobody to drop.
-            if locked {
-                contended = true
-                beginWaiting(since: start)
-                waiters += 1
-                while locked { cond.wait(mutex) }
-                waiters -= 1
-            }
-            locked = true
-            let switched = noteHolder(threadID)
-            let now = contended ? monotonicNanoseconds() : max(start, lastDropAt)
-            if contended { endWaiting(at: now) }
-            mine.recordAcquisition(waitedNanoseconds: contended ? now - start : nil, switched: switched)
-            counters.add(mine)
-            mutex.unlock()
-            return (mine, now)
-        case .newGIL, .ioPriority:
-            break
         }
 
+        var contended = false
         var rank: Rank = handoff == .ioPriority && priority ? .priority : .normal
-        if locked && spinNanoseconds > 0 && handoff == .newGIL {
+        if isLocked && spinNanoseconds > 0 && handoff == .newGIL {
             // Fast handoff: watch the holder for a moment before sleeping, as an adaptive mutex
             // does. A holder that drops soon (a short kernel, a checkpoint) hands over without a
             // futex wake-up; a long holder costs one spin, then the usual sleep.
-            // The dropper clears `locked` before it lets `mutex` go, so a spinner that saw the
-            // lock free would find `mutex` still held and sleep on it (a default pthread mutex
-            // does not spin): the very futex wake-up the spin is there to avoid. So it keeps
-            // spinning, on trylock, for what is left of its spin.
+            // A dropper on the slow path clears `locked` before it lets `mutex` go, so a spinner
+            // that saw the lock free could find `mutex` still held and sleep on it (a default
+            // pthread mutex does not spin): the very futex wake-up the spin is there to avoid.
+            // So it keeps spinning, on trylock, for what is left of its spin.
             contended = true
             beginWaiting(since: start)
             mutex.unlock()
             let until = start &+ spinNanoseconds
             var owned = false
             while monotonicNanoseconds() < until {
-                if !lockedMirror.load(ordering: .relaxed) && mutex.tryLock() {
+                if !isLocked && mutex.tryLock() {
                     owned = true
                     break
                 }
             }
             if !owned { mutex.lock() }
         }
-        if locked || isOutranked(rank) {
+
+        var switched = isOutranked(rank) ? nil : claim(threadID)
+        if switched == nil {
             if !contended { beginWaiting(since: start) }
             contended = true
+            // Announce the waiter before looking again, so that a drop either sees the bit and
+            // takes the slow path, which wakes us, or came first and we see the lock free.
             waiters += 1
+            if waiters == 1 { word.bitwiseOr(Self.waitersBit, ordering: .relaxed) }
             waitingByRank[rank.rawValue] += 1
-            while locked || isOutranked(rank) {
+            while true {
+                if !isOutranked(rank), let taken = claim(threadID) {
+                    switched = taken
+                    break
+                }
+                if handoff == .legacyGIL {
+                    // A plain lock: wait as long as it takes, ask nobody to drop.
+                    cond.wait(mutex)
+                    continue
+                }
                 let saved = switchNumber
                 var timeout = switchIntervalNanoseconds
-                if rank == .priority && locked {
+                if rank == .priority && isLocked {
                     // Back from I/O: ask at once, once the holder has had its minimum slice.
                     let held = monotonicNanoseconds() &- heldSince
                     if held < minimumSliceNanoseconds {
@@ -375,7 +475,7 @@ final class LockState: @unchecked Sendable {
                 let timedOut = cond.wait(mutex, nanoseconds: timeout)
                 guard timedOut, rank != .priority else { continue }
                 // A whole interval passed with the same holder: ask it to drop.
-                if locked && switchNumber == saved {
+                if isLocked && switchNumber == saved {
                     setDropRequest()
                     mine.dropRequests += 1
                 }
@@ -390,33 +490,19 @@ final class LockState: @unchecked Sendable {
             }
             waitingByRank[rank.rawValue] -= 1
             waiters -= 1
+            if waiters == 0 { word.bitwiseAnd(~Self.waitersBit, ordering: .relaxed) }
         }
 
-        // Publish the new holder under switchMutex, so a forced-switch dropper that checks
-        // lastHolder either sees us or is already waiting for the signal below. A thread taking
-        // the lock back from itself changes no holder, and no dropper can be waiting for it:
-        // a dropper waits only while it is itself the last holder.
-        let switched: Bool
-        if lastHolder == threadID {
-            locked = true
-            switched = false
-        } else {
-            switchMutex.lock()
-            locked = true
-            switched = noteHolder(threadID)
-            switchCond.signal()
-            switchMutex.unlock()
-        }
         // Uncontended, the hold began when the thread asked, or when the hold before it ended if
         // that came later (the thread read the clock, then another held and dropped the lock
         // before this one got the mutex): no second clock read.
-        heldSince = contended ? monotonicNanoseconds() : max(start, lastDropAt)
+        heldSince = contended ? monotonicNanoseconds() : max(start, lastDropAt.load(ordering: .relaxed))
         if contended { endWaiting(at: heldSince) }
 
         // A pending request was aimed at the previous holder; it is served.
         if isDropRequested { resetDropRequest() }
 
-        mine.recordAcquisition(waitedNanoseconds: contended ? heldSince - start : nil, switched: switched)
+        mine.recordAcquisition(waitedNanoseconds: contended ? heldSince - start : nil, switched: switched ?? false)
         counters.add(mine)
         mutex.unlock()
         return (mine, heldSince)
@@ -427,9 +513,12 @@ final class LockState: @unchecked Sendable {
     var stateDump: String {
         mutex.lock()
         switchMutex.lock()
-        let line = "locked=\(locked) lastHolder=\(lastHolder) sleepers=\(waiters) waiting=\(waitingThreads) "
+        let word = word.load(ordering: .relaxed)
+        let acquisitions = counters.acquisitions &+ fastAcquisitions.load(ordering: .relaxed) &- fastAcquisitionsBase
+        let line = "locked=\(word & Self.lockedBit != 0) lastHolder=\(word >> Self.holderShift) "
+            + "waitersBit=\(word & Self.waitersBit != 0) waiters=\(waiters) waiting=\(waitingThreads) "
             + "switchNumber=\(switchNumber) dropRequested=\(isDropRequested) waitingByRank=\(waitingByRank) "
-            + "acquisitions=\(counters.acquisitions) forcedSwitches=\(forcedSwitches)"
+            + "acquisitions=\(acquisitions) forcedSwitches=\(forcedSwitches)"
         switchMutex.unlock()
         mutex.unlock()
         return line
@@ -455,21 +544,47 @@ final class LockState: @unchecked Sendable {
         return waitingByRank[(rank.rawValue + 1)...].contains { $0 > 0 }
     }
 
-    /// Lets the lock go, following CPython's `drop_gil`.
+    /// Lets the lock go, following CPython's `drop_gil`. The fast path is inlined into the
+    /// caller; everything else is in ``dropSlow(threadID:heldNanoseconds:reason:at:)``.
+    /// - Parameters:
+    ///   - heldNanoseconds: the hold that ends; 0 when untimed.
+    ///   - releasedAt: the clock read that ended the hold; 0 when untimed.
     /// - Returns: whether this drop waited for another thread to take the lock.
-    /// - Parameter releasedAt: the clock read that ended the hold.
+    @inline(__always)
     func drop(threadID: Int, heldNanoseconds: UInt64, reason: ReleaseReason, at releasedAt: UInt64) -> Bool {
-        mutex.lock()
-        counters.totalHoldNanoseconds += heldNanoseconds
-        lastDropAt = max(lastDropAt, releasedAt)
+        if handoff != .free {
+            // The holder's own counters, while it still holds the lock.
+            if heldNanoseconds != 0 { Self.bump(holdNanoseconds, by: heldNanoseconds) }
+            if releasedAt > lastDropAt.load(ordering: .relaxed) { lastDropAt.store(releasedAt, ordering: .relaxed) }
+
+            // The fast path: nobody waits and no request is pending, so there is nobody to wake
+            // and no forced switch; clear `locked` in one compare-and-swap. It fails if a waiter
+            // has set the waiters bit, and then the slow path wakes it.
+            let mine = UInt(bitPattern: threadID) << Self.holderShift
+            if hasFastPath && evalBreaker.load(ordering: .relaxed) == 0
+                && word.compareExchange(expected: mine | Self.lockedBit, desired: mine, ordering: .releasing).exchanged {
+                return false
+            }
+        }
+        return dropSlow(threadID: threadID, heldNanoseconds: heldNanoseconds, reason: reason, at: releasedAt)
+    }
+
+    /// `drop`'s slow path: under `mutex`, with the wake-up and the forced switch; and `free`'s
+    /// drop, which only counts.
+    @inline(never)
+    private func dropSlow(threadID: Int, heldNanoseconds: UInt64, reason: ReleaseReason, at releasedAt: UInt64) -> Bool {
         if handoff == .free {
+            mutex.lock()
+            Self.bump(holdNanoseconds, by: heldNanoseconds)
+            if releasedAt > lastDropAt.load(ordering: .relaxed) { lastDropAt.store(releasedAt, ordering: .relaxed) }
             mutex.unlock()
             return false
         }
-        precondition(locked, "drop: the interpreter lock is not locked")
-        locked = false
+        mutex.lock()
+        let before = word.bitwiseAnd(~Self.lockedBit, ordering: .releasing).oldValue
+        precondition(before & Self.lockedBit != 0, "drop: the interpreter lock is not locked")
         // io-priority wakes everyone, so that the waiter who should go first is among them.
-        // With nobody asleep there is nobody to wake (a spinner watches `lockedMirror`).
+        // With nobody in the wait loop there is nobody to wake (a spinner watches the word).
         if waiters > 0 {
             if handoff == .ioPriority { cond.broadcast() } else { cond.signal() }
         }

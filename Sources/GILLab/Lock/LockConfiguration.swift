@@ -37,6 +37,20 @@ public enum LockPolicy: String, Sendable, CaseIterable, Codable {
     }
 }
 
+/// What a lock's statistics time.
+public enum LockTiming: String, Sendable, CaseIterable, Codable {
+    /// Every hold, wait and released span is timed, so that per thread hold + wait + released
+    /// is the thread's life: two clock reads per release round trip. The default, and what the
+    /// runner's held share, waiting share and projections need.
+    case timed
+    /// Counts only: acquisitions, switches, drop requests and forced switches, plus the length
+    /// of contended waits (a contended wait sleeps anyway). Hold and released times stay zero.
+    /// An uncontended release round trip then reads no clock at all: the cheapest lock, for a
+    /// library user who wants the GIL's behaviour and not its accounting. A lock with an event
+    /// hook times everything regardless, since every event carries a time.
+    case untimed
+}
+
 /// Errors in a lock configuration.
 public enum LockConfigurationError: Error, Equatable, CustomStringConvertible {
     /// The switch interval is zero or negative.
@@ -92,6 +106,9 @@ public struct LockConfiguration: Sendable, Equatable {
     /// as an adaptive mutex does. Zero (the default, and CPython) sleeps at once. A short
     /// release then hands the lock over without waking a sleeping thread.
     public var spin: Duration = .zero
+    /// What the statistics time; ``LockTiming/timed`` by default. The lock's behaviour is
+    /// the same either way.
+    public var timing: LockTiming = .timed
     /// The longest spin accepted.
     public static let maximumSpin: Duration = .milliseconds(10)
 
@@ -110,10 +127,13 @@ public struct LockConfiguration: Sendable, Equatable {
     ///   - interpreters: interpreters under `per-interpreter`; 2 by default.
     ///   - spin: the fast handoff: how long a `new-gil` waiter spins before it sleeps; 0 (CPython's
     ///     behaviour) by default, at most 10 ms.
+    ///   - timing: what the statistics time; everything by default.
     /// - Throws: ``LockConfigurationError`` naming the bad value.
     public init(policy: LockPolicy = .newGIL, switchInterval: Duration = defaultSwitchInterval,
                 checkInterval: Int = defaultCheckInterval,
-                interpreters: Int = defaultInterpreters, spin: Duration = .zero) throws(LockConfigurationError) {
+                interpreters: Int = defaultInterpreters, spin: Duration = .zero,
+                timing: LockTiming = .timed) throws(LockConfigurationError) {
+        self.timing = timing
         guard spin >= .zero, spin <= Self.maximumSpin else { throw .spinOutOfRange(spin) }
         self.spin = spin
         guard switchInterval > .zero else { throw .nonPositiveSwitchInterval(switchInterval) }

@@ -1,7 +1,8 @@
 /// Counters for one interpreter lock, or for one thread's use of it.
 ///
 /// Every field is a plain integer updated in place, so keeping statistics allocates nothing
-/// and costs a few adds per acquisition. Times are in nanoseconds of the monotonic clock.
+/// and costs a few adds per acquisition. Times are in nanoseconds of the monotonic clock; under
+/// ``LockTiming/untimed`` only contended waits are timed, and the other times stay zero.
 public struct LockStatistics: Sendable, Equatable, Codable {
     /// Times the lock was taken.
     public var acquisitions: UInt64 = 0

@@ -69,31 +69,38 @@ public final class ThreadState {
     public let id: Int
     /// The name given at creation, or `thread-<id>`.
     public let name: String
+    // The mutable fields below skip Swift's run-time exclusivity checks: a `ThreadState` is
+    // used by its own thread only, and the checks (a thread-local access set, two runtime
+    // calls per access) cost more than the whole fast path of a release round trip.
+
     /// This thread's counters. `dropRequests` counts the requests it set while waiting;
     /// `forcedSwitches` counts its drops that waited for a handoff.
-    public private(set) var statistics = LockStatistics()
+    @exclusivity(unchecked) public private(set) var statistics = LockStatistics()
     /// Whether this thread holds the lock now.
-    public private(set) var holdsLock = false
+    @exclusivity(unchecked) public private(set) var holdsLock = false
     /// The interpreter this thread belongs to: 0 except under `per-interpreter`.
     public let interpreter: Int
 
     private let state: LockState
-    private var heldSince: UInt64 = 0
+    @exclusivity(unchecked) private var heldSince: UInt64 = 0
     /// `legacy-gil`: checkpoints left before the periodic release.
-    private var ticksLeft: Int
+    @exclusivity(unchecked) private var ticksLeft: Int
     /// The last release was for I/O, so the next acquire is a return from a blocking call.
-    private var returningFromIO = false
+    @exclusivity(unchecked) private var returningFromIO = false
     /// Inside `withoutLock`, a `ReleasedLock`'s span or a C extension's released block.
-    var inReleasedRegion = false
+    @exclusivity(unchecked) var inReleasedRegion = false
     /// Where the C macros' current released block began.
-    var cReleaseStart: UInt64 = 0
+    @exclusivity(unchecked) var cReleaseStart: UInt64 = 0
     /// Where this thread's events go; `nil` when the lock has no hook.
     private let sink: (any LockEventSink)?
     /// When the statistics began: creation, or the last reset.
-    private var accountingSince: UInt64
+    @exclusivity(unchecked) private var accountingSince: UInt64
     /// When the thread last stopped holding the lock (or `accountingSince`): the start of the
     /// span that the next acquire adds to `releasedNanoseconds`.
-    private var lastRelease: UInt64
+    @exclusivity(unchecked) private var lastRelease: UInt64
+    /// Whether holds and released spans are timed: ``LockTiming/timed``, or any lock with an
+    /// event hook. Untimed, an uncontended round trip reads no clock.
+    private let timed: Bool
 
     init(lock: InterpreterLock, state: LockState, interpreter: Int, id: Int, name: String, sink: (any LockEventSink)?) {
         self.lock = lock
@@ -103,6 +110,7 @@ public final class ThreadState {
         self.interpreter = interpreter
         self.ticksLeft = state.checkInterval
         self.sink = sink
+        self.timed = lock.configuration.timing == .timed || sink != nil
         let now = monotonicNanoseconds()
         accountingSince = now
         lastRelease = now
@@ -119,29 +127,55 @@ public final class ThreadState {
 
     /// Takes the lock, waiting under the policy's rules (CPython's `take_gil`).
     public func acquire() {
-        acquire(since: monotonicNanoseconds())
+        precondition(!holdsLock, "\(name): acquire() while already holding the interpreter lock")
+        if timed { take(since: monotonicNanoseconds()) } else { takeUntimed() }
     }
 
-    /// `acquire()` for a caller that has just read the clock: one read fewer on the round trip
-    /// of a released region.
+    /// Untimed: the fast path reads no clock; a take that must wait reads it, for the wait.
     @inline(__always)
-    private func acquire(since wantsAt: UInt64) {
-        precondition(!holdsLock, "\(name): acquire() while already holding the interpreter lock")
+    private func takeUntimed() {
+        if state.takeFast(threadID: id) {
+            statistics.acquisitions += 1
+            tookLock()
+        } else {
+            take(since: monotonicNanoseconds())
+        }
+    }
+
+    /// Takes the lock for a caller that asked at `wantsAt`: the fast path if it can, else
+    /// the policy's slow path.
+    @inline(__always)
+    private func take(since wantsAt: UInt64) {
         sink?.record(LockEvent(.wants, at: wantsAt, thread: id))
-        let (outcome, acquiredAt) = state.take(threadID: id, priority: returningFromIO, since: wantsAt)
-        returningFromIO = false
+        let acquiredAt: UInt64
+        if state.takeFast(threadID: id) {
+            // Uncontended: the hold starts as the slow path's would, with no clock read.
+            acquiredAt = max(wantsAt, state.lastDropAt.load(ordering: .relaxed))
+            statistics.acquisitions += 1
+            statistics.totalWaitNanoseconds += acquiredAt &- wantsAt
+        } else {
+            let (outcome, at) = state.take(threadID: id, priority: returningFromIO, since: wantsAt)
+            acquiredAt = at
+            statistics.add(outcome)
+            // Per thread, asking to holding is wait even when nobody held the lock (tens of ns),
+            // so that hold + wait + released covers the thread's whole life.
+            if outcome.contendedAcquisitions == 0 { statistics.totalWaitNanoseconds += acquiredAt &- wantsAt }
+        }
         heldSince = acquiredAt
+        if timed { statistics.releasedNanoseconds += wantsAt &- lastRelease }
+        tookLock()
+        sink?.record(LockEvent(.acquired, at: acquiredAt, thread: id))
+    }
+
+    /// What every take does once the thread holds the lock.
+    @inline(__always)
+    private func tookLock() {
+        returningFromIO = false
         holdsLock = true
         bindForC()
         #if DEBUG
         noteCurrentThread()
         #endif
-        statistics.add(outcome)
-        // Per thread, asking to holding is wait even when nobody held the lock (tens of ns), so
-        // that hold + wait + released covers the thread's whole life.
-        if outcome.contendedAcquisitions == 0 { statistics.totalWaitNanoseconds += acquiredAt &- wantsAt }
-        statistics.releasedNanoseconds += wantsAt &- lastRelease
-        sink?.record(LockEvent(.acquired, at: acquiredAt, thread: id))
     }
 
     /// Lets the lock go (CPython's `drop_gil`).
@@ -150,14 +184,18 @@ public final class ThreadState {
         _ = releaseStamped(reason)
     }
 
-    /// `release(reason:)`, returning when it let go: the start of a released region.
+    /// `release(reason:)`, returning when it let go (0 untimed): the start of a released region.
     @inline(__always)
     private func releaseStamped(_ reason: ReleaseReason) -> UInt64 {
         precondition(holdsLock, "\(name): release() without holding the interpreter lock")
-        let now = monotonicNanoseconds()
-        let held = now - heldSince
         holdsLock = false
         returningFromIO = reason == .io
+        guard timed else {
+            if state.drop(threadID: id, heldNanoseconds: 0, reason: reason, at: 0) { statistics.forcedSwitches += 1 }
+            return 0
+        }
+        let now = monotonicNanoseconds()
+        let held = now &- heldSince
         statistics.totalHoldNanoseconds += held
         lastRelease = now
         if state.drop(threadID: id, heldNanoseconds: held, reason: reason, at: now) {
@@ -183,7 +221,7 @@ public final class ThreadState {
         if holdsLock { release(reason: .exit) }
         unbindForC()
         let now = monotonicNanoseconds()
-        statistics.releasedNanoseconds += now &- lastRelease
+        if timed { statistics.releasedNanoseconds += now &- lastRelease }
         statistics.lifetimeNanoseconds = now &- accountingSince
         lastRelease = now
         sink?.record(LockEvent(.threadExit, at: now, thread: id))
@@ -241,6 +279,7 @@ public final class ThreadState {
     ///   - body: the work to run without the lock.
     /// - Returns: what `body` returns.
     /// - Throws: what `body` throws, after the lock is held again.
+    @inlinable  // specialized in the caller: no generic dispatch around an empty kernel
     public func withoutLock<Result, Failure: Error>(
         reason: ReleaseReason = .kernel,
         _ body: () throws(Failure) -> Result
@@ -303,6 +342,7 @@ public final class ThreadState {
     /// Starts a released region: checks that this thread holds the lock and is not inside a
     /// released region already (no nesting), then releases.
     /// - Returns: the region's start, for ``endReleased(_:since:)``.
+    @usableFromInline
     func beginReleased(_ reason: ReleaseReason, by api: String) -> UInt64 {
         precondition(!inReleasedRegion, "\(name): nested release: \(api) inside a region that has already released the interpreter lock")
         precondition(holdsLock, "\(name): \(api) without holding the interpreter lock")
@@ -313,12 +353,14 @@ public final class ThreadState {
 
     /// Ends a released region: counts its time by reason (what `gillab advise` reads) and
     /// takes the lock back.
+    @usableFromInline
     func endReleased(_ reason: ReleaseReason, since start: UInt64) {
+        inReleasedRegion = false
+        guard timed else { return takeUntimed() }
         let now = monotonicNanoseconds()
         let released = now &- start
         if reason == .io { statistics.releasedIONanoseconds += released } else { statistics.releasedKernelNanoseconds += released }
-        inReleasedRegion = false
-        acquire(since: now)
+        take(since: now)
     }
 }
 
