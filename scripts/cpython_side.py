@@ -2,8 +2,8 @@
 """The CPython side of `gillab compare-cpython`: the same workloads, measured the same way, in
 the CPython that runs this script. Standard library only: ctypes and the system's libopenblas.
 
-- dgemm: each unit sets one element of A, calls cblas_dgemm (order n, row-major) and reads back
-  C[0], as GILLab's gemm workload does in its interpreter. A fixed number of units is split
+- dgemm: each unit sets A[0] to float(unit % 7), calls cblas_dgemm (order n, row-major) and reads
+  back C[0], as GILLab's gemm-call workload does in its interpreter, line for line. A fixed number of units is split
   across 1 or 2 threads. `hold` calls through ctypes.PyDLL, which keeps the GIL during the call;
   `release` through ctypes.CDLL, which drops it. The baseline is 1 thread through CDLL, like
   GILLab's serial row, which releases around its kernels.
@@ -11,8 +11,9 @@ the CPython that runs this script. Standard library only: ctypes and the system'
 - convoy: a thread repeats time.sleep(0.001) and a little Python code, alone and beside one
   CPU-bound thread; reported is the request rate beside ÷ alone.
 
-Every speedup is the median over --repeat rounds; within a round the rows run in turn (A B C …)
-and odd rounds in reverse, so that a drift of the machine falls on every row alike.
+Every speedup is the median over --repeat rounds of the baseline's wall ÷ the row's wall in the
+same round; within a round the rows run in turn (A B C …) and odd rounds in reverse, so that a
+drift of the machine falls on every row alike. GILLab's runner computes its speedups the same way.
 
 Prints one JSON object: {"python": …, "openblas": …, "rows": [{"workload", "size", "mode",
 "threads", "speedup", "wall_s"}]}.
@@ -153,11 +154,11 @@ def main():
                 wall = trial()
                 if round_index > 0:
                     walls[key].append(wall)
-        baseline = statistics.median(walls[trials[0][0]])
+        baseline = walls[trials[0][0]]
         for key, threads, _ in trials[1:]:
-            median = statistics.median(walls[key])
+            ratios = [base / wall for base, wall in zip(baseline, walls[key])]
             rows.append({"workload": workload, "size": size, "mode": key[0], "threads": threads,
-                         "speedup": baseline / median, "wall_s": median})
+                         "speedup": statistics.median(ratios), "wall_s": statistics.median(walls[key])})
 
     wanted = (lambda workload: args.only in (None, workload))
     for n in [int(s) for s in args.sizes.split(",") if s] if wanted("dgemm") else []:

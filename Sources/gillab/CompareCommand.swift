@@ -16,8 +16,9 @@ struct CompareCPython: ParsableCommand {
             CPython runs scripts/cpython_side.py (standard library only: ctypes and the system's \
             libopenblas): dgemm at each size on 1 and 2 threads, through ctypes.PyDLL (keeps the GIL) \
             and ctypes.CDLL (drops it); countdown on 2 threads; a 1 ms sleeper beside a CPU thread. \
-            GILLab then runs gemm, countdown and the convoy scenario under the lock options. Without a \
-            python3 it exits 69. Example:
+            GILLab then runs gemm-call (the script's Python-level glue around each call, line for \
+            line: set A[0,0], call, read C[0,0]), countdown and the convoy scenario under the lock \
+            options. Without a python3 it exits 69. Example:
               gillab compare-cpython --format json
             """)
 
@@ -34,8 +35,9 @@ struct CompareCPython: ParsableCommand {
     @Option(parsing: .unconditional, help: "The countdown's total count.")
     var countdown = 10_000_000
 
-    @Option(name: .customLong("repeat"), parsing: .unconditional, help: "Counted rounds per row on each side, after one warm-up.")
-    var repeats = 5
+    @Option(name: .customLong("repeat"), parsing: .unconditional,
+            help: "Counted rounds per row on each side, after one warm-up (9: a noisy 2-core VM needs them).")
+    var repeats = 9
 
     @OptionGroup var lock: LockOptions
     @OptionGroup var output: OutputOptions

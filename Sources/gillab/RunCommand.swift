@@ -105,8 +105,8 @@ struct RunOptions: ParsableArguments {
         }
         guard repeats >= 1 else { throw ValidationError("--repeat must be at least 1, got \(repeats)") }
         guard blasThreads >= 1 else { throw ValidationError("--blas-threads must be at least 1, got \(blasThreads)") }
-        if releaseThreshold != nil && workload != .gemm {
-            throw ValidationError("--release-threshold applies to gemm only, got --workload \(workload.rawValue)")
+        if releaseThreshold != nil && workload != .gemm && workload != .gemmCall {
+            throw ValidationError("--release-threshold applies to gemm and gemm-call only, got --workload \(workload.rawValue)")
         }
         guard workerTimeout.duration > .zero else { throw ValidationError("--worker-timeout must be positive, got '\(workerTimeout)'") }
         do {

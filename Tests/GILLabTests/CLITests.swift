@@ -19,7 +19,7 @@ struct CLITests {
         (["run", "--repeat", "0"], "got 0"),
         (["run", "--blas-threads", "0"], "got 0"),
         (["run", "--workload", "fibonacci"], "'fibonacci'"),
-        (["run", "--workload", "fibonacci"], "one of 'gemm', 'stencil', 'mandelbrot', 'hash', 'countdown'"),  // the valid ones, on the line
+        (["run", "--workload", "fibonacci"], "one of 'gemm', 'gemm-call', 'stencil', 'mandelbrot', 'hash', 'countdown'"),  // the valid ones, on the line
         (["run", "--modes", "serial,turbo"], "'turbo'"),
         (["run", "--policy", "gil-2000"], "'gil-2000'"),
         (["run", "--format", "yaml"], "'yaml'"),

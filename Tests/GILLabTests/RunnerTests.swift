@@ -5,7 +5,7 @@ import Testing
 extension OpenBLASProcessWide {
     @Suite("Runner")
     struct RunnerTests {
-        static let small: [(WorkloadKind, Int)] = [(.gemm, 24), (.stencil, 40), (.mandelbrot, 32), (.hash, 4096), (.countdown, 20_000), (.pymatmul, 6), (.records, 40), (.ioSleep, 50), (.ioEcho, 64), (.ioFile, 512)]
+        static let small: [(WorkloadKind, Int)] = [(.gemm, 24), (.gemmCall, 24), (.stencil, 40), (.mandelbrot, 32), (.hash, 4096), (.countdown, 20_000), (.pymatmul, 6), (.records, 40), (.ioSleep, 50), (.ioEcho, 64), (.ioFile, 512)]
 
         @Test("every mode and thread count computes the same checksum", arguments: small)
         func checksumsAgree(workload: WorkloadKind, size: Int) throws {

@@ -46,10 +46,11 @@ import Synchronization
    by me, nobody waiting" and no drop request is pending, which are exactly the cases where
    CPython's take_gil would take the free lock at once and change nothing else; a drop succeeds
    only if nobody waits and no request is pending, where drop_gil's signal would wake nobody
-   and no forced switch follows. Everything else takes the slow path below, unchanged. A waiter
-   sets the "someone waits" bit, under the mutex, before it looks at `locked` for the last time
-   and sleeps, so a drop either fails its compare-and-swap and goes the slow way, which wakes
-   it, or came first and the waiter sees the lock free.
+   and no forced switch follows. Everything else takes the slow path below, unchanged. A waiter,
+   asleep or spinning, sets the "someone waits" bit under the mutex before it looks at `locked`
+   again, so a drop either fails its compare-and-swap and goes the slow way, which wakes it, or
+   came first and the waiter sees the lock free. With anyone waiting, then, every take and drop
+   goes through the mutex as before, and contention plays out exactly as without the fast path.
  - With `LockTiming.untimed` the fast path also skips the clock: statistics count instead of
    timing, except contended waits, which sleep anyway.
 
@@ -196,12 +197,13 @@ final class LockState: @unchecked Sendable {
     let cond = PosixCondition()
 
     private let paddingBefore = CacheLinePadding()
-    /// The lock word: bit 0 is CPython's `locked`, bit 1 is set while threads wait in the slow
-    /// take (so a drop must wake them), and the bits above hold the last holder's id (CPython's
+    /// The lock word: bit 0 is CPython's `locked`, bit 1 is set while any thread waits for the
+    /// lock, asleep or spinning, and the bits above hold the last holder's id (CPython's
     /// `last_holder`). Changed only by read-modify-writes, which the hardware orders one after
     /// another on this one word: a drop that clears `locked` without `mutex` fails if a waiter
     /// set bit 1 first, and a waiter that sets bit 1 sees `locked` already clear if the drop
-    /// came first. So no wake-up is lost.
+    /// came first. So no wake-up is lost, and with anyone waiting every take and drop goes
+    /// through `mutex`, as it would without the fast path: the fast path changes no race.
     let word = Atomic<UInt>(0)
     private let paddingAfter = CacheLinePadding()
     static let lockedBit: UInt = 1
@@ -211,7 +213,7 @@ final class LockState: @unchecked Sendable {
     /// Fast handoff: how long a waiter spins before it sleeps; 0 sleeps at once.
     let spinNanoseconds: UInt64
     /// Guarded by `mutex`. Threads in the slow take's wait loop, asleep on `cond` or about to
-    /// look again; bit 1 of `word` is set exactly while this is above zero.
+    /// look again: whom a drop must wake.
     var waiters = 0
     /// Guarded by `mutex`.
     var switchNumber: UInt64 = 0
@@ -240,7 +242,8 @@ final class LockState: @unchecked Sendable {
     /// Guarded by `mutex`. `io-priority`'s waiters, counted by rank.
     var waitingByRank = [0, 0, 0]
     /// Guarded by `mutex`. Threads between finding the lock held and taking it, spinners
-    /// included (`waiters` counts only the slow loop's, which is what waking needs).
+    /// included (`waiters` counts only the slow loop's, which is what waking needs). Bit 1 of
+    /// `word` is set exactly while this is above zero.
     var waitingThreads = 0
     /// Guarded by `mutex`. Since when `waitingThreads` has been above zero.
     var someoneWaitingSince: UInt64 = 0
@@ -378,11 +381,15 @@ final class LockState: @unchecked Sendable {
         return true
     }
 
-    /// Counts the caller among the waiters (gil_load's "someone is waiting"); `mutex` held.
+    /// Counts the caller among the waiters (gil_load's "someone is waiting") and sets the
+    /// waiters bit, before the caller looks at `locked` again; `mutex` held.
     private func beginWaiting(since start: UInt64) {
-        // `start` was read before the mutex was taken, so it may fall inside the last waiting
-        // span; starting from that span's end keeps the spans from overlapping.
-        if waitingThreads == 0 { someoneWaitingSince = max(start, someoneWaitingEnded) }
+        if waitingThreads == 0 {
+            // `start` was read before the mutex was taken, so it may fall inside the last
+            // waiting span; starting from that span's end keeps the spans from overlapping.
+            someoneWaitingSince = max(start, someoneWaitingEnded)
+            word.bitwiseOr(Self.waitersBit, ordering: .relaxed)
+        }
         waitingThreads += 1
     }
 
@@ -390,6 +397,7 @@ final class LockState: @unchecked Sendable {
     private func endWaiting(at now: UInt64) {
         waitingThreads -= 1
         if waitingThreads == 0 {
+            word.bitwiseAnd(~Self.waitersBit, ordering: .relaxed)
             counters.someoneWaitingNanoseconds += now &- min(someoneWaitingSince, now)
             someoneWaitingEnded = max(someoneWaitingEnded, now)
         }
@@ -441,10 +449,10 @@ final class LockState: @unchecked Sendable {
         if switched == nil {
             if !contended { beginWaiting(since: start) }
             contended = true
-            // Announce the waiter before looking again, so that a drop either sees the bit and
-            // takes the slow path, which wakes us, or came first and we see the lock free.
+            // beginWaiting set the waiters bit before this loop's first look: a drop either sees
+            // the bit and takes the slow path, which wakes us, or came first and we see the
+            // lock free.
             waiters += 1
-            if waiters == 1 { word.bitwiseOr(Self.waitersBit, ordering: .relaxed) }
             waitingByRank[rank.rawValue] += 1
             while true {
                 if !isOutranked(rank), let taken = claim(threadID) {
@@ -490,7 +498,6 @@ final class LockState: @unchecked Sendable {
             }
             waitingByRank[rank.rawValue] -= 1
             waiters -= 1
-            if waiters == 0 { word.bitwiseAnd(~Self.waitersBit, ordering: .relaxed) }
         }
 
         // Uncontended, the hold began when the thread asked, or when the hold before it ended if

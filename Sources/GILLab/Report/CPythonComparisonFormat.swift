@@ -9,7 +9,8 @@ extension ReportRenderer {
         }
         return renderScenario(report, machine: report.machine, header: comparisonColumns, rows: rows, as: format) {
             "CPython \(report.python) and GILLab (\(report.policy.rawValue)) on the same machine, \(report.repeats) repeats each: "
-                + "dgemm speedups over 1 thread releasing (hold: ctypes.PyDLL keeps the GIL; release: ctypes.CDLL drops it), "
+                + "dgemm speedups over 1 thread releasing (hold: ctypes.PyDLL keeps the GIL; release: ctypes.CDLL drops it; "
+                + "GILLab runs gemm-call, the same glue), "
                 + "countdown over 1 thread, convoy as the request rate of a thread sleeping 1 ms beside a CPU thread ÷ alone\n"
         }
     }

@@ -19,9 +19,9 @@ public struct CPythonComparisonPlan: Sendable, Equatable {
     /// GILLab's lock; `new-gil` with CPython's 5 ms interval by default.
     public var lock: LockConfiguration
 
-    /// dgemm at 16, 64, 256 and 512, a countdown of 10 M, 5 repeats, `new-gil`.
+    /// dgemm at 16, 64, 256 and 512, a countdown of 10 M, 9 repeats, `new-gil`.
     public init(python: String, script: String, sizes: [Int] = [16, 64, 256, 512], countdown: Int = 10_000_000,
-                repeats: Int = 5, lock: LockConfiguration = .default) {
+                repeats: Int = 9, lock: LockConfiguration = .default) {
         self.python = python
         self.script = script
         self.sizes = sizes
@@ -130,7 +130,9 @@ public enum CPythonComparison {
             next()
             let cpython = try runScript(plan, ["--only", "dgemm", "--sizes", "\(size)"])
             next()
-            let report = try Runner.run(RunPlan(workload: .gemm, size: size, threads: [1, 2], modes: [.serial, .hold, .release],
+            // gemm-call: the script's glue, line for line, so both sides hold the lock for the
+            // same Python-level work around each call.
+            let report = try Runner.run(RunPlan(workload: .gemmCall, size: size, threads: [1, 2], modes: [.serial, .hold, .release],
                                                 repeats: plan.repeats, lock: plan.lock))
             pair(cpython, Dictionary(uniqueKeysWithValues: report.results.filter { $0.mode != .serial }.map {
                 ("dgemm \(size) \($0.mode.rawValue) \($0.threads)", $0.speedup)

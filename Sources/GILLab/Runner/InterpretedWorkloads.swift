@@ -189,14 +189,18 @@ extension PyMatrix {
 
 struct GemmWorkload: Workload {
     let size: Int
+    /// `gemm` or `gemm-call`: which glue program calls dgemm.
+    let kind: WorkloadKind
     /// Release dgemm only above this matrix order (`--release-threshold`); `nil`: always.
     var releaseThreshold: Int?
     /// B is the same for every unit and thread, like shared weights; threads share its storage.
     let b: Matrix
-    var name: String { WorkloadKind.gemm.rawValue }
+    var name: String { kind.rawValue }
 
-    init(size n: Int) throws(KernelError) {
+    init(size n: Int, kind: WorkloadKind = .gemm) throws(KernelError) {
+        precondition(kind == .gemm || kind == .gemmCall, "GemmWorkload runs gemm or gemm-call, not \(kind)")
         size = n
+        self.kind = kind
         b = try Matrix(rows: n, columns: n) { i, j in inputValue(-2, i * n + j) }
     }
 
@@ -235,7 +239,7 @@ struct GemmWorkload: Workload {
                             on thread: ThreadState) throws(WorkloadError) -> any WorkloadWorker {
         let n = size
         let threshold = releaseThreshold
-        let interpreter = try makeInterpreter(Programs.gemm, on: thread) {
+        let interpreter = try makeInterpreter(kind == .gemmCall ? Programs.gemmCall : Programs.gemm, on: thread) {
             registerMatrixNatives($0, dgemmDiscipline: discipline, releaseThreshold: threshold)
         }
         let c: Matrix

@@ -113,6 +113,16 @@ public enum Programs {
             return total
         """
 
+    /// `gemm` with the least Python-level glue, as `scripts/cpython_side.py` calls
+    /// `cblas_dgemm` through ctypes: set one element of A, call, read one element of C. A[0, 0]
+    /// depends only on the unit, so every unit computes the same product whatever ran before.
+    public static let gemmCall = """
+        def unit(k, n, a, b, c):
+            set_item(a, 0, 0, float(k % 7))
+            dgemm(a, b, c)
+            return get_item(c, 0, 0)
+        """
+
     /// I/O-bound work: a little Python-level work, then a blocking call of `us` microseconds
     /// (the native `sleep_us`, which releases the lock around the block in release mode, as
     /// every blocking call in CPython's standard library does). The event loop runs `request`,
@@ -183,6 +193,7 @@ public enum Programs {
         case .pymatmul: pymatmul
         case .records: records
         case .gemm: gemm
+        case .gemmCall: gemmCall
         case .ioSleep: ioSleep
         case .ioEcho: ioEcho
         case .ioFile: ioFile

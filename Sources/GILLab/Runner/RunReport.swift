@@ -76,7 +76,8 @@ public struct RunResult: Sendable, Codable, Equatable {
     public var policy: LockPolicy
     /// Wall time of the counted runs, in seconds.
     public var wall: Summary
-    /// Median wall of `serial` ÷ median wall of this row.
+    /// The median over the counted rounds of `serial`'s wall ÷ this row's wall in the same
+    /// round (rows interleave within a round).
     public var speedup: Double
     /// `speedup` ÷ min(threads, cores).
     public var efficiency: Double

@@ -263,7 +263,7 @@ public enum Runner {
             }
         }
 
-        let serialMedian = Summary(outcomes[0].map { Double($0.wallNanoseconds) / 1e9 }).median
+        let serialWalls = outcomes[0].map { Double($0.wallNanoseconds) }
         let serialMedianRun = medianOutcome(outcomes[0])
         let serialHeld = LockSummary(serialMedianRun.lock, wallNanoseconds: serialMedianRun.wallNanoseconds).heldFraction
         let results = rows.enumerated().compactMap { index, row -> RunResult? in
@@ -272,7 +272,10 @@ public enum Runner {
             let median = medianOutcome(outcomes[index])
             let usable = Double(min(row.mode.osThreads(row.threads, computeWorkers: plan.computeWorkers), cores))
             let s = min(max(serialHeld, 0), 1)
-            let speedup = serialMedian / walls.median
+            // The median of per-round ratios: serial and this row ran side by side in each
+            // round, so a drift of the machine between rounds cancels in each ratio, where a
+            // ratio of medians would carry one slow serial run into every row.
+            let speedup = Summary(zip(serialWalls, outcomes[index]).map { $0 / Double($1.wallNanoseconds) }).median
             return RunResult(
                 workload: plan.workload.rawValue, size: plan.size, units: units, mode: row.mode,
                 threads: row.threads, policy: row.mode.lockConfiguration(plan.lock).policy, wall: walls, speedup: speedup,

@@ -94,6 +94,10 @@ public enum WorkloadError: Error, Equatable, CustomStringConvertible {
 public enum WorkloadKind: String, Sendable, CaseIterable, Codable {
     /// Interpreter code sets an element of A, calls OpenBLAS dgemm, and reads back part of C.
     case gemm
+    /// `gemm` with the least glue: interpreter code sets A[0, 0], calls dgemm and returns
+    /// C[0, 0], as `scripts/cpython_side.py` calls `cblas_dgemm` through ctypes, line for line.
+    /// What `gillab compare-cpython` runs, so that both sides hold the lock for the same work.
+    case gemmCall = "gemm-call"
     /// 5-point Jacobi sweep: memory-bound.
     case stencil
     /// Mandelbrot escape counts: compute-bound and branchy.
@@ -117,6 +121,7 @@ public enum WorkloadKind: String, Sendable, CaseIterable, Codable {
     public var summary: String {
         switch self {
         case .gemm: "interpreter code sets an element of A, calls OpenBLAS dgemm (size×size), reads back part of C"
+        case .gemmCall: "gemm with the least glue: set A[0,0], call dgemm, return C[0,0] (a ctypes call; compare-cpython runs it)"
         case .stencil: "5-point Jacobi sweep on a size×size grid (memory-bound C kernel, Swift glue)"
         case .mandelbrot: "Mandelbrot escape counts, one size-wide row per unit, 256 iterations (C kernel, Swift glue)"
         case .hash: "FNV-1a over a size-byte buffer (latency-bound C kernel, Swift glue)"
@@ -140,7 +145,7 @@ public enum WorkloadKind: String, Sendable, CaseIterable, Codable {
     /// Whether the workload calls a kernel, so that `hold` and `release` differ.
     public var callsKernel: Bool {
         switch self {
-        case .gemm, .stencil, .mandelbrot, .hash, .ioSleep, .ioEcho, .ioFile: true
+        case .gemm, .gemmCall, .stencil, .mandelbrot, .hash, .ioSleep, .ioEcho, .ioFile: true
         case .countdown, .pymatmul, .records: false
         }
     }
@@ -158,7 +163,7 @@ public enum WorkloadKind: String, Sendable, CaseIterable, Codable {
     /// The size used when none is given.
     public var defaultSize: Int {
         switch self {
-        case .gemm, .stencil, .mandelbrot: 512
+        case .gemm, .gemmCall, .stencil, .mandelbrot: 512
         case .hash: 1 << 20
         case .countdown: 20_000_000
         case .pymatmul: 32
@@ -177,7 +182,7 @@ public enum WorkloadKind: String, Sendable, CaseIterable, Codable {
         if self == .ioEcho || self == .ioFile { return 4800 }
         let n = Double(size)
         let seconds: Double = switch self {
-        case .gemm: 2 * n * n * n / 40e9 + 50 * n * 1e-9
+        case .gemm, .gemmCall: 2 * n * n * n / 40e9 + 50 * n * 1e-9
         case .stencil: n * n * 0.7e-9
         case .mandelbrot: n * 40e-9
         case .hash: n * 0.7e-9
@@ -197,7 +202,7 @@ public enum WorkloadKind: String, Sendable, CaseIterable, Codable {
             }
         }
         return switch self {
-        case .gemm: product(size, size, 24)
+        case .gemm, .gemmCall: product(size, size, 24)
         case .stencil: product(size, size, 16)
         case .mandelbrot: product(size, 4)
         case .hash: size
@@ -214,13 +219,13 @@ public enum WorkloadKind: String, Sendable, CaseIterable, Codable {
     /// - Parameters:
     ///   - size: the problem size per unit.
     ///   - units: the units the run will hand out.
-    ///   - releaseThreshold: `gemm` only: release dgemm only above this matrix order.
+    ///   - releaseThreshold: `gemm` and `gemm-call` only: release dgemm only above this matrix order.
     public func make(size: Int, units: Int, releaseThreshold: Int? = nil) throws(WorkloadError) -> any Workload {
         guard size >= 1 else { throw .invalid("\(rawValue) size must be at least 1, got \(size)") }
         switch self {
-        case .gemm:
+        case .gemm, .gemmCall:
             do throws(KernelError) {
-                var workload = try GemmWorkload(size: size)
+                var workload = try GemmWorkload(size: size, kind: self)
                 workload.releaseThreshold = releaseThreshold
                 return workload
             } catch {
