@@ -10,13 +10,17 @@ the CPython that runs this script. Standard library only: ctypes and the system'
 - countdown: `while n > 0: n -= 1` (Beazley's test), the total count split across the threads.
 - convoy: a thread repeats time.sleep(0.001) and a little Python code, alone and beside one
   CPU-bound thread; reported is the request rate beside ÷ alone.
+- glue: the dgemm unit with a zero-order call (M = N = K = 0: OpenBLAS returns at once), through
+  CDLL: what a unit costs besides the arithmetic, almost all of it with the GIL held (ctypes
+  converts the 14 arguments before it lets go). gillab compare-cpython pads GILLab's unit to
+  the same held time, so that both sides compare their locks, not their call overheads.
 
 Every speedup is the median over --repeat rounds of the baseline's wall ÷ the row's wall in the
 same round; within a round the rows run in turn (A B C …) and odd rounds in reverse, so that a
 drift of the machine falls on every row alike. GILLab's runner computes its speedups the same way.
 
 Prints one JSON object: {"python": …, "openblas": …, "rows": [{"workload", "size", "mode",
-"threads", "speedup", "wall_s"}]}.
+"threads", "speedup", "wall_s"}], "glue_us": … (with --only glue)}.
 """
 import argparse
 import ctypes
@@ -119,6 +123,21 @@ def convoy_rate(cpu_threads, samples):
     return samples / elapsed
 
 
+def glue_microseconds(lib, rounds, units=50_000):
+    """Median µs per dgemm unit with a zero-order call: the unit's cost besides the arithmetic."""
+    a, b, c = buffers(1, 0)
+    samples = []
+    for _ in range(rounds + 1):  # the first is the warm-up
+        start = time.perf_counter()
+        total = 0.0
+        for unit in range(units):
+            a[0] = float(unit % 7)
+            lib.cblas_dgemm(CBLAS_ROW_MAJOR, CBLAS_NO_TRANS, CBLAS_NO_TRANS, 0, 0, 0, 1.0, a, 1, b, 1, 0.0, c, 1)
+            total += c[0]
+        samples.append((time.perf_counter() - start) / units * 1e6)
+    return statistics.median(samples[1:])
+
+
 def calibrate_units(lib, n, seconds):
     """Units of dgemm n that take about `seconds` on one thread (at least 16)."""
     probe = 4
@@ -136,7 +155,7 @@ def main():
     parser.add_argument("--countdown", type=int, default=10_000_000)
     parser.add_argument("--seconds", type=float, default=0.25, help="serial seconds per dgemm row")
     parser.add_argument("--convoy-samples", type=int, default=150)
-    parser.add_argument("--only", choices=["dgemm", "countdown", "convoy"], help="run one workload only")
+    parser.add_argument("--only", choices=["dgemm", "countdown", "convoy", "glue"], help="run one workload only")
     args = parser.parse_args()
     if args.repeat < 1:
         sys.exit(f"cpython_side.py: --repeat must be at least 1, got {args.repeat}")
@@ -185,7 +204,10 @@ def main():
         rows.append({"workload": "convoy", "size": 1000, "mode": "beside-cpu", "threads": 2,
                      "speedup": statistics.median(ratios), "wall_s": None})
 
-    print(json.dumps({"python": sys.version.split()[0], "openblas": config, "rows": rows}))
+    output = {"python": sys.version.split()[0], "openblas": config, "rows": rows}
+    if args.only == "glue":
+        output["glue_us"] = glue_microseconds(release, args.repeat)
+    print(json.dumps(output))
 
 
 if __name__ == "__main__":

@@ -18,7 +18,10 @@ struct CompareCPython: ParsableCommand {
             and ctypes.CDLL (drops it); countdown on 2 threads; a 1 ms sleeper beside a CPU thread. \
             GILLab then runs gemm-call (the script's Python-level glue around each call, line for \
             line: set A[0,0], call, read C[0,0]), countdown and the convoy scenario under the lock \
-            options. Without a python3 it exits 69. Example:
+            options. ctypes converting 14 arguments holds the GIL longer than GILLab's native call \
+            holds its lock, so first both sides' glue is measured (a zero-order call) and GILLab's \
+            unit is padded with Python-level work to the same held time (--no-match-glue skips \
+            this). Without a python3 it exits 69. Example:
               gillab compare-cpython --format json
             """)
 
@@ -38,6 +41,10 @@ struct CompareCPython: ParsableCommand {
     @Option(name: .customLong("repeat"), parsing: .unconditional,
             help: "Counted rounds per row on each side, after one warm-up (9: a noisy 2-core VM needs them).")
     var repeats = 9
+
+    @Flag(inversion: .prefixedNo,
+          help: "Pad GILLab's dgemm unit with Python-level work until it holds the lock as long per call as CPython's ctypes call does, so that the two sides differ only in their locks.")
+    var matchGlue = true
 
     @OptionGroup var lock: LockOptions
     @OptionGroup var output: OutputOptions
@@ -61,7 +68,7 @@ struct CompareCPython: ParsableCommand {
             throw ValidationError("cannot find scripts/cpython_side.py; give its path with --script")
         }
         let plan = CPythonComparisonPlan(python: python, script: script, sizes: sizes.values, countdown: countdown,
-                                         repeats: repeats, lock: try lock.configuration())
+                                         repeats: repeats, lock: try lock.configuration(), matchGlue: matchGlue)
         do { try plan.validate() } catch { throw ValidationError(error.description) }
         let report = try ProgressLine("gillab compare-cpython", output: output).around {
             try CPythonComparison.run(plan, progress: $0)

@@ -12,7 +12,18 @@ extension ReportRenderer {
                 + "dgemm speedups over 1 thread releasing (hold: ctypes.PyDLL keeps the GIL; release: ctypes.CDLL drops it; "
                 + "GILLab runs gemm-call, the same glue), "
                 + "countdown over 1 thread, convoy as the request rate of a thread sleeping 1 ms beside a CPU thread ÷ alone\n"
+                + glueLine(report.glue)
         }
+    }
+}
+
+extension ReportRenderer {
+    /// How the glue was matched, in one line.
+    static func glueLine(_ glue: GlueMatch?) -> String {
+        guard let glue else { return "dgemm glue not matched (--no-match-glue): each side's own call overhead\n" }
+        return "dgemm glue matched: CPython holds the GIL \(fixed(glue.cpythonMicroseconds, 2)) µs per call, GILLab its lock "
+            + "\(fixed(glue.gillabMicroseconds, 2)) µs; GILLab's unit padded by \(glue.padIterations) iterations "
+            + "(\(fixed(glue.microsecondsPerPadIteration * 1000, 0)) ns each)\n"
     }
 }
 

@@ -18,10 +18,13 @@ public struct CPythonComparisonPlan: Sendable, Equatable {
     public var repeats: Int
     /// GILLab's lock; `new-gil` with CPython's 5 ms interval by default.
     public var lock: LockConfiguration
+    /// Whether to pad GILLab's dgemm glue to CPython's held time per call (``GlueMatch``).
+    public var matchGlue: Bool
 
-    /// dgemm at 16, 64, 256 and 512, a countdown of 10 M, 9 repeats, `new-gil`.
+    /// dgemm at 16, 64, 256 and 512, a countdown of 10 M, 9 repeats, `new-gil`, glue matched.
     public init(python: String, script: String, sizes: [Int] = [16, 64, 256, 512], countdown: Int = 10_000_000,
-                repeats: Int = 9, lock: LockConfiguration = .default) {
+                repeats: Int = 9, lock: LockConfiguration = .default, matchGlue: Bool = true) {
+        self.matchGlue = matchGlue
         self.python = python
         self.script = script
         self.sizes = sizes
@@ -67,6 +70,33 @@ public struct CPythonComparisonRow: Sendable, Codable, Equatable {
     }
 }
 
+/// How `compare-cpython` evened out the Python-level work around each dgemm call: CPython's
+/// ctypes call converts 14 arguments with the GIL held, which costs more than GILLab's native
+/// call, so GILLab's unit gets extra Python-level work (`pad`) until it holds the lock as long.
+/// Then the two sides differ only in their locks.
+public struct GlueMatch: Sendable, Codable, Equatable {
+    /// CPython: µs per dgemm unit with a zero-order call (the arithmetic left out).
+    public var cpythonMicroseconds: Double
+    /// GILLab: µs the lock is held per `gemm-call` unit at n = 1, unpadded.
+    public var gillabMicroseconds: Double
+    /// GILLab: what one pad iteration adds, in µs.
+    public var microsecondsPerPadIteration: Double
+    /// Pad iterations added to each GILLab unit; 0 if GILLab's glue was already the dearer.
+    public var padIterations: Int
+
+    enum CodingKeys: String, CodingKey {
+        case cpythonMicroseconds = "cpython_us", gillabMicroseconds = "gillab_us"
+        case microsecondsPerPadIteration = "us_per_pad_iteration", padIterations = "pad_iterations"
+    }
+
+    /// The pad that brings GILLab's glue to CPython's: (CPython − GILLab) ÷ cost per iteration,
+    /// rounded, and never negative.
+    public static func padIterations(cpython: Double, gillab: Double, perIteration: Double) -> Int {
+        guard perIteration > 0, cpython > gillab, (cpython - gillab).isFinite else { return 0 }
+        return Int(((cpython - gillab) / perIteration).rounded())
+    }
+}
+
 /// What the comparison produced.
 public struct CPythonComparisonReport: Sendable, Codable, Equatable {
     /// The machine both sides ran on.
@@ -79,9 +109,11 @@ public struct CPythonComparisonReport: Sendable, Codable, Equatable {
     public var repeats: Int
     /// One row per workload, size, mode and thread count measured on both sides.
     public var rows: [CPythonComparisonRow]
+    /// How the dgemm glue was matched; `nil` when it was not (`--no-match-glue`).
+    public var glue: GlueMatch?
 
     enum CodingKeys: String, CodingKey {
-        case machine, python, policy, repeats = "repeat", rows
+        case machine, python, policy, repeats = "repeat", rows, glue
     }
 
     /// The largest |difference| over dgemm's hold and release rows at n ≥ 64 on 2 threads: the
@@ -104,6 +136,12 @@ public enum CPythonComparison {
         }
         var python: String
         var rows: [Row]
+        /// With `--only glue`: µs per unit besides the arithmetic.
+        var glueMicroseconds: Double?
+
+        enum CodingKeys: String, CodingKey {
+            case python, rows, glueMicroseconds = "glue_us"
+        }
     }
 
     /// Runs each workload in CPython, then at once in GILLab, workload by workload, so that a
@@ -112,10 +150,11 @@ public enum CPythonComparison {
     public static func run(_ plan: CPythonComparisonPlan, progress: (Int, Int) -> Void = { _, _ in }) throws(RunnerError) -> CPythonComparisonReport {
         try plan.validate()
         let machine = MachineInfo.current()
-        let steps = 2 * (plan.sizes.count + 2)
+        let steps = 2 * (plan.sizes.count + 2) + (plan.matchGlue ? 1 : 0)
         var step = 0
         var version = ""
         var rows: [CPythonComparisonRow] = []
+        var glue: GlueMatch?
         func pair(_ cpython: PythonSide, _ gillab: [String: Double]) {
             version = cpython.python
             for row in cpython.rows {
@@ -126,14 +165,26 @@ public enum CPythonComparison {
         }
         func next() { progress(step, steps); step += 1 }
 
+        if plan.matchGlue {
+            next()
+            let cpython = try runScript(plan, ["--only", "glue"])
+            guard let cpythonGlue = cpython.glueMicroseconds else {
+                throw .invalidPlan("the CPython side's script printed no glue_us for --only glue")
+            }
+            let unpadded = try gillabGlue(pad: 0, plan)
+            let perIteration = (try gillabGlue(pad: Self.calibrationPad, plan) - unpadded) / Double(Self.calibrationPad)
+            glue = GlueMatch(cpythonMicroseconds: cpythonGlue, gillabMicroseconds: unpadded, microsecondsPerPadIteration: perIteration,
+                             padIterations: GlueMatch.padIterations(cpython: cpythonGlue, gillab: unpadded, perIteration: perIteration))
+        }
         for size in plan.sizes {
             next()
             let cpython = try runScript(plan, ["--only", "dgemm", "--sizes", "\(size)"])
             next()
-            // gemm-call: the script's glue, line for line, so both sides hold the lock for the
-            // same Python-level work around each call.
+            // gemm-call: the script's glue, line for line, padded to the same held time, so
+            // that both sides hold the lock as long around each call.
+            let gemm = try gemmCall(size: size, pad: glue?.padIterations ?? 0)
             let report = try Runner.run(RunPlan(workload: .gemmCall, size: size, threads: [1, 2], modes: [.serial, .hold, .release],
-                                                repeats: plan.repeats, lock: plan.lock))
+                                                repeats: plan.repeats, lock: plan.lock), workload: gemm)
             pair(cpython, Dictionary(uniqueKeysWithValues: report.results.filter { $0.mode != .serial }.map {
                 ("dgemm \(size) \($0.mode.rawValue) \($0.threads)", $0.speedup)
             }))
@@ -158,7 +209,31 @@ public enum CPythonComparison {
         }
         progress(steps, steps)
         return CPythonComparisonReport(machine: machine, python: version, policy: plan.lock.policy,
-                                       repeats: plan.repeats, rows: rows)
+                                       repeats: plan.repeats, rows: rows, glue: glue)
+    }
+
+    /// Pad iterations used to measure what one costs.
+    static let calibrationPad = 200
+
+    /// A `gemm-call` workload at `size` with `pad` iterations of extra glue per unit.
+    static func gemmCall(size: Int, pad: Int) throws(RunnerError) -> GemmWorkload {
+        do throws(KernelError) {
+            var workload = try GemmWorkload(size: size, kind: .gemmCall)
+            workload.padIterations = pad
+            return workload
+        } catch {
+            throw .workload(.kernel(error))
+        }
+    }
+
+    /// µs the lock is held per `gemm-call` unit at n = 1 with `pad` iterations, serial, median
+    /// of the plan's repeats: GILLab's glue, as the script's zero-order call measures CPython's.
+    static func gillabGlue(pad: Int, _ plan: CPythonComparisonPlan) throws(RunnerError) -> Double {
+        let units = 20_000
+        let report = try Runner.run(RunPlan(workload: .gemmCall, size: 1, units: units, threads: [1], modes: [.serial],
+                                            repeats: plan.repeats, lock: plan.lock), workload: try gemmCall(size: 1, pad: pad))
+        guard let serial = report.results.first else { throw .invalidPlan("the glue calibration produced no row") }
+        return serial.lock.heldFraction * serial.wall.median / Double(units) * 1e6
     }
 
     /// Runs the script with `arguments` after the repeat count; returns its rows.

@@ -191,6 +191,9 @@ struct GemmWorkload: Workload {
     let size: Int
     /// `gemm` or `gemm-call`: which glue program calls dgemm.
     let kind: WorkloadKind
+    /// `gemm-call`: iterations of Python-level work added to each unit (`compare-cpython`'s
+    /// glue matching); 0 otherwise.
+    var padIterations = 0
     /// Release dgemm only above this matrix order (`--release-threshold`); `nil`: always.
     var releaseThreshold: Int?
     /// B is the same for every unit and thread, like shared weights; threads share its storage.
@@ -254,6 +257,12 @@ struct GemmWorkload: Workload {
             throw .kernel(error)
         }
         let (pa, pb, pc) = (PyMatrix(a), PyMatrix(b), PyMatrix(c))
+        if kind == .gemmCall {
+            let pad = interpreter.int(padIterations)
+            return InterpretedWorker(interpreter: interpreter) { unit in
+                [interpreter.int(unit), interpreter.int(n), pa, pb, pc, pad]
+            }
+        }
         return InterpretedWorker(interpreter: interpreter) { unit in
             [interpreter.int(unit), interpreter.int(n), pa, pb, pc]
         }

@@ -116,10 +116,14 @@ public enum Programs {
     /// `gemm` with the least Python-level glue, as `scripts/cpython_side.py` calls
     /// `cblas_dgemm` through ctypes: set one element of A, call, read one element of C. A[0, 0]
     /// depends only on the unit, so every unit computes the same product whatever ran before.
+    /// `pad` is 0 but in `compare-cpython`, which sets it so that a unit holds the lock as long
+    /// as CPython's does (ctypes converting 14 arguments costs more than this native call).
     public static let gemmCall = """
-        def unit(k, n, a, b, c):
+        def unit(k, n, a, b, c, pad):
             set_item(a, 0, 0, float(k % 7))
             dgemm(a, b, c)
+            while pad > 0:
+                pad -= 1
             return get_item(c, 0, 0)
         """
 
