@@ -91,6 +91,11 @@ public struct GlueMatch: Sendable, Codable, Equatable {
 
     /// The pad that brings GILLab's glue to CPython's: (CPython − GILLab) ÷ cost per iteration,
     /// rounded, and never negative.
+    /// - Parameters:
+    ///   - cpython: CPython's µs per call.
+    ///   - gillab: GILLab's unpadded µs per call.
+    ///   - perIteration: µs one pad iteration adds.
+    /// - Returns: whole iterations; 0 when GILLab's glue is already the dearer or the cost is not positive.
     public static func padIterations(cpython: Double, gillab: Double, perIteration: Double) -> Int {
         guard perIteration > 0, cpython > gillab, (cpython - gillab).isFinite else { return 0 }
         return Int(((cpython - gillab) / perIteration).rounded())
