@@ -167,29 +167,29 @@ struct ProgressLineTests {
 
 @Suite("Output files and missing tools")
 struct OutputFileTests {
-    @Test("an output file that cannot be written is a usage error naming the path, before any work")
-    func unwritable() {
+    /// Expects `body` to throw a usage error (exit 64) whose one line names every fragment.
+    func expectUsageError(naming fragments: [String], _ body: () throws -> Void) {
         do {
-            _ = try OutputFile(path: "/nonexistent-gillab-folder/trace.json", option: "--trace")
-            Issue.record("an unwritable path was accepted")
+            try body()
+            Issue.record("accepted; expected a usage error naming \(fragments)")
         } catch {
             #expect(Gillab.exitCode(for: error).rawValue == 64)
             let line = GillabMain.oneLineError(error)
-            #expect(line.contains("--trace") && line.contains("/nonexistent-gillab-folder/trace.json"), "\(line)")
+            #expect(fragments.allSatisfy(line.contains), "\(line)")
+        }
+    }
+
+    @Test("an output file that cannot be written is a usage error naming the path, before any work")
+    func unwritable() {
+        expectUsageError(naming: ["--trace", "/nonexistent-gillab-folder/trace.json"]) {
+            _ = try OutputFile(path: "/nonexistent-gillab-folder/trace.json", option: "--trace")
         }
     }
 
     @Test("report --out that cannot be made is a usage error naming the path, before any work")
     func unwritableReportFolder() throws {
         let command = try #require(try Gillab.parseAsRoot(["report", "--out", "/etc/hostname/report"]) as? Report)
-        do {
-            try command.run()
-            Issue.record("a folder under a file was accepted")
-        } catch {
-            #expect(Gillab.exitCode(for: error).rawValue == 64)
-            let line = GillabMain.oneLineError(error)
-            #expect(line.contains("--out") && line.contains("/etc/hostname/report"), "\(line)")
-        }
+        expectUsageError(naming: ["--out", "/etc/hostname/report"]) { try command.run() }
     }
 
     @Test("compare-cpython: a --python that is not executable is unavailable (69); a missing --script is a usage error")

@@ -305,6 +305,19 @@ final class LockState: @unchecked Sendable {
         counter.store(counter.load(ordering: .relaxed) &+ amount, ordering: .relaxed)
     }
 
+    /// Adds a hold that ends at `releasedAt` to the holder's own counters; called by the holder
+    /// before it lets go (under `free`, under `mutex`). Untimed, both are 0 and nothing is written.
+    @inline(__always)
+    private func accountHold(_ heldNanoseconds: UInt64, endingAt releasedAt: UInt64) {
+        if heldNanoseconds != 0 { Self.bump(holdNanoseconds, by: heldNanoseconds) }
+        if releasedAt > lastDropAt.load(ordering: .relaxed) { lastDropAt.store(releasedAt, ordering: .relaxed) }
+    }
+
+    /// Fast-path acquisitions since the last reset; `mutex` held.
+    private var fastAcquisitionsSinceReset: UInt64 {
+        fastAcquisitions.load(ordering: .relaxed) &- fastAcquisitionsBase
+    }
+
     func resetCounters() {
         mutex.lock()
         counters = LockStatistics()
@@ -320,7 +333,7 @@ final class LockState: @unchecked Sendable {
     func snapshot() -> LockStatistics {
         mutex.lock()
         var copy = counters
-        copy.acquisitions += fastAcquisitions.load(ordering: .relaxed) &- fastAcquisitionsBase
+        copy.acquisitions += fastAcquisitionsSinceReset
         copy.totalHoldNanoseconds = holdNanoseconds.load(ordering: .relaxed) &- holdBase
         switchMutex.lock()
         copy.forcedSwitches = forcedSwitches
@@ -521,7 +534,7 @@ final class LockState: @unchecked Sendable {
         mutex.lock()
         switchMutex.lock()
         let word = word.load(ordering: .relaxed)
-        let acquisitions = counters.acquisitions &+ fastAcquisitions.load(ordering: .relaxed) &- fastAcquisitionsBase
+        let acquisitions = counters.acquisitions &+ fastAcquisitionsSinceReset
         let line = "locked=\(word & Self.lockedBit != 0) lastHolder=\(word >> Self.holderShift) "
             + "waitersBit=\(word & Self.waitersBit != 0) waiters=\(waiters) waiting=\(waitingThreads) "
             + "switchNumber=\(switchNumber) dropRequested=\(isDropRequested) waitingByRank=\(waitingByRank) "
@@ -560,9 +573,7 @@ final class LockState: @unchecked Sendable {
     @inline(__always)
     func drop(threadID: Int, heldNanoseconds: UInt64, reason: ReleaseReason, at releasedAt: UInt64) -> Bool {
         if handoff != .free {
-            // The holder's own counters, while it still holds the lock.
-            if heldNanoseconds != 0 { Self.bump(holdNanoseconds, by: heldNanoseconds) }
-            if releasedAt > lastDropAt.load(ordering: .relaxed) { lastDropAt.store(releasedAt, ordering: .relaxed) }
+            accountHold(heldNanoseconds, endingAt: releasedAt)  // while it still holds the lock
 
             // The fast path: nobody waits and no request is pending, so there is nobody to wake
             // and no forced switch; clear `locked` in one compare-and-swap. It fails if a waiter
@@ -582,8 +593,7 @@ final class LockState: @unchecked Sendable {
     private func dropSlow(threadID: Int, heldNanoseconds: UInt64, reason: ReleaseReason, at releasedAt: UInt64) -> Bool {
         if handoff == .free {
             mutex.lock()
-            Self.bump(holdNanoseconds, by: heldNanoseconds)
-            if releasedAt > lastDropAt.load(ordering: .relaxed) { lastDropAt.store(releasedAt, ordering: .relaxed) }
+            accountHold(heldNanoseconds, endingAt: releasedAt)
             mutex.unlock()
             return false
         }
