@@ -1,6 +1,14 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
+// The modules draw the architecture (../shared/DESIGN.md section 2): three small modules that
+// readers study, whose arrows the compiler enforces, and the lab that measures, which
+// re-exports them. GILLabLock imports nothing of ours.
+//
+//   CKernels (C) ◀─────────────── GILLabKernels ──▶ GILLabLock ◀── GILLabInterpreter
+//        ▲                              ▲                ▲               ▲
+//        └──────────────────────────── GILLab (the lab) ─┴───────────────┘ ◀── gillab (CLI)
+
 let package = Package(
     name: "GILLab",
     platforms: [.macOS(.v15)],
@@ -34,11 +42,23 @@ let package = Package(
             publicHeadersPath: "include"
         ),
 
-        // MARK: - Swift
+        // MARK: - The modules readers study
+
+        // The interpreter lock: policies, thread states, statistics, event hooks, pthread wrappers.
+        .target(name: "GILLabLock", path: "Sources/GILLabLock"),
+        // The Python-level runtime: objects, parser, compiler, eval loop, builtins.
+        .target(name: "GILLabInterpreter", dependencies: ["GILLabLock"], path: "Sources/GILLabInterpreter"),
+        // Swift faces of the C kernels, and the hooks behind ck_lock.h's macros.
+        .target(name: "GILLabKernels", dependencies: ["GILLabLock", "CKernels"], path: "Sources/GILLabKernels"),
+
+        // MARK: - The lab and its CLI
 
         .target(
             name: "GILLab",
             dependencies: [
+                "GILLabLock",
+                "GILLabInterpreter",
+                "GILLabKernels",
                 "CKernels",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
@@ -53,12 +73,22 @@ let package = Package(
             path: "Sources/gillab"
         ),
 
-        // MARK: - Tests
+        // MARK: - Tests (one target per module)
 
+        // Helpers every test target shares: threads, a watchdog, counters.
+        .target(name: "GILLabTestSupport", dependencies: ["GILLabLock"], path: "Tests/GILLabTestSupport"),
+        // C functions that only tests call (they exercise ck_lock.h from C); not shipped.
+        .target(name: "CKernelsProbes", dependencies: ["CKernels"], path: "Tests/CKernelsProbes"),
+        .testTarget(name: "GILLabLockTests", dependencies: ["GILLabLock", "GILLabTestSupport"], path: "Tests/GILLabLockTests"),
+        .testTarget(name: "GILLabInterpreterTests", dependencies: ["GILLabInterpreter", "GILLabTestSupport"], path: "Tests/GILLabInterpreterTests"),
         .testTarget(
-            name: "GILLabTests",
-            dependencies: ["GILLab", "CKernels", "gillab"],
-            path: "Tests/GILLabTests"
+            name: "GILLabKernelsTests",
+            dependencies: ["GILLabKernels", "CKernels", "CKernelsProbes", "GILLabTestSupport"],
+            path: "Tests/GILLabKernelsTests"
         ),
+        .testTarget(name: "GILLabTests", dependencies: ["GILLab", "GILLabTestSupport", "WorkerExample"], path: "Tests/GILLabTests"),
+        // A user's own executable as the worker process (WorkerProcess.runIfWorker()).
+        .executableTarget(name: "WorkerExample", dependencies: ["GILLab"], path: "Tests/WorkerExample"),
+        .testTarget(name: "gillabTests", dependencies: ["gillab", "GILLab", "GILLabTestSupport"], path: "Tests/gillabTests"),
     ]
 )

@@ -11,7 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <math.h>
-#include "ck_kernels.h"
+#include "ck_dense.h"
+#include "ck_os.h"
 #include "ck_extension.h"
 
 /// Reads the input as a stream of fields; past the end every field is 0.

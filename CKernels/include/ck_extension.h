@@ -2,6 +2,7 @@
 #define CK_EXTENSION_H
 
 #include <stddef.h>
+#include "ck_status.h"
 
 /*
  * An "extension function" written as a CPython extension would be: it validates its arguments
@@ -15,11 +16,7 @@
 /// and the sum of the result to `*sum`. Releases the lock when n × passes > `threshold`.
 /// Returns CK_EINVAL for NULL pointers, n < 3, passes < 0 or a value that is not finite (found
 /// in the released loop: the early exit takes the lock back first), CK_EOVERFLOW when
-/// n × sizeof(double) overflows.
-int ck_ext_relax(const double *input, size_t n, int passes, size_t threshold, double *output, double *sum);
-
-/// Sets errno to `value` inside a released block and returns errno as seen after it: a test
-/// that the macros preserve errno across the lock's own system calls.
-int ck_ext_errno_probe(int value);
+/// n × sizeof(double) overflows, CK_ENOMEM when the working buffer cannot be allocated.
+ck_status ck_ext_relax(const double *input, size_t n, int passes, size_t threshold, double *output, double *sum);
 
 #endif /* CK_EXTENSION_H */

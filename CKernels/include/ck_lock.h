@@ -6,17 +6,17 @@
  * Py_BEGIN_ALLOW_THREADS.
  *
  * The kernels in this library know nothing of the lock. An "extension function" that wants to
- * give it up around its heavy loop uses these macros; they call hooks that GILLab's Swift lock
- * installs when the first InterpreterLock is made. Outside an interpreter thread (no hooks, or
- * no thread state bound on the calling thread) the macros do nothing, so the same function
- * runs anywhere.
+ * give it up around its heavy loop uses these macros; they call hooks that GILLab installs
+ * (GILLabKernels' CLockHooks, before its first call into such a function). Outside an
+ * interpreter thread (no hooks, or no current thread state on the calling thread) the macros
+ * do nothing, so the same function runs anywhere.
  *
  * Recipe:
  *
  *     ck_status my_extension(const double *in, size_t n, double *out) {
  *         if (in == NULL || out == NULL) return CK_EINVAL;      // 1. validate, holding the lock
  *         double *work = malloc(n * sizeof *work);               // 2. copy into a plain buffer
- *         if (work == NULL) return CK_EOVERFLOW;
+ *         if (work == NULL) return CK_ENOMEM;
  *         memcpy(work, in, n * sizeof *work);
  *         CK_BEGIN_ALLOW_THREADS_IF(n > 4096)                    // 3. release for the heavy loop
  *             for (...) {
@@ -49,23 +49,18 @@
 
 #include <errno.h>
 
-/// The hooks the Swift lock installs: release and take back the lock of `state`.
+/// The hooks GILLab installs: find the calling thread's state (NULL for none, like CPython's
+/// PyThreadState_GetUnchecked), and release or take back the lock of a state.
 typedef struct ck_lock_hooks {
+    void *(*current)(void);
     void (*release)(void *state);
     void (*acquire)(void *state);
 } ck_lock_hooks;
 
-/// Installs the hooks (GILLab's InterpreterLock does this once).
+/// Installs the hooks, once, before any thread can reach the macros.
 void ck_lock_install(ck_lock_hooks hooks);
 
-/// Binds `state` (NULL for none) as the calling thread's interpreter thread state. GILLab's
-/// ThreadState binds itself each time it takes the lock.
-void ck_lock_bind(void *state);
-
-/// The calling thread's bound state, or NULL.
-void *ck_lock_bound(void);
-
-/// Releases the calling thread's lock when `release` is nonzero and a state is bound.
+/// Releases the calling thread's lock when `release` is nonzero and the thread has a state.
 /// Returns the state to hand to ck_lock_restore, or NULL when nothing was released.
 void *ck_lock_save(int release);
 

@@ -14,7 +14,8 @@
     XX(CK_ESHAPE,    2, "matrix shapes do not conform")                                 \
     XX(CK_ERANGE,    3, "buffer too small for the shape and stride given")              \
     XX(CK_EOVERFLOW, 4, "size overflows the integer type the kernel uses")              \
-    XX(CK_EINTR,     5, "blocking call failed in the operating system")
+    XX(CK_EINTR,     5, "blocking call failed in the operating system")                 \
+    XX(CK_ENOMEM,    6, "out of memory: a working buffer could not be allocated")
 
 typedef enum ck_status {
 #define CK_STATUS_ENUM(name, value, message) name = value,

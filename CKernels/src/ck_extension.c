@@ -1,22 +1,20 @@
 #include "ck_extension.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ck_lock.h"
-#include "ck_status.h"
 
-int ck_ext_relax(const double *input, size_t n, int passes, size_t threshold, double *output, double *sum) {
+ck_status ck_ext_relax(const double *input, size_t n, int passes, size_t threshold, double *output, double *sum) {
     /* 1. Validate, holding the lock. */
     if (input == NULL || output == NULL || sum == NULL || n < 3 || passes < 0) return CK_EINVAL;
     if (n > SIZE_MAX / (2 * sizeof(double))) return CK_EOVERFLOW;
 
     /* 2. Copy into plain buffers this function owns. */
     double *current = malloc(2 * n * sizeof(double));
-    if (current == NULL) return CK_EOVERFLOW;
+    if (current == NULL) return CK_ENOMEM;
     double *next = current + n;
     memcpy(current, input, n * sizeof(double));
     next[0] = current[0];
@@ -47,11 +45,4 @@ int ck_ext_relax(const double *input, size_t n, int passes, size_t threshold, do
     *sum = total;
     free(current < next ? current : next);
     return CK_OK;
-}
-
-int ck_ext_errno_probe(int value) {
-    CK_BEGIN_ALLOW_THREADS
-        errno = value;
-    CK_END_ALLOW_THREADS
-    return errno;
 }

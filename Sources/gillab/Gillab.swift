@@ -12,7 +12,7 @@ struct Gillab: ParsableCommand {
             OpenBLAS kernels either holding it or releasing it. Every figure is measured: fixed total \
             work split across threads, one warm-up, interleaved repeats, medians, matching checksums.
             """,
-        subcommands: [Showcase.self, Run.self, Scenario.self, Report.self, CompareCPython.self, Project.self, Advise.self, List.self, Info.self, Worker.self],
+        subcommands: [Showcase.self, Run.self, Scenario.self, Report.self, CompareCPython.self, Project.self, Advise.self, List.self, Info.self],
         defaultSubcommand: Showcase.self)
 }
 
@@ -21,6 +21,7 @@ enum GillabMain {
     /// Parses and runs, turning every error into one line on stderr. Usage errors exit 64
     /// (EX_USAGE), as ArgumentParser decides; runtime failures exit 1.
     static func main() {
+        WorkerProcess.runIfWorker()  // `gillab --gillab-worker`: serve the job on stdin and exit
         do {
             var command = try Gillab.parseAsRoot()
             try command.run()
@@ -58,16 +59,4 @@ enum GillabMain {
 /// Writes one line to stderr, where diagnostics go, so that stdout stays parseable.
 func printDiagnostic(_ line: String) {
     FileHandle.standardError.write(Data((line + "\n").utf8))
-}
-
-/// `gillab worker`: the worker process of `--modes processes`, started by gillab itself with
-/// its job on stdin. Hidden, since a person never runs it.
-struct Worker: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        abstract: "Serve one job from stdin as a worker process of --modes processes (started by gillab).",
-        shouldDisplay: false)
-
-    func run() throws {
-        Foundation.exit(WorkerProcess.serve())
-    }
 }

@@ -158,8 +158,8 @@ public struct ProcessFigures: Sendable, Codable, Equatable {
         case workersPeakResidentBytes = "workers_peak_rss_bytes"
     }
 
-    init(_ trial: ProcessTrialFigures) {
-        transfer = trial.transfer
+    init(_ trial: ProcessTrialFigures, transfer: Transfer) {
+        self.transfer = transfer
         startupSeconds = Summary(trial.startupNanoseconds.map { Double($0) / 1e9 })
         pipeBytes = trial.pipeBytes
         sharedBytes = trial.sharedBytes

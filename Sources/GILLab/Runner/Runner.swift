@@ -62,8 +62,9 @@ public struct RunPlan: Sendable, Equatable {
     public var lock: LockConfiguration
     /// How `processes` rows get their input to the workers.
     public var transfer: Transfer
-    /// The gillab binary that `processes` rows start as workers; `nil` means this process's
-    /// own executable, which is right when gillab itself is running.
+    /// The executable that `processes` and `hybrid` rows start as workers: any binary whose
+    /// `main` calls ``WorkerProcess/runIfWorker()`` first, as gillab's does. `nil` means this
+    /// process's own executable.
     public var workerExecutable: String?
     /// How long a worker process may take to answer any one message before every worker is
     /// killed and the run fails.
@@ -204,7 +205,7 @@ public enum Runner {
                 if stop?.isRequested == true { break rounds }
                 let row = rows[index]
                 progress(round * rows.count + step, total)
-                let outcome: TrialOutcome
+                var outcome: TrialOutcome
                 // The first counted repeat is the one traced.
                 let recorder = trace != nil && round == 1 ? LockEventRecorder(eventsPerThread: trace!.eventsPerThread) : nil
                 do {
@@ -214,15 +215,12 @@ public enum Runner {
                         outcome = try runEventLoopTrial(workload: workload, units: units, tasks: row.threads, lock: lock,
                                                         eventHook: recorder)
                     case .processes:
-                        do throws(WorkerError) {
-                            let (trial, figures) = try runProcessTrial(
-                                workload: workload, kind: plan.workload, units: units, processes: row.threads,
-                                transfer: plan.transfer, lock: lock, blasThreads: plan.blasThreads,
-                                executable: workerExecutable(plan.workerExecutable), timeout: plan.workerTimeout)
-                            var withFigures = trial
-                            withFigures.processes = figures
-                            outcome = withFigures
-                        } catch { throw RunnerError.worker(error) }
+                        let (trial, figures) = try runProcessTrial(
+                            workload: workload, kind: plan.workload, units: units, processes: row.threads,
+                            transfer: plan.transfer, lock: lock, blasThreads: plan.blasThreads,
+                            executable: workerExecutable(plan.workerExecutable), timeout: plan.workerTimeout)
+                        outcome = trial
+                        outcome.processes = figures
                     case .hybrid:
                         outcome = try runHybridTrial(
                             workload: workload, kind: plan.workload, units: units, threads: row.threads,
@@ -237,6 +235,8 @@ public enum Runner {
                     throw error
                 } catch let error as WorkloadError {
                     throw .workload(error)
+                } catch let error as WorkerError {
+                    throw .worker(error)
                 } catch {
                     preconditionFailure("unexpected error \(error)")
                 }
@@ -285,7 +285,7 @@ public enum Runner {
                 perThread: median.perThread.enumerated().map { index, statistics in
                     ThreadFigures(name: index < median.threadNames.count ? median.threadNames[index] : "worker-\(index)", statistics)
                 },
-                processes: median.processes.map(ProcessFigures.init))
+                processes: median.processes.map { ProcessFigures($0, transfer: plan.transfer) })
         }
         return RunReport(machine: machine, config: settings(plan, units: units, repeats: completedRounds), results: results,
                          interrupted: interrupted ? true : nil)

@@ -1,0 +1,330 @@
+import GILLabLock
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Synchronization
+
+/// The type tag of an interpreter object. The eval loop switches on it instead of asking the
+/// Swift runtime for a dynamic cast, as CPython's fast paths test `Py_TYPE(o) == &PyLong_Type`.
+public enum PyKind: UInt8, Sendable {
+    /// `None`.
+    case none
+    /// `True` or `False`.
+    case bool
+    /// A 64-bit integer.
+    case int
+    /// A double.
+    case float
+    /// A string.
+    case str
+    /// A list.
+    case list
+    /// A dict keyed by ints and strings.
+    case dict
+    /// A function defined in interpreter code.
+    case function
+    /// A native function registered from Swift.
+    case native
+    /// The iterator a `for` loop runs.
+    case iterator
+    /// An object of a type that native code defines (``PyExtensionObject``).
+    case `extension`
+}
+
+/// An interpreter object: boxed and reference-counted, like a CPython `PyObject`.
+///
+/// Every value the interpreter handles, small integers included, is one of these, so
+/// Python-level work pays for allocation and reference-count traffic as it does in CPython.
+///
+/// Interpreter objects are deliberately not `Sendable`: they belong to the thread that holds the
+/// interpreter lock. In debug builds, making or touching one on a thread that does not hold the
+/// lock traps with the thread's name, like CPython's debug allocator and pybind11's GIL checks.
+///
+/// Reference counts. Swift's ARC keeps every object alive, and its counts are atomic under every
+/// policy. That is what CPython's free-threaded build pays for objects of other threads; a GIL
+/// build pays a plain increment instead. Under `free` the eval loop adds what PEP 703's biased
+/// reference counting adds on top: every INCREF and DECREF first checks whether the object is
+/// immortal (PEP 683) and whether the current thread owns it (`ob_tid`), and a reference taken
+/// by a thread that does not own the object goes to the atomic shared count (`ob_ref_shared`).
+open class PyObject {
+    /// The object's type.
+    public let kind: PyKind
+    /// PEP 683: the shared singletons (None, True, False, the small ints) take no reference
+    /// traffic, so that threads and interpreters can share them without contending.
+    let isImmortal: Bool
+    /// PEP 703's `ob_tid`: the thread that made the object, whose references count locally.
+    /// 32 bits, like the shared count, so that both fit the padding after `kind` and an int
+    /// object stays in the allocator's 48-byte size class, as it was before these fields.
+    let owner: UInt32
+    /// PEP 703's `ob_ref_shared`: references held on the value stacks of threads that do not own
+    /// the object, counted atomically. Kept only under policy `free`.
+    let sharedReferences = Atomic<Int32>(0)
+
+    init(kind: PyKind, immortal: Bool = false) {
+        self.kind = kind
+        self.isImmortal = immortal
+        self.owner = currentThreadToken()
+        #if DEBUG
+        assertLockHeld("creating a \(kind) object")
+        ObjectAccounting.noteObject(+1)
+        #endif
+    }
+
+    #if DEBUG
+    deinit { ObjectAccounting.noteObject(-1) }
+    #endif
+
+    /// Interpreter objects made on the calling thread minus those freed on it; `nil` in release
+    /// builds, which do not count. When a program runs on one thread and leaves nothing behind,
+    /// this returns to where it was: the reference counts balanced. Counted per thread so that
+    /// other threads' programs do not disturb the figure.
+    public static var liveObjects: Int? {
+        #if DEBUG
+        ObjectAccounting.objectBalance
+        #else
+        nil
+        #endif
+    }
+
+    /// Python's type name, for error messages.
+    public var typeName: String {
+        switch kind {
+        case .none: "NoneType"
+        case .bool: "bool"
+        case .int: "int"
+        case .float: "float"
+        case .str: "str"
+        case .list: "list"
+        case .dict: "dict"
+        case .function: "function"
+        case .native: "builtin_function_or_method"
+        case .iterator: "iterator"
+        case .extension: unsafeDowncast(self, to: PyExtensionObject.self).extensionTypeName
+        }
+    }
+}
+
+/// Traps in debug builds when the calling thread does not hold an interpreter lock.
+@inline(__always)
+func assertLockHeld(_ what: @autoclosure () -> String) {
+    #if DEBUG
+    if let problem = ObjectAccounting.lockHeldProblem() {
+        preconditionFailure("\(problem): \(what()) without holding the interpreter lock")
+    }
+    #endif
+}
+
+// MARK: - Scalars
+
+/// `None`.
+public final class PyNone: PyObject {
+    private init() { super.init(kind: .none, immortal: true) }
+    nonisolated(unsafe) package static let shared = unlockedConstant { PyNone() }
+}
+
+/// `True` and `False`.
+public final class PyBool: PyObject {
+    /// The truth value.
+    public let value: Bool
+    private init(_ value: Bool) {
+        self.value = value
+        super.init(kind: .bool, immortal: true)
+    }
+    nonisolated(unsafe) static let `true` = unlockedConstant { PyBool(true) }
+    nonisolated(unsafe) static let `false` = unlockedConstant { PyBool(false) }
+    static func of(_ value: Bool) -> PyBool { value ? .true : .false }
+}
+
+/// An integer. Python's are unbounded; ours are 64-bit and raise `OverflowError` past that.
+public final class PyInt: PyObject {
+    /// The value.
+    public let value: Int
+    private init(_ value: Int, immortal: Bool = false) {
+        self.value = value
+        super.init(kind: .int, immortal: immortal)
+    }
+
+    /// CPython keeps -5...256 preallocated (and, since 3.12, immortal), so that common small
+    /// integers cost no allocation and no reference traffic.
+    nonisolated(unsafe) private static let small: [PyInt] = unlockedConstant { (-5...256).map { PyInt($0, immortal: true) } }
+
+    /// The integer `value`, shared when it is small, newly allocated otherwise.
+    static func make(_ value: Int) -> PyInt {
+        (-5...256).contains(value) ? small[value + 5] : PyInt(value)
+    }
+
+    /// A new integer object for a code object's constant table, never the shared one.
+    static func constant(_ value: Int) -> PyInt { PyInt(value) }
+}
+
+/// A double-precision float.
+public final class PyFloat: PyObject {
+    /// The value.
+    public let value: Double
+    package init(_ value: Double) {
+        self.value = value
+        super.init(kind: .float)
+    }
+}
+
+/// An immutable string.
+public final class PyStr: PyObject {
+    /// The value.
+    public let value: String
+    package init(_ value: String) {
+        self.value = value
+        super.init(kind: .str)
+    }
+}
+
+// MARK: - Containers
+
+/// A mutable list.
+public final class PyList: PyObject {
+    private var storage: [PyObject]
+    init(_ items: [PyObject] = []) {
+        storage = items
+        super.init(kind: .list)
+    }
+
+    /// The elements. Debug builds trap when read or written without the lock.
+    var items: [PyObject] {
+        get { assertLockHeld("reading a list"); return storage }
+        _modify { assertLockHeld("writing a list"); yield &storage }
+    }
+}
+
+/// A dictionary keyed by ints and strings.
+public final class PyDict: PyObject {
+    private var storage: [PyKey: PyObject] = [:]
+    init() { super.init(kind: .dict) }
+
+    /// The entries. Debug builds trap when read or written without the lock.
+    var entries: [PyKey: PyObject] {
+        get { assertLockHeld("reading a dict"); return storage }
+        _modify { assertLockHeld("writing a dict"); yield &storage }
+    }
+}
+
+/// A hashable dictionary key: Python's `hash`/`==` for the key types this interpreter supports.
+enum PyKey: Hashable {
+    case int(Int)
+    case str(String)
+
+    /// The key for `object`, or a `TypeError` for an unhashable or unsupported type.
+    init(_ object: PyObject) throws(PyError) {
+        switch object.kind {
+        case .int: self = .int(unsafeDowncast(object, to: PyInt.self).value)
+        case .bool: self = .int(unsafeDowncast(object, to: PyBool.self).value ? 1 : 0)
+        case .str: self = .str(unsafeDowncast(object, to: PyStr.self).value)
+        default: throw PyError(.typeError, "unhashable type: '\(object.typeName)'")
+        }
+    }
+
+    var object: PyObject {
+        switch self {
+        case .int(let value): PyInt.make(value)
+        case .str(let value): PyStr(value)
+        }
+    }
+}
+
+/// The iterator behind `for`: over a range, or over a snapshot of a list's elements.
+final class PyIterator: PyObject {
+    private var next: Int
+    private let stop: Int
+    private let step: Int
+    private let elements: [PyObject]?
+
+    init(range start: Int, _ stop: Int, _ step: Int) {
+        (next, self.stop, self.step, elements) = (start, stop, step, nil)
+        super.init(kind: .iterator)
+    }
+
+    init(elements: [PyObject]) {
+        (next, stop, step, self.elements) = (0, elements.count, 1, elements)
+        super.init(kind: .iterator)
+    }
+
+    /// The next element, or `nil` at the end.
+    func advance() -> PyObject? {
+        guard step > 0 ? next < stop : next > stop else { return nil }
+        let current = next
+        // Past Int's end the range is exhausted anyway; clamp rather than overflow.
+        let (advanced, overflow) = next.addingReportingOverflow(step)
+        next = overflow ? stop : advanced
+        return elements.map { $0[current] } ?? PyInt.make(current)
+    }
+}
+
+// MARK: - Callables
+
+/// A function defined in Python-level code.
+public final class PyFunction: PyObject {
+    let code: CodeObject
+    init(_ code: CodeObject) {
+        self.code = code
+        super.init(kind: .function)
+    }
+}
+
+/// A native function: our "extension method", written in Swift, called from Python-level code.
+///
+/// Each is registered with its calling discipline. Its body receives the calling thread and the
+/// arguments with the lock held; a body that releases does so through
+/// ``ThreadState/call(_:reason:_:)``, after copying what it needs out of the argument objects.
+public final class PyNative: PyObject {
+    /// The name Python code calls it by.
+    public let name: String
+    /// Whether the body keeps the lock or releases it around its C call.
+    public let discipline: CallDiscipline
+    let arity: ClosedRange<Int>
+    let body: (ThreadState, CallDiscipline, [PyObject]) throws(PyError) -> PyObject
+
+    init(name: String, discipline: CallDiscipline, arity: ClosedRange<Int>,
+         body: @escaping (ThreadState, CallDiscipline, [PyObject]) throws(PyError) -> PyObject) {
+        self.name = name
+        self.discipline = discipline
+        self.arity = arity
+        self.body = body
+        super.init(kind: .native)
+    }
+}
+
+/// The base of objects that native code defines, as a C extension defines its own types.
+/// Subclasses hold plain data (a matrix, a buffer) that native functions take apart.
+open class PyExtensionObject: PyObject {
+    /// Python's name for the type.
+    public let extensionTypeName: String
+
+    /// Creates an object of the extension type `typeName`. The thread must hold the lock.
+    public init(typeName: String) {
+        extensionTypeName = typeName
+        super.init(kind: .extension)
+    }
+}
+
+/// A token for the calling thread, cheap to take (a thread-pointer read): PEP 703's
+/// `_Py_ThreadId`, folded to 32 bits. Two live threads whose tokens collided would only miscount
+/// the model's shared references, never memory.
+@inline(__always)
+func currentThreadToken() -> UInt32 {
+    #if canImport(Glibc)
+    let token = UInt64(pthread_self())
+    #else
+    let token = UInt64(UInt(bitPattern: Int(bitPattern: pthread_self())))
+    #endif
+    return UInt32(truncatingIfNeeded: token ^ (token >> 32))
+}
+
+/// Builds a process-wide constant object. Such objects are made once, before any lock exists,
+/// and are immutable, so they are exempt from the debug lock check.
+func unlockedConstant<T>(_ make: () -> T) -> T {
+    #if DEBUG
+    return ObjectAccounting.withLockCheckExempt(make)
+    #else
+    return make()
+    #endif
+}

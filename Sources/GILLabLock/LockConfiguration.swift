@@ -1,0 +1,158 @@
+/// How an interpreter lock hands itself between threads.
+public enum LockPolicy: String, Sendable, CaseIterable, Codable {
+    /// CPython 3.2+ (`Python/ceval_gil.c`): a waiter asks the holder to drop after one switch
+    /// interval, and the holder waits until another thread has taken the lock (forced switching).
+    case newGIL = "new-gil"
+    /// CPython 2 (`Python/ceval.c`, `_Py_Ticker`): every `checkInterval` checkpoints the holder
+    /// releases a plain lock and at once asks for it again. Nothing hands the lock over, so on a
+    /// multicore machine the releaser, already running, usually wins it back: the "GIL battle".
+    case legacyGIL = "legacy-gil"
+    /// PEP 703, free-threaded: no mutual exclusion at all. Acquire and release still count, so
+    /// the statistics show what would have been contended.
+    case free
+    /// PEP 684, a lock per interpreter: ``LockConfiguration/interpreters`` interpreters, each
+    /// with its own `new-gil` lock. Threads are assigned to them round-robin; threads of
+    /// different interpreters never contend.
+    case perInterpreter = "per-interpreter"
+    /// GILLab's fix for the convoy effect (bpo-7946): `new-gil`, except that a thread coming back
+    /// from a blocking call sets the drop request at once instead of after a switch interval,
+    /// and is served before CPU-bound waiters. Bounded so that no stream of I/O threads can
+    /// starve a CPU-bound thread; see ``InterpreterLock``.
+    case ioPriority = "io-priority"
+
+    /// One line for `gillab list`.
+    public var summary: String {
+        switch self {
+        case .newGIL:
+            "CPython 3.2+: timed drop request after the switch interval, eval breaker, forced switching"
+        case .legacyGIL:
+            "CPython 2: release and re-request a plain lock every --check-interval checkpoints; no handoff"
+        case .free:
+            "PEP 703 free-threading: no mutual exclusion; statistics still count"
+        case .perInterpreter:
+            "PEP 684: --interpreters interpreters, each with its own new-gil lock; threads assigned round-robin"
+        case .ioPriority:
+            "convoy fix: a thread back from I/O asks for the lock at once; a CPU thread waiting a switch interval goes first"
+        }
+    }
+}
+
+/// What a lock's statistics time.
+public enum LockTiming: String, Sendable, CaseIterable, Codable {
+    /// Every hold, wait and released span is timed, so that per thread hold + wait + released
+    /// is the thread's life: two clock reads per release round trip. The default, and what the
+    /// runner's held share, waiting share and projections need.
+    case timed
+    /// Counts only: acquisitions, switches, drop requests and forced switches, plus the length
+    /// of contended waits (a contended wait sleeps anyway). Hold and released times stay zero.
+    /// An uncontended release round trip then reads no clock at all: the cheapest lock, for a
+    /// library user who wants the GIL's behaviour and not its accounting. A lock with an event
+    /// hook times everything regardless, since every event carries a time.
+    case untimed
+}
+
+/// Errors in a lock configuration.
+public enum LockConfigurationError: Error, Equatable, CustomStringConvertible {
+    /// The switch interval is zero or negative.
+    case nonPositiveSwitchInterval(Duration)
+    /// The switch interval is longer than ``LockConfiguration/maximumSwitchInterval``.
+    case switchIntervalTooLong(Duration)
+    /// The check interval is below 1.
+    case nonPositiveCheckInterval(Int)
+    /// The interpreter count is below 1 or above ``LockConfiguration/maximumInterpreters``.
+    case interpretersOutOfRange(Int)
+    /// The handoff spin is negative or longer than ``LockConfiguration/maximumSpin``.
+    case spinOutOfRange(Duration)
+
+    /// A one-line message naming the bad value.
+    public var description: String {
+        switch self {
+        case .nonPositiveSwitchInterval(let interval):
+            "switch interval must be positive, got \(interval)"
+        case .switchIntervalTooLong(let interval):
+            "switch interval must be at most \(LockConfiguration.maximumSwitchInterval), got \(interval)"
+        case .nonPositiveCheckInterval(let ticks):
+            "check interval must be at least 1, got \(ticks)"
+        case .interpretersOutOfRange(let count):
+            "interpreters must be between 1 and \(LockConfiguration.maximumInterpreters), got \(count)"
+        case .spinOutOfRange(let spin):
+            "handoff spin must be between 0 and \(LockConfiguration.maximumSpin), got \(spin)"
+        }
+    }
+}
+
+/// The settings of one interpreter lock.
+public struct LockConfiguration: Sendable, Equatable {
+    /// CPython's default, `sys.getswitchinterval()` = 0.005.
+    public static let defaultSwitchInterval: Duration = .milliseconds(5)
+
+    /// The longest switch interval accepted: an hour, far past any useful setting, and well
+    /// inside the nanosecond arithmetic of a timed wait.
+    public static let maximumSwitchInterval: Duration = .seconds(3600)
+
+    /// The handoff policy.
+    public var policy: LockPolicy
+    /// How long a waiter waits before it sets the drop request (`sys.setswitchinterval`).
+    /// Used by `new-gil`.
+    public var switchInterval: Duration
+    /// Checkpoints between the holder's periodic releases (`sys.setcheckinterval`, 100 in
+    /// CPython 2). Used by `legacy-gil`.
+    public var checkInterval: Int
+
+    /// Interpreters, each with its own lock, under `per-interpreter`; the others use one.
+    public var interpreters: Int
+    /// Fast handoff (`new-gil`, `per-interpreter`): how long a thread that finds the lock held
+    /// spins, watching for the holder to drop it, before it sleeps on the condition variable,
+    /// as an adaptive mutex does. Zero (the default, and CPython) sleeps at once. A short
+    /// release then hands the lock over without waking a sleeping thread.
+    public var spin: Duration = .zero
+    /// What the statistics time; ``LockTiming/timed`` by default. The lock's behaviour is
+    /// the same either way.
+    public var timing: LockTiming = .timed
+    /// The longest spin accepted.
+    public static let maximumSpin: Duration = .milliseconds(10)
+
+    /// CPython 2's default check interval, in ticks.
+    public static let defaultCheckInterval = 100
+    /// Interpreters under `per-interpreter` unless told otherwise.
+    public static let defaultInterpreters = 2
+    /// The most interpreters accepted; as many as the runner's thread limit.
+    public static let maximumInterpreters = 4096
+
+    /// Creates a configuration.
+    /// - Parameters:
+    ///   - policy: the handoff policy; CPython 3.2+ by default.
+    ///   - switchInterval: a positive duration; 5 ms by default.
+    ///   - checkInterval: checkpoints between `legacy-gil`'s releases; 100 by default.
+    ///   - interpreters: interpreters under `per-interpreter`; 2 by default.
+    ///   - spin: the fast handoff: how long a `new-gil` waiter spins before it sleeps; 0 (CPython's
+    ///     behaviour) by default, at most 10 ms.
+    ///   - timing: what the statistics time; everything by default.
+    /// - Throws: ``LockConfigurationError`` naming the bad value.
+    public init(policy: LockPolicy = .newGIL, switchInterval: Duration = defaultSwitchInterval,
+                checkInterval: Int = defaultCheckInterval,
+                interpreters: Int = defaultInterpreters, spin: Duration = .zero,
+                timing: LockTiming = .timed) throws(LockConfigurationError) {
+        self.timing = timing
+        guard spin >= .zero, spin <= Self.maximumSpin else { throw .spinOutOfRange(spin) }
+        self.spin = spin
+        guard switchInterval > .zero else { throw .nonPositiveSwitchInterval(switchInterval) }
+        guard switchInterval <= Self.maximumSwitchInterval else { throw .switchIntervalTooLong(switchInterval) }
+        guard checkInterval >= 1 else { throw .nonPositiveCheckInterval(checkInterval) }
+        guard (1...Self.maximumInterpreters).contains(interpreters) else { throw .interpretersOutOfRange(interpreters) }
+        self.policy = policy
+        self.switchInterval = switchInterval
+        self.checkInterval = checkInterval
+        self.interpreters = interpreters
+    }
+
+    /// How many locks the policy makes: `interpreters` under `per-interpreter`, else one.
+    public var lockCount: Int { policy == .perInterpreter ? interpreters : 1 }
+
+    /// CPython's defaults: policy `new-gil`, 5 ms switch interval.
+    public static let `default` = try! LockConfiguration()
+
+    package var switchIntervalNanoseconds: UInt64 {
+        switchInterval.wholeNanoseconds
+    }
+}

@@ -1,0 +1,396 @@
+/// One thread's use of an ``InterpreterLock``: CPython's `PyThreadState`.
+///
+/// A `ThreadState` belongs to the thread that uses it. Make it on that thread with
+/// ``InterpreterLock/makeThreadState(name:)``, and read its ``statistics`` from elsewhere only
+/// after the thread has finished.
+///
+/// ## Runtime checks
+///
+/// Each break of the lock discipline traps with a `precondition` whose message names the
+/// thread, instead of corrupting the lock or hanging every other thread. CPython catches the
+/// same mistakes with `Py_FatalError` ("PyEval_SaveThread: the function must be called with
+/// the GIL held", "PyThreadState_Delete: tstate is still current").
+///
+/// Releasing a lock the thread does not hold:
+///
+/// ```swift
+/// let thread = gil.makeThreadState(name: "worker-1")
+/// thread.withoutLock { kernel() }
+/// // worker-1: withoutLock() without holding the interpreter lock
+/// ```
+///
+/// Releasing inside a released region (nested `Py_BEGIN_ALLOW_THREADS`):
+///
+/// ```swift
+/// thread.acquire()
+/// thread.withoutLock {
+///     thread.withoutLock { kernel() }
+/// }
+/// // worker-1: nested release: withoutLock() inside a region that has already released
+/// // the interpreter lock
+/// ```
+///
+/// Taking the lock while already holding it (a self-deadlock in CPython):
+///
+/// ```swift
+/// thread.acquire()
+/// thread.acquire()
+/// // worker-1: acquire() while already holding the interpreter lock
+/// ```
+///
+/// Ending a thread that still holds the lock, which would leave every other thread waiting:
+///
+/// ```swift
+/// Thread.detachNewThread {
+///     let thread = gil.makeThreadState(name: "worker-1")
+///     thread.acquire()
+///     work()
+/// }   // no detach(): the state is freed holding the lock
+/// // worker-1: the thread ended while holding the interpreter lock; call detach() or
+/// // release() first
+/// ```
+///
+/// And a ``ReleasedLock`` token dropped without ``ReleasedLock/reacquire()``:
+///
+/// ```swift
+/// do {
+///     let released = thread.releaseLock()
+///     heavyLoop(buffer)
+/// }   // the token goes out of scope
+/// // worker-1: a ReleasedLock was dropped without reacquire(); the thread would go on
+/// // without the interpreter lock
+/// ```
+///
+/// The tests in `ReleaseAPITests.swift` run each of these in an exit test and check the message.
+public final class ThreadState {
+    /// The lock this thread takes.
+    public let lock: InterpreterLock
+    /// A small integer, unique within the lock.
+    public let id: Int
+    /// The name given at creation, or `thread-<id>`.
+    public let name: String
+    // The mutable fields below skip Swift's run-time exclusivity checks: a `ThreadState` is
+    // used by its own thread only, and the checks (a thread-local access set, two runtime
+    // calls per access) cost more than the whole fast path of a release round trip.
+
+    /// This thread's counters. `dropRequests` counts the requests it set while waiting;
+    /// `forcedSwitches` counts its drops that waited for a handoff.
+    @exclusivity(unchecked) public private(set) var statistics = LockStatistics()
+    /// Whether this thread holds the lock now.
+    @exclusivity(unchecked) public private(set) var holdsLock = false
+    /// The interpreter this thread belongs to: 0 except under `per-interpreter`.
+    public let interpreter: Int
+
+    private let state: LockState
+    @exclusivity(unchecked) private var heldSince: UInt64 = 0
+    /// `legacy-gil`: checkpoints left before the periodic release.
+    @exclusivity(unchecked) private var ticksLeft: Int
+    /// The last release was for I/O, so the next acquire is a return from a blocking call.
+    @exclusivity(unchecked) private var returningFromIO = false
+    /// Inside `withoutLock`, a `ReleasedLock`'s span or a C extension's released block.
+    @exclusivity(unchecked) var inReleasedRegion = false
+    /// Where the C macros' current released block began (GILLabKernels' hooks keep it here).
+    @exclusivity(unchecked) package var cReleaseStart: UInt64 = 0
+    /// Where this thread's events go; `nil` when the lock has no hook.
+    private let sink: (any LockEventSink)?
+    /// When the statistics began: creation, or the last reset.
+    @exclusivity(unchecked) private var accountingSince: UInt64
+    /// When the thread last stopped holding the lock (or `accountingSince`): the start of the
+    /// span that the next acquire adds to `releasedNanoseconds`.
+    @exclusivity(unchecked) private var lastRelease: UInt64
+    /// Whether holds and released spans are timed: ``LockTiming/timed``, or any lock with an
+    /// event hook. Untimed, an uncontended round trip reads no clock.
+    private let timed: Bool
+
+    init(lock: InterpreterLock, state: LockState, interpreter: Int, id: Int, name: String, sink: (any LockEventSink)?) {
+        self.lock = lock
+        self.id = id
+        self.name = name
+        self.state = state
+        self.interpreter = interpreter
+        self.ticksLeft = state.checkInterval
+        self.sink = sink
+        self.timed = lock.configuration.timing == .timed || sink != nil
+        let now = monotonicNanoseconds()
+        accountingSince = now
+        lastRelease = now
+        sink?.record(LockEvent(.threadStart, at: now, thread: id))
+    }
+
+    deinit {
+        // A thread that goes away holding the lock would leave every other thread waiting
+        // forever; CPython's PyThreadState_Clear/Delete complain of the same thing.
+        precondition(!holdsLock, "\(name): the thread ended while holding the interpreter lock; call detach() or release() first")
+        resignCurrent()
+    }
+
+    // MARK: - Taking and dropping
+
+    /// Takes the lock, waiting under the policy's rules (CPython's `take_gil`).
+    public func acquire() {
+        precondition(!holdsLock, "\(name): acquire() while already holding the interpreter lock")
+        if timed { take(since: monotonicNanoseconds()) } else { takeUntimed() }
+    }
+
+    /// Untimed: the fast path reads no clock; a take that must wait reads it, for the wait.
+    @inline(__always)
+    private func takeUntimed() {
+        if state.takeFast(threadID: id) {
+            statistics.acquisitions += 1
+            tookLock()
+        } else {
+            take(since: monotonicNanoseconds())
+        }
+    }
+
+    /// Takes the lock for a caller that asked at `wantsAt`: the fast path if it can, else
+    /// the policy's slow path.
+    @inline(__always)
+    private func take(since wantsAt: UInt64) {
+        sink?.record(LockEvent(.wants, at: wantsAt, thread: id))
+        let acquiredAt: UInt64
+        if state.takeFast(threadID: id) {
+            // Uncontended: the hold starts as the slow path's would, with no clock read.
+            acquiredAt = max(wantsAt, state.lastDropAt.load(ordering: .relaxed))
+            statistics.acquisitions += 1
+            statistics.totalWaitNanoseconds += acquiredAt &- wantsAt
+        } else {
+            let (outcome, at) = state.take(threadID: id, priority: returningFromIO, since: wantsAt)
+            acquiredAt = at
+            statistics.add(outcome)
+            // Per thread, asking to holding is wait even when nobody held the lock (tens of ns),
+            // so that hold + wait + released covers the thread's whole life.
+            if outcome.contendedAcquisitions == 0 { statistics.totalWaitNanoseconds += acquiredAt &- wantsAt }
+        }
+        heldSince = acquiredAt
+        if timed { statistics.releasedNanoseconds += wantsAt &- lastRelease }
+        tookLock()
+        sink?.record(LockEvent(.acquired, at: acquiredAt, thread: id))
+    }
+
+    /// What every take does once the thread holds the lock.
+    @inline(__always)
+    private func tookLock() {
+        returningFromIO = false
+        holdsLock = true
+        becomeCurrent()
+    }
+
+    /// Lets the lock go (CPython's `drop_gil`).
+    /// - Parameter reason: why; ``ReleaseReason/exit`` skips the forced-switch wait.
+    public func release(reason: ReleaseReason = .end) {
+        _ = releaseStamped(reason)
+    }
+
+    /// `release(reason:)`, returning when it let go (0 untimed): the start of a released region.
+    @inline(__always)
+    private func releaseStamped(_ reason: ReleaseReason) -> UInt64 {
+        precondition(holdsLock, "\(name): release() without holding the interpreter lock")
+        holdsLock = false
+        returningFromIO = reason == .io
+        guard timed else {
+            if state.drop(threadID: id, heldNanoseconds: 0, reason: reason, at: 0) { statistics.forcedSwitches += 1 }
+            return 0
+        }
+        let now = monotonicNanoseconds()
+        let held = now &- heldSince
+        statistics.totalHoldNanoseconds += held
+        lastRelease = now
+        if state.drop(threadID: id, heldNanoseconds: held, reason: reason, at: now) {
+            statistics.forcedSwitches += 1
+        }
+        // After the drop, so that recording never lengthens a hold; stamped with the release time.
+        sink?.record(LockEvent(.released(reason), at: now, thread: id))
+        return now
+    }
+
+    /// Zeroes this thread's counters and starts its accounting afresh from now: hold, wait and
+    /// released time are counted from here.
+    public func resetStatistics() {
+        statistics = LockStatistics()
+        let now = monotonicNanoseconds()
+        accountingSince = now
+        if holdsLock { heldSince = now } else { lastRelease = now }
+    }
+
+    /// Releases the lock if held, for the last time on this thread, and closes its accounting:
+    /// ``LockStatistics/lifetimeNanoseconds`` is set, and the hook hears `threadExit`.
+    public func detach() {
+        if holdsLock { release(reason: .exit) }
+        resignCurrent()
+        let now = monotonicNanoseconds()
+        if timed { statistics.releasedNanoseconds += now &- lastRelease }
+        statistics.lifetimeNanoseconds = now &- accountingSince
+        lastRelease = now
+        sink?.record(LockEvent(.threadExit, at: now, thread: id))
+    }
+
+    // MARK: - Checkpoints
+
+    /// Polls the eval breaker, as CPython's eval loop does on backward jumps and calls. When a
+    /// drop is requested it drops the lock, waits for the handoff, and takes the lock again.
+    ///
+    /// Costs one relaxed atomic load when nothing is requested.
+    @inline(__always)
+    public func checkpoint() {
+        if state.evalBreaker.load(ordering: .relaxed) != 0 {
+            handleEvalBreaker()
+        }
+    }
+
+    @inline(never)
+    private func handleEvalBreaker() {
+        precondition(holdsLock, "\(name): checkpoint() without holding the interpreter lock")
+        if state.handoff == .legacyGIL {
+            // CPython 2: `if (--_Py_Ticker < 0)` → release, and at once take again.
+            ticksLeft -= 1
+            guard ticksLeft <= 0 else { return }
+            ticksLeft = state.checkInterval
+            release(reason: .tick)
+            acquire()
+            return
+        }
+        guard state.isDropRequested else { return }
+        release(reason: .dropRequest)
+        acquire()
+    }
+
+    // MARK: - Scopes
+
+    /// Runs `body` holding the lock, taking it first and releasing it after, even when `body`
+    /// throws.
+    public func withLock<Result, Failure: Error>(
+        _ body: () throws(Failure) -> Result
+    ) throws(Failure) -> Result {
+        acquire()
+        defer { release(reason: .end) }
+        return try body()
+    }
+
+    /// Runs `body` with the lock released: CPython's `Py_BEGIN_ALLOW_THREADS` …
+    /// `Py_END_ALLOW_THREADS`. The lock is taken back when `body` returns or throws.
+    ///
+    /// `body` must not touch interpreter objects: copy what it needs into plain buffers first.
+    ///
+    /// - Parameters:
+    ///   - reason: what the release is for, for statistics; a kernel call by default.
+    ///   - body: the work to run without the lock.
+    /// - Returns: what `body` returns.
+    /// - Throws: what `body` throws, after the lock is held again.
+    @inlinable  // specialized in the caller: no generic dispatch around an empty kernel
+    public func withoutLock<Result, Failure: Error>(
+        reason: ReleaseReason = .kernel,
+        _ body: () throws(Failure) -> Result
+    ) throws(Failure) -> Result {
+        let start = beginReleased(reason, by: "withoutLock()")
+        defer { endReleased(reason, since: start) }
+        return try body()
+    }
+
+    /// Runs `body` with the lock released, and proves at compile time that it captures no
+    /// interpreter object: PyO3's `allow_threads` (now `detach`), whose closure must be
+    /// `Ungil`.
+    ///
+    /// Interpreter objects (``PyObject`` and its subclasses) are deliberately not `Sendable`,
+    /// and `body` must be `@Sendable`, so this does not compile:
+    ///
+    /// ```swift
+    /// let list = interpreter.list([interpreter.int(1)])
+    /// thread.allowThreads {
+    ///     print(list)   // error: capture of 'list' with non-Sendable type 'PyObject'
+    ///                   //        in a '@Sendable' closure
+    /// }
+    /// ```
+    ///
+    /// Copy what the work needs into `Sendable` values (numbers, arrays of numbers, strings)
+    /// while holding the lock, and capture those. ``withoutLock(reason:_:)`` takes any closure,
+    /// for code that must capture buffers it owns (`inout` storage, non-`Sendable` handles);
+    /// there the rule is the reader's to keep.
+    /// - Parameters:
+    ///   - reason: what the release is for, for statistics; a kernel call by default.
+    ///   - body: the work to run without the lock.
+    /// - Returns: what `body` returns.
+    /// - Throws: what `body` throws, after the lock is held again.
+    public func allowThreads<Result, Failure: Error>(
+        reason: ReleaseReason = .kernel,
+        _ body: @Sendable () throws(Failure) -> Result
+    ) throws(Failure) -> Result {
+        try withoutLock(reason: reason, body)
+    }
+
+    /// Releases the lock and returns a token that must be given back with
+    /// ``ReleasedLock/reacquire()``: the lock-free span need not be one closure.
+    ///
+    /// ```swift
+    /// let released = thread.releaseLock()
+    /// let sum = heavyLoop(buffer)     // plain buffers only, no interpreter objects
+    /// released.reacquire()           // consumes the token; the lock is held again
+    /// ```
+    ///
+    /// The token is `~Copyable`: it cannot be copied, so the lock cannot be taken back twice,
+    /// and `reacquire()` consumes it. A token dropped without `reacquire()` traps, naming the
+    /// thread, instead of leaving the thread running Python-level code without the lock.
+    /// - Parameter reason: what the release is for, for statistics; a kernel call by default.
+    public func releaseLock(reason: ReleaseReason = .kernel) -> ReleasedLock {
+        ReleasedLock(thread: self, reason: reason, since: beginReleased(reason, by: "releaseLock()"))
+    }
+
+    // MARK: - Released regions
+
+    /// Starts a released region: checks that this thread holds the lock and is not inside a
+    /// released region already (no nesting), then releases.
+    /// - Returns: the region's start, for ``endReleased(_:since:)``.
+    @usableFromInline
+    package func beginReleased(_ reason: ReleaseReason, by api: String) -> UInt64 {
+        precondition(!inReleasedRegion, "\(name): nested release: \(api) inside a region that has already released the interpreter lock")
+        precondition(holdsLock, "\(name): \(api) without holding the interpreter lock")
+        let start = releaseStamped(reason)
+        inReleasedRegion = true
+        return start
+    }
+
+    /// Ends a released region: counts its time by reason (what `gillab advise` reads) and
+    /// takes the lock back.
+    @usableFromInline
+    package func endReleased(_ reason: ReleaseReason, since start: UInt64) {
+        inReleasedRegion = false
+        guard timed else { return takeUntimed() }
+        let now = monotonicNanoseconds()
+        let released = now &- start
+        if reason == .io { statistics.releasedIONanoseconds += released } else { statistics.releasedKernelNanoseconds += released }
+        take(since: now)
+    }
+}
+
+/// The lock given up by ``ThreadState/releaseLock(reason:)``, until ``reacquire()``.
+///
+/// A `~Copyable` token, like a Rust guard: it exists exactly while the lock is released.
+/// Dropping it without `reacquire()` traps in `deinit` with the thread's name.
+public struct ReleasedLock: ~Copyable {
+    // Unmanaged so that `reacquire()` can `discard self` (only trivial fields allow it).
+    private let thread: Unmanaged<ThreadState>
+    private let reason: ReleaseReason
+    private let start: UInt64
+
+    init(thread: ThreadState, reason: ReleaseReason, since start: UInt64) {
+        self.thread = .passRetained(thread)
+        self.reason = reason
+        self.start = start
+    }
+
+    /// Takes the lock back, waiting as ``ThreadState/acquire()`` does, and consumes the token.
+    public consuming func reacquire() {
+        let thread = self.thread.takeRetainedValue()
+        thread.endReleased(reason, since: start)
+        discard self
+    }
+
+    deinit {
+        Self.trapDropped(thread.takeRetainedValue().name)
+    }
+
+    // Not `Never`, so that the compiler does not flag the deinit's implicit field teardown.
+    private static func trapDropped(_ name: String) {
+        preconditionFailure("\(name): a ReleasedLock was dropped without reacquire(); the thread would go on without the interpreter lock")
+    }
+}

@@ -1,0 +1,156 @@
+import Foundation
+import Synchronization
+import GILLabLock
+import Testing
+
+/// One test at a time among all that carry this trait, in every test target: for the suites that
+/// call OpenBLAS or set its thread count, which is global to the process. `.serialized` orders
+/// only the tests of one suite tree in one module; the test targets share one process.
+///
+/// ```swift
+/// @Suite(.openBLASProcessWide) enum OpenBLASProcessWide {}
+/// ```
+package struct OpenBLASProcessWideTrait: SuiteTrait, TestTrait, TestScoping {
+    package var isRecursive: Bool { true }
+
+    /// Each test case takes the gate; a suite's own scope does not, or its tests would wait on it.
+    package func scopeProvider(for test: Test, testCase: Test.Case?) -> Self? {
+        testCase == nil ? nil : self
+    }
+
+    package func provideScope(for test: Test, testCase: Test.Case?,
+                              performing function: @Sendable () async throws -> Void) async throws {
+        await Self.gate.enter()
+        do {
+            try await function()
+        } catch {
+            await Self.gate.leave()
+            throw error
+        }
+        await Self.gate.leave()
+    }
+
+    private static let gate = AsyncGate()
+}
+
+extension Trait where Self == OpenBLASProcessWideTrait {
+    /// Runs each test case alone among those with this trait (see ``OpenBLASProcessWideTrait``).
+    package static var openBLASProcessWide: Self { OpenBLASProcessWideTrait() }
+}
+
+/// A lock that suspends its waiters instead of blocking a thread of the cooperative pool.
+package actor AsyncGate {
+    private var busy = false
+    private var waiters: [CheckedContinuation<Void, Never>] = []
+
+    package init() {}
+
+    package func enter() async {
+        guard busy else { busy = true; return }
+        await withCheckedContinuation { waiters.append($0) }
+    }
+
+    package func leave() {
+        if waiters.isEmpty { busy = false } else { waiters.removeFirst().resume() }
+    }
+}
+
+/// The gillab binary built beside this test bundle (the test binary and the products share a
+/// folder): what the CLI tests run, and the worker processes' executable.
+package let gillabExecutable: String = {
+    let testBinary = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    return URL(fileURLWithPath: testBinary).deletingLastPathComponent().appendingPathComponent("gillab").path
+}()
+
+/// Runs `count` threads, each calling `body(index)`, and waits for all of them.
+package func runThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) {
+    let threads = (0..<count).map { index in NativeThread { body(index) } }
+    for thread in threads { thread.join() }
+}
+
+/// A flag a watchdog raises when a test has made no progress for too long, so a broken lock
+/// fails the test instead of hanging it.
+package final class Watchdog: @unchecked Sendable {
+    private let fired = Atomic<Bool>(false)
+    private let done = Atomic<Bool>(false)
+    private let progress = Atomic<Int>(0)
+    private var thread: NativeThread?  // set in init, joined by finish(), on the test's thread
+
+    /// Starts watching: fires when `progress` has not moved for `stall` seconds, and then calls
+    /// `onFire` (to print what the test was waiting on).
+    package init(stall: Double = 5, onFire: @escaping @Sendable () -> Void = {}) {
+        thread = NativeThread { [self] in
+            var last = -1
+            var quiet = 0.0
+            while !done.load(ordering: .acquiring) {
+                usleep(10_000)
+                let now = progress.load(ordering: .relaxed)
+                if now == last { quiet += 0.01 } else { quiet = 0; last = now }
+                if quiet >= stall {
+                    fired.store(true, ordering: .releasing)
+                    onFire()
+                    return
+                }
+            }
+        }
+    }
+
+    package var hasFired: Bool { fired.load(ordering: .acquiring) }
+    package func tick() { progress.wrappingAdd(1, ordering: .relaxed) }
+    /// Stops watching and joins the watchdog's thread.
+    package func finish() {
+        done.store(true, ordering: .releasing)
+        thread?.join()
+        thread = nil
+    }
+}
+
+package struct Boom: Error, Equatable { package init() {} }
+
+/// A shareable atomic counter (Atomic itself cannot be captured by an escaping closure).
+package final class Counter: Sendable {
+    package init() {}
+    private let value = Atomic<Int>(0)
+    @discardableResult package func add(_ n: Int = 1) -> Int { value.wrappingAdd(n, ordering: .acquiringAndReleasing).newValue }
+    package func subtract(_ n: Int = 1) { value.wrappingSubtract(n, ordering: .acquiringAndReleasing) }
+    package func store(_ n: Int) { value.store(n, ordering: .releasing) }
+    package var load: Int { value.load(ordering: .acquiring) }
+}
+
+/// Collects values from many threads. Built on a pthread mutex: `Synchronization.Mutex` trips
+/// a ThreadSanitizer false positive on this toolchain.
+package final class Collector<Value: Sendable>: @unchecked Sendable {
+    package init() {}
+    private let mutex = PosixMutex()
+    private var values: [Value] = []  // guarded by mutex
+
+    package func append(_ value: Value) {
+        mutex.lock()
+        values.append(value)
+        mutex.unlock()
+    }
+
+    package var all: [Value] {
+        mutex.lock()
+        defer { mutex.unlock() }
+        return values
+    }
+}
+
+/// Whether two threads of `lock` can hold it at the same time: each acquires, then stays inside
+/// until both have been seen inside (at most 10 s), which is impossible under one lock.
+package func twoThreadsHoldAtOnce(_ lock: InterpreterLock) -> Bool {
+    let inside = Counter(), maximum = Counter()
+    runThreads(2) { _ in
+        let thread = lock.makeThreadState()
+        thread.acquire()
+        let now = inside.add()
+        if now > maximum.load { maximum.store(now) }
+        let deadline = monotonicNanoseconds() + 10_000_000_000
+        while maximum.load < 2 && monotonicNanoseconds() < deadline { sched_yield() }
+        thread.checkpoint()
+        inside.subtract()
+        thread.release()
+    }
+    return maximum.load == 2
+}

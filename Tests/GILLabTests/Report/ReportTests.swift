@@ -1,0 +1,103 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
+import Testing
+@testable import GILLab
+import GILLabTestSupport
+
+extension OpenBLASProcessWide {
+    @Suite("Trace, charts and report folder")
+    struct TraceTests {
+        static func tracedRun(modes: [Mode] = [.serial, .hold, .release]) throws -> (RunReport, RunTrace) {
+            let trace = RunTrace()
+            let report = try Runner.run(RunPlan(workload: .gemm, size: 96, units: 40, threads: [1, 2], modes: modes, repeats: 1),
+                                        trace: trace)
+            return (report, trace)
+        }
+
+        @Test("the Chrome trace is valid, per-thread, and hold slices never overlap in hold mode")
+        func chromeTrace() throws {
+            let (report, trace) = try Self.tracedRun()
+            #expect(trace.segments.map(\.label) == ["serial ×1", "hold ×1", "hold ×2", "release ×1", "release ×2"])
+            let text = ChromeTrace.render(trace, report: report)
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+            let events = try #require(object["traceEvents"] as? [[String: Any]])
+            #expect(events.contains { $0["ph"] as? String == "C" && $0["name"] as? String == "waiters" })
+            let slices = events.filter { $0["ph"] as? String == "X" }
+            #expect(!slices.isEmpty)
+            for slice in slices {
+                #expect(slice["tid"] is Int && slice["pid"] is Int && slice["ts"] is Double && slice["dur"] is Double)
+            }
+            // Every row's threads have names, and each thread's slices are its own track.
+            let names = events.filter { $0["name"] as? String == "thread_name" }
+            #expect(names.count == trace.segments.reduce(0) { $0 + $1.recordings.count })
+
+            // hold ×2 is the third process: its hold slices, over both threads, never overlap.
+            let holdPid = 1 + trace.segments.firstIndex { $0.mode == .hold && $0.threads == 2 }!
+            let holds = slices.filter { $0["pid"] as? Int == holdPid && $0["name"] as? String == "hold" }
+                .map { (start: $0["ts"] as! Double, end: ($0["ts"] as! Double) + ($0["dur"] as! Double), tid: $0["tid"] as! Int) }
+                .sorted { $0.start < $1.start }
+            #expect(Set(holds.map(\.tid)).count == 2, "both threads should hold at some point")
+            for (earlier, later) in zip(holds, holds.dropFirst()) {
+                // Times are printed to the nanosecond (3 decimals of µs).
+                #expect(later.start >= earlier.end - 0.0015, "\(earlier) overlaps \(later)")
+            }
+            // Released slices for kernels show up under release.
+            let releasePid = 1 + trace.segments.firstIndex { $0.mode == .release && $0.threads == 2 }!
+            #expect(slices.contains { $0["pid"] as? Int == releasePid && $0["name"] as? String == "released (kernel)" })
+        }
+
+        @Test("the SVG charts are well-formed XML with axes, labels and a legend")
+        func charts() throws {
+            let (report, trace) = try Self.tracedRun()
+            let speedup = SVGChart.speedup(report)
+            let segment = try #require(trace.segments.first { $0.mode == .release && $0.threads == 2 })
+            let timeline = SVGChart.timeline(segment, title: "release", milliseconds: 5)
+            for svg in [speedup, timeline] {
+                let parser = XMLParser(data: Data(svg.utf8))
+                #expect(parser.parse(), "\(parser.parserError.map { "\($0)" } ?? "")")
+                #expect(svg.contains("<svg") && svg.contains("</svg>"))
+            }
+            for label in ["threads", "speedup over serial", "ideal (2 cores)", "Amdahl", "hold", "release"] {
+                #expect(speedup.contains(label), "no \(label) in the speedup chart")
+            }
+            for label in ["worker-0", "worker-1", "holding the lock", "waiting for it", "released: kernel", "milliseconds"] {
+                #expect(timeline.contains(label), "no \(label) in the timeline")
+            }
+            #expect(timeline.contains("<rect"))
+        }
+
+        @Test("the report folder holds report.md, the charts it links, the trace and the JSON")
+        func folder() throws {
+            let (report, trace) = try Self.tracedRun()
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gillab-report-\(UUID().uuidString)")
+            defer { try? FileManager.default.removeItem(at: directory) }
+            let files = try ReportFolder.write(report, trace: trace, command: "gillab report", to: directory)
+            #expect(files.contains("report.md") && files.contains("trace.json") && files.contains("results.json"))
+            #expect(files.contains("speedup.svg") && files.contains("timeline-hold-2.svg") && !files.contains("timeline-serial-1.svg"))
+            let markdown = try String(contentsOf: directory.appendingPathComponent("report.md"), encoding: .utf8)
+            for file in files where file.hasSuffix(".svg") || file.hasSuffix(".json") {
+                #expect(markdown.contains("(\(file))"), "report.md does not link \(file)")
+                #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent(file).path))
+            }
+            let decoded = try JSONDecoder().decode(RunReport.self, from: Data(contentsOf: directory.appendingPathComponent("results.json")))
+            #expect(decoded.results.count == report.results.count)
+        }
+
+        @Test("per-thread figures and the waiting share reach the run's JSON")
+        func perThreadJSON() throws {
+            let (report, _) = try Self.tracedRun(modes: [.hold])
+            let hold = try #require(report.results.first { $0.mode == .hold && $0.threads == 2 })
+            #expect(hold.perThread.map(\.name) == ["worker-0", "worker-1"])
+            #expect(hold.lock.waitingFraction > 0 && hold.lock.waitingFraction <= 1.0001)
+            let json = ReportRenderer.json(report)
+            for key in ["\"per_thread\"", "\"waiting_fraction\"", "\"hold_s\"", "\"released_s\""] { #expect(json.contains(key)) }
+            let load = ReportRenderer.load(report.results)
+            #expect(load.contains("worker-1") && load.contains("waiting"))
+        }
+    }
+}
