@@ -91,8 +91,8 @@ public final class Interpreter {
     /// - Parameters:
     ///   - name: the global name.
     ///   - discipline: whether the body keeps the lock or releases it around its C call. A body
-    ///     registered with ``CallDiscipline/release`` receives that discipline and must copy its
-    ///     inputs out of the argument objects before it calls ``ThreadState/call(_:reason:_:)``.
+    ///     registered with ``/GILLabLock/CallDiscipline/release`` receives that discipline and must copy its
+    ///     inputs out of the argument objects before it calls ``/GILLabLock/ThreadState/call(_:reason:_:)``.
     ///   - arity: the accepted argument counts.
     ///   - body: the function; called with the lock held.
     public func register(_ name: String, discipline: CallDiscipline = .hold, arity: ClosedRange<Int>,

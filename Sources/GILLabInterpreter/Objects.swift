@@ -274,7 +274,7 @@ public final class PyFunction: PyObject {
 ///
 /// Each is registered with its calling discipline. Its body receives the calling thread and the
 /// arguments with the lock held; a body that releases does so through
-/// ``ThreadState/call(_:reason:_:)``, after copying what it needs out of the argument objects.
+/// ``/GILLabLock/ThreadState/call(_:reason:_:)``, after copying what it needs out of the argument objects.
 public final class PyNative: PyObject {
     /// The name Python code calls it by.
     public let name: String

@@ -4,8 +4,8 @@ import GILLabLock
 /// The hooks behind CKernels' `CK_BEGIN_ALLOW_THREADS` / `CK_END_ALLOW_THREADS` (`ck_lock.h`).
 ///
 /// A C extension function releases the lock through the macros, which call `ck_lock_save` and
-/// `ck_lock_restore`; those ask these hooks for the calling thread's ``ThreadState/current``
-/// state and release or take back its lock as ``ThreadState/withoutLock(reason:_:)`` does, with
+/// `ck_lock_restore`; those ask these hooks for the calling thread's ``/GILLabLock/ThreadState/current``
+/// state and release or take back its lock as ``/GILLabLock/ThreadState/withoutLock(reason:_:)`` does, with
 /// the same checks (a nested release traps, naming the thread). Until the hooks are installed,
 /// or on a thread with no current state, the macros do nothing.
 public enum CLockHooks {

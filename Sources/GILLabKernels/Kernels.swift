@@ -5,7 +5,7 @@ import CKernels
 ///
 /// These functions know nothing of the interpreter lock, exactly as the C kernels do. Whether
 /// the lock is held or released around a call is decided by the caller, through
-/// ``ThreadState/call(_:reason:_:)`` and a ``CallDiscipline``.
+/// ``/GILLabLock/ThreadState/call(_:reason:_:)`` and a ``/GILLabLock/CallDiscipline``.
 public enum Kernels {
     /// `C := alpha * A * B + beta * C`
     ///

@@ -291,8 +291,8 @@ public final class ThreadState {
     /// interpreter object: PyO3's `allow_threads` (now `detach`), whose closure must be
     /// `Ungil`.
     ///
-    /// Interpreter objects (``PyObject`` and its subclasses) are deliberately not `Sendable`,
-    /// and `body` must be `@Sendable`, so this does not compile:
+    /// Interpreter objects (GILLabInterpreter's `PyObject` and its subclasses) are deliberately not
+    /// `Sendable`, and `body` must be `@Sendable`, so this does not compile:
     ///
     /// ```swift
     /// let list = interpreter.list([interpreter.int(1)])

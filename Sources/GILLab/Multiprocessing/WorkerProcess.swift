@@ -4,7 +4,7 @@ import Glibc
 import Darwin
 #endif
 
-/// The worker side of `processes` mode, and of every job a ``WorkerJobHandler`` serves.
+/// The worker side of `processes` mode, and of every job a handler (`WorkerJobHandler`) serves.
 ///
 /// A worker is one process with its own interpreter lock and its own interpreter, as each
 /// multiprocessing worker is a whole CPython. The parent starts `executable --gillab-worker`

@@ -10,7 +10,7 @@ import Foundation
 public final class RunTrace: @unchecked Sendable {
     /// One thread's events in one segment.
     public struct Thread: Sendable, Equatable {
-        /// The thread's ``ThreadState/id`` within its lock.
+        /// The thread's ``/GILLabLock/ThreadState/id`` within its lock.
         public var id: Int
         /// Its name (`worker-0`, …).
         public var name: String

@@ -7,7 +7,7 @@ import Histogram
 
 /// What `gillab scenario convoy` runs.
 public struct ConvoyPlan: Sendable, Equatable {
-    /// The policies to compare; `per-interpreter` uses ``LockConfiguration/interpreters`` of `lock`.
+    /// The policies to compare; `per-interpreter` uses ``/GILLabLock/LockConfiguration/interpreters`` of `lock`.
     public var policies: [LockPolicy]
     /// CPU-bound threads beside the I/O thread; 0 measures the I/O thread alone.
     public var cpuThreads: [Int]
