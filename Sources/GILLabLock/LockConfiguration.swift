@@ -65,18 +65,41 @@ public enum LockConfigurationError: Error, Equatable, CustomStringConvertible {
     case spinOutOfRange(Duration)
 
     /// A one-line message naming the bad value.
-    public var description: String {
+    public var description: String { "\(subject) \(problem)" }
+
+    /// The ``LockConfiguration`` property that holds the bad value, such as `"switchInterval"`.
+    public var setting: String {
+        switch self {
+        case .nonPositiveSwitchInterval, .switchIntervalTooLong: "switchInterval"
+        case .nonPositiveCheckInterval: "checkInterval"
+        case .interpretersOutOfRange: "interpreters"
+        case .spinOutOfRange: "spin"
+        }
+    }
+
+    /// The setting in words, as ``description`` begins.
+    public var subject: String {
+        switch self {
+        case .nonPositiveSwitchInterval, .switchIntervalTooLong: "switch interval"
+        case .nonPositiveCheckInterval: "check interval"
+        case .interpretersOutOfRange: "interpreters"
+        case .spinOutOfRange: "handoff spin"
+        }
+    }
+
+    /// The rule that was broken, and the bad value.
+    public var problem: String {
         switch self {
         case .nonPositiveSwitchInterval(let interval):
-            "switch interval must be positive, got \(interval)"
+            "must be positive, got \(interval)"
         case .switchIntervalTooLong(let interval):
-            "switch interval must be at most \(LockConfiguration.maximumSwitchInterval), got \(interval)"
+            "must be at most \(LockConfiguration.maximumSwitchInterval), got \(interval)"
         case .nonPositiveCheckInterval(let ticks):
-            "check interval must be at least 1, got \(ticks)"
+            "must be at least 1, got \(ticks)"
         case .interpretersOutOfRange(let count):
-            "interpreters must be between 1 and \(LockConfiguration.maximumInterpreters), got \(count)"
+            "must be between 1 and \(LockConfiguration.maximumInterpreters), got \(count)"
         case .spinOutOfRange(let spin):
-            "handoff spin must be between 0 and \(LockConfiguration.maximumSpin), got \(spin)"
+            "must be between 0 and \(LockConfiguration.maximumSpin), got \(spin)"
         }
     }
 }

@@ -30,14 +30,10 @@ struct Advise: ParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
-        _ = try target()
-        if let size, size < 1 { throw ValidationError("--size must be at least 1, got \(size)") }
-        guard (2...256).contains(threads) else { throw ValidationError("--threads must be between 2 and 256, got \(threads)") }
-        guard (1...50).contains(repeats) else { throw ValidationError("--repeat must be between 1 and 50, got \(repeats)") }
-        if case .workload(let kind, let size) = try target() {
-            do { try RunPlan(workload: kind, size: size, threads: [threads]).validate() } catch {
-                throw ValidationError(error.description)
-            }
+        let target = try target()
+        try UsageError.checking {
+            try Advisor.validate(threads: threads, repeats: repeats)
+            if case .workload(let kind, let size) = target { try RunPlan(workload: kind, size: size, threads: [threads]).validate() }
         }
     }
 

@@ -50,11 +50,14 @@ struct CompareCPython: ParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
-        if let bad = sizes.values.first(where: { !(1...4096).contains($0) }) {
-            throw ValidationError("--sizes values must be between 1 and 4096, got \(bad)")
-        }
-        guard countdown >= 1 else { throw ValidationError("--countdown must be at least 1, got \(countdown)") }
-        guard (1...50).contains(repeats) else { throw ValidationError("--repeat must be between 1 and 50, got \(repeats)") }
+        // Which python and script are settled in run(): a missing python3 is exit 69, not 64.
+        let plan = try plan(python: "python3", script: "")
+        try UsageError.checking { try plan.validate() }
+    }
+
+    func plan(python: String, script: String) throws -> CPythonComparisonPlan {
+        CPythonComparisonPlan(python: python, script: script, sizes: sizes.values, countdown: countdown,
+                              repeats: repeats, lock: try lock.configuration(), matchGlue: matchGlue)
     }
 
     func run() throws {
@@ -67,9 +70,8 @@ struct CompareCPython: ParsableCommand {
         guard let script = script ?? Self.findScript() else {
             throw ValidationError("cannot find scripts/cpython_side.py; give its path with --script")
         }
-        let plan = CPythonComparisonPlan(python: python, script: script, sizes: sizes.values, countdown: countdown,
-                                         repeats: repeats, lock: try lock.configuration(), matchGlue: matchGlue)
-        do { try plan.validate() } catch { throw ValidationError(error.description) }
+        let plan = try plan(python: python, script: script)
+        try UsageError.checking { try plan.validateScript() }
         let report = try ProgressLine("gillab compare-cpython", output: output).around {
             try CPythonComparison.run(plan, progress: $0)
         }

@@ -22,26 +22,17 @@ struct LockTuningOptions: ParsableArguments {
     var spin = DurationArgument(.zero, text: "0s")
 
     func validate() throws {
-        guard switchInterval.duration > .zero else {
-            throw ValidationError("--switch-interval must be positive, got '\(switchInterval)'")
-        }
-        guard switchInterval.duration <= LockConfiguration.maximumSwitchInterval else {
-            throw ValidationError("--switch-interval must be at most 3600s, got '\(switchInterval)'")
-        }
-        guard checkInterval >= 1 else {
-            throw ValidationError("--check-interval must be at least 1, got \(checkInterval)")
-        }
-        guard spin.duration >= .zero, spin.duration <= LockConfiguration.maximumSpin else {
-            throw ValidationError("--spin must be between 0 and 10ms, got '\(spin)'")
-        }
-        guard (1...LockConfiguration.maximumInterpreters).contains(interpreters) else {
-            throw ValidationError("--interpreters must be between 1 and \(LockConfiguration.maximumInterpreters), got \(interpreters)")
-        }
+        _ = try configuration(policy: .newGIL)
     }
 
+    /// The configuration; a bad value is a usage error naming its option.
     func configuration(policy: LockPolicy) throws -> LockConfiguration {
-        try LockConfiguration(policy: policy, switchInterval: switchInterval.duration, checkInterval: checkInterval,
-                              interpreters: interpreters, spin: spin.duration)
+        do {
+            return try LockConfiguration(policy: policy, switchInterval: switchInterval.duration, checkInterval: checkInterval,
+                                         interpreters: interpreters, spin: spin.duration)
+        } catch {
+            throw UsageError.from(error, given: ["switchInterval": switchInterval, "spin": spin])
+        }
     }
 }
 

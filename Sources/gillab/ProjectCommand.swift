@@ -20,9 +20,7 @@ struct Project: ParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
-        if let bad = cores.values.first(where: { !(1...4096).contains($0) }) {
-            throw ValidationError("--cores values must be between 1 and 4096, got \(bad)")
-        }
+        try UsageError.checking { try Projection.validate(cores: cores.values) }
     }
 
     func run() throws {

@@ -98,22 +98,8 @@ struct RunOptions: ParsableArguments {
     @OptionGroup var lock: LockOptions
 
     func validate() throws {
-        if let size, size < 1 { throw ValidationError("--size must be at least 1, got \(size)") }
-        if let units, units < 1 { throw ValidationError("--units must be at least 1, got \(units)") }
-        if let bad = threads.values.first(where: { $0 < 1 }) {
-            throw ValidationError("--threads values must be at least 1, got \(bad)")
-        }
-        guard repeats >= 1 else { throw ValidationError("--repeat must be at least 1, got \(repeats)") }
-        guard blasThreads >= 1 else { throw ValidationError("--blas-threads must be at least 1, got \(blasThreads)") }
-        if releaseThreshold != nil && workload != .gemm && workload != .gemmCall {
-            throw ValidationError("--release-threshold applies to gemm and gemm-call only, got --workload \(workload.rawValue)")
-        }
-        guard workerTimeout.duration > .zero else { throw ValidationError("--worker-timeout must be positive, got '\(workerTimeout)'") }
-        do {
-            try plan().validate()
-        } catch let error as RunnerError {
-            throw ValidationError(error.description)
-        }
+        let plan = try plan()
+        try UsageError.checking(given: ["workerTimeout": workerTimeout]) { try plan.validate() }
     }
 
     func plan() throws -> RunPlan {
@@ -131,8 +117,8 @@ struct RunOptions: ParsableArguments {
         case .fixed(let n)?: return n
         case .auto?:
             let spin = try lock.configuration().spin
-            guard let measured = CrossoverScenario.savedThreshold(spin: spin) else {
-                throw ValidationError("--release-threshold auto needs a measured crossover; run gillab scenario crossover --kernels dgemm first (it saves to \(CrossoverScenario.cacheURL.path))")
+            guard let measured = CrossoverScenario.savedThreshold(spin: spin, from: CrossoverCache.url) else {
+                throw ValidationError("--release-threshold auto needs a measured crossover; run gillab scenario crossover --kernels dgemm first (it saves to \(CrossoverCache.url.path))")
             }
             // Release from the crossover size on: hold below it.
             return measured - 1

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import GILLab
 
 /// `gillab scenario`: set pieces that measure one claim each.
@@ -48,11 +49,8 @@ struct Convoy: ParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
-        do {
-            try plan().validate()
-        } catch let error as RunnerError {
-            throw ValidationError(error.description)
-        }
+        let plan = try plan()
+        try UsageError.checking(given: ["block": block, "timeLimit": timeLimit]) { try plan.validate() }
     }
 
     func plan() throws -> ConvoyPlan {
@@ -106,7 +104,7 @@ struct Oversubscription: ParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
-        do { try plan().validate() } catch { throw ValidationError(error.description) }
+        try UsageError.checking { try plan().validate() }
     }
 
     func plan() -> OversubscriptionPlan {
@@ -170,7 +168,8 @@ struct Service: ParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
-        do { try plan().validate() } catch { throw ValidationError("\(error)") }
+        let plan = try plan()
+        try UsageError.checking(given: ["fetchDelay": fetchDelay]) { try plan.validate() }
     }
 
     func plan() throws -> ServicePlan {
@@ -219,7 +218,7 @@ struct Crossover: ParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
-        do { try plan().validate() } catch { throw ValidationError(error.description) }
+        try UsageError.checking(given: ["spin": spin]) { try plan().validate() }
     }
 
     func plan() -> CrossoverPlan {
@@ -235,8 +234,20 @@ struct Crossover: ParsableCommand {
             print("")
             for line in Verdict.crossover(report) { print("verdict: " + line) }
         }
-        do { try CrossoverScenario.save(report) } catch {
-            printDiagnostic("warning: could not save the crossovers to \(CrossoverScenario.cacheURL.path): \(error)")
+        do { try CrossoverScenario.save(report, to: CrossoverCache.url) } catch {
+            printDiagnostic("warning: could not save the crossovers to \(CrossoverCache.url.path): \(error)")
         }
+    }
+}
+
+/// Where `gillab scenario crossover` keeps its dgemm crossovers for `--release-threshold auto`:
+/// `$XDG_CACHE_HOME/gillab/crossover.json`, or `~/.cache/gillab/crossover.json` (the XDG base
+/// directory default). The CLI decides; the library writes only where it is told.
+enum CrossoverCache {
+    static var url: URL {
+        let environment = ProcessInfo.processInfo.environment
+        let base = environment["XDG_CACHE_HOME"].flatMap { $0.hasPrefix("/") ? URL(fileURLWithPath: $0) : nil }
+            ?? URL(fileURLWithPath: environment["HOME"] ?? NSTemporaryDirectory()).appendingPathComponent(".cache")
+        return base.appendingPathComponent("gillab").appendingPathComponent("crossover.json")
     }
 }

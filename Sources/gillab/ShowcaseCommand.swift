@@ -13,7 +13,8 @@ struct Showcase: ParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
-        guard repeats >= 1 else { throw ValidationError("--repeat must be at least 1, got \(repeats)") }
+        let lock = try lock.configuration()
+        try UsageError.checking { try RunPlan(workload: .gemm, repeats: repeats, lock: lock).validate() }
     }
 
     /// 1, 2, 4, … up to the core count, and the core count itself.

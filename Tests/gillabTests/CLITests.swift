@@ -149,7 +149,7 @@ struct CLITests {
         process.waitUntilExit()
         let text = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         #expect(process.terminationStatus == 64)
-        #expect(text == "gillab: error: --threads values must be at least 1, got 0\n")
+        #expect(text == "gillab: error: --threads must be at least 1, got 0\n")
         #expect(stdout.fileHandleForReading.readDataToEndOfFile().isEmpty)
     }
 }

@@ -113,6 +113,13 @@ public enum Advisor {
     /// A class needs this share of one thread's time to be named for it; below, `mixed`.
     public static let dominantShare = 0.7
 
+    /// Checks the profile's settings, as ``advise(_:threads:repeats:units:)`` does first.
+    /// - Throws: ``RunnerError/invalidSetting(_:)`` naming the setting and the bad value.
+    public static func validate(threads: Int, repeats: Int) throws(RunnerError) {
+        guard (2...256).contains(threads) else { throw .setting("threads", "must be between 2 and 256, got \(threads)") }
+        guard (1...50).contains(repeats) else { throw .setting("repeats", "must be between 1 and 50, got \(repeats)", subject: "repeat") }
+    }
+
     /// Profiles `target` on one thread and on `threads` threads (lock released around kernels
     /// and I/O, as a well-behaved extension does), `repeats` times each, and advises.
     /// - Parameters:
@@ -123,8 +130,7 @@ public enum Advisor {
     /// - Throws: ``RunnerError``.
     public static func advise(_ target: AdviceTarget, threads: Int = max(2, MachineInfo.onlineCores),
                               repeats: Int = 3, units: Int? = nil) throws(RunnerError) -> Advice {
-        guard (2...256).contains(threads) else { throw .invalidPlan("threads must be between 2 and 256, got \(threads)") }
-        guard (1...50).contains(repeats) else { throw .invalidPlan("repeat must be between 1 and 50, got \(repeats)") }
+        try validate(threads: threads, repeats: repeats)
         let machine = MachineInfo.current()
         let one: (wall: UInt64, statistics: LockStatistics), many: (wall: UInt64, statistics: LockStatistics)
         switch target {

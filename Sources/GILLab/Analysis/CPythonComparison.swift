@@ -33,16 +33,23 @@ public struct CPythonComparisonPlan: Sendable, Equatable {
         self.lock = lock
     }
 
-    /// Checks every setting.
-    /// - Throws: ``RunnerError/invalidPlan(_:)`` naming the bad value.
+    /// Checks every setting but the script (``validateScript()``).
+    /// - Throws: ``RunnerError/invalidSetting(_:)`` naming the setting and the bad value.
     public func validate() throws(RunnerError) {
-        guard !sizes.isEmpty, sizes.allSatisfy({ (1...4096).contains($0) }) else {
-            throw .invalidPlan("sizes must be between 1 and 4096, got \(sizes)")
+        guard !sizes.isEmpty else { throw .setting("sizes", "no sizes given", subject: "") }
+        if let bad = sizes.first(where: { !(1...4096).contains($0) }) {
+            throw .setting("sizes", "must be between 1 and 4096, got \(bad)")
         }
-        guard countdown >= 1 else { throw .invalidPlan("countdown must be at least 1, got \(countdown)") }
-        guard (1...50).contains(repeats) else { throw .invalidPlan("repeat must be between 1 and 50, got \(repeats)") }
+        guard countdown >= 1 else { throw .setting("countdown", "must be at least 1, got \(countdown)") }
+        guard (1...50).contains(repeats) else { throw .setting("repeats", "must be between 1 and 50, got \(repeats)", subject: "repeat") }
+    }
+
+    /// Checks that the CPython side's script can be read, as ``CPythonComparison/run(_:progress:)``
+    /// does before it starts.
+    /// - Throws: ``RunnerError/invalidSetting(_:)`` naming the script.
+    public func validateScript() throws(RunnerError) {
         guard FileManager.default.isReadableFile(atPath: script) else {
-            throw .invalidPlan("cannot read the CPython side's script '\(script)'")
+            throw .setting("script", "cannot read the CPython side's script '\(script)'", subject: "")
         }
     }
 }
@@ -151,9 +158,10 @@ public enum CPythonComparison {
 
     /// Runs each workload in CPython, then at once in GILLab, workload by workload, so that a
     /// drift of the machine falls on both sides of a pair alike.
-    /// - Throws: ``RunnerError``; a failing script is an ``RunnerError/invalidPlan(_:)`` with its stderr.
+    /// - Throws: ``RunnerError``; a failing script is a ``RunnerError/failed(_:)`` with its stderr.
     public static func run(_ plan: CPythonComparisonPlan, progress: (Int, Int) -> Void = { _, _ in }) throws(RunnerError) -> CPythonComparisonReport {
         try plan.validate()
+        try plan.validateScript()
         let machine = MachineInfo.current()
         let steps = 2 * (plan.sizes.count + 2) + (plan.matchGlue ? 1 : 0)
         var step = 0
@@ -174,7 +182,7 @@ public enum CPythonComparison {
             next()
             let cpython = try runScript(plan, ["--only", "glue"])
             guard let cpythonGlue = cpython.glueMicroseconds else {
-                throw .invalidPlan("the CPython side's script printed no glue_us for --only glue")
+                throw .failed("the CPython side's script printed no glue_us for --only glue")
             }
             let unpadded = try gillabGlue(pad: 0, plan)
             let perIteration = (try gillabGlue(pad: Self.calibrationPad, plan) - unpadded) / Double(Self.calibrationPad)
@@ -237,7 +245,7 @@ public enum CPythonComparison {
         let units = 20_000
         let report = try Runner.run(RunPlan(workload: .gemmCall, size: 1, units: units, threads: [1], modes: [.serial],
                                             repeats: plan.repeats, lock: plan.lock), workload: try gemmCall(size: 1, pad: pad))
-        guard let serial = report.results.first else { throw .invalidPlan("the glue calibration produced no row") }
+        guard let serial = report.results.first else { throw .failed("the glue calibration produced no row") }
         return serial.lock.heldFraction * serial.wall.median / Double(units) * 1e6
     }
 
@@ -250,7 +258,7 @@ public enum CPythonComparison {
         process.standardOutput = output
         process.standardError = errors
         do { try process.run() } catch {
-            throw .invalidPlan("cannot start \(plan.python): \(error.localizedDescription)")
+            throw .failed("cannot start \(plan.python): \(error.localizedDescription)")
         }
         // Read stderr on the side, so that a chatty script cannot fill its pipe and stall.
         let stderr = Locked(Data())
@@ -260,12 +268,12 @@ public enum CPythonComparison {
         reader.join()
         guard process.terminationStatus == 0 else {
             let message = String(decoding: stderr.withLock { $0 }, as: UTF8.self).split(separator: "\n").last.map(String.init) ?? ""
-            throw .invalidPlan("the CPython side (\(plan.python) \(plan.script)) failed with status \(process.terminationStatus): \(message)")
+            throw .failed("the CPython side (\(plan.python) \(plan.script)) failed with status \(process.terminationStatus): \(message)")
         }
         do {
             return try JSONDecoder().decode(PythonSide.self, from: data)
         } catch {
-            throw .invalidPlan("the CPython side printed something other than its JSON report: \(error)")
+            throw .failed("the CPython side printed something other than its JSON report: \(error)")
         }
     }
 }

@@ -63,6 +63,18 @@ public struct ProjectionReport: Sendable, Codable, Equatable {
 
 /// Amdahl projections from a run's measurements.
 public enum Projection {
+    /// The most cores a projection goes to.
+    public static let maximumCores = 4096
+
+    /// Checks the core counts to project to.
+    /// - Throws: ``RunnerError/invalidSetting(_:)`` naming the bad count.
+    public static func validate(cores: [Int]) throws(RunnerError) {
+        guard !cores.isEmpty else { throw .setting("cores", "no core counts given", subject: "") }
+        if let bad = cores.first(where: { !(1...maximumCores).contains($0) }) {
+            throw .setting("cores", "must be between 1 and \(maximumCores), got \(bad)")
+        }
+    }
+
     /// Projects every threaded mode of `report` to each of `cores`.
     public static func project(_ report: RunReport, cores: [Int]) -> ProjectionReport {
         var rows: [ProjectionRow] = []

@@ -2,8 +2,11 @@ import Synchronization
 
 /// Why a run was refused or failed.
 public enum RunnerError: Error, Equatable, CustomStringConvertible {
-    /// A setting is out of range; the message names it and its value.
-    case invalidPlan(String)
+    /// A plan's setting is out of range; the error names the setting and its value.
+    case invalidSetting(InvalidSetting)
+    /// Something the run needs failed outside GILLab (a script, a program it starts); the message
+    /// says what.
+    case failed(String)
     /// The buffers would not fit in memory.
     case tooLarge(workload: String, size: Int, threads: Int, bytes: Int, available: UInt64)
     /// Two rows computed different results: a bug, never a timing artefact.
@@ -18,7 +21,9 @@ public enum RunnerError: Error, Equatable, CustomStringConvertible {
     /// A one-line message naming the bad value.
     public var description: String {
         switch self {
-        case .invalidPlan(let detail):
+        case .invalidSetting(let error):
+            error.description
+        case .failed(let detail):
             detail
         case .tooLarge(let workload, let size, let threads, let bytes, let available):
             "\(workload) size \(size) on \(threads) threads needs about \(formatBytes(bytes)), more than the \(formatBytes(Int(clamping: available))) of memory here"
@@ -31,6 +36,18 @@ public enum RunnerError: Error, Equatable, CustomStringConvertible {
         case .responseMismatch(let strategy, let request, let expected):
             "response mismatch: \(strategy) answered request \(request) differently from the serial reference (\(expected))"
         }
+    }
+}
+
+extension RunnerError {
+    /// ``invalidSetting(_:)`` for `setting` (see ``InvalidSetting/init(_:_:subject:)``).
+    static func setting(_ setting: String, _ problem: String, subject: String? = nil) -> RunnerError {
+        .invalidSetting(InvalidSetting(setting, problem, subject: subject))
+    }
+
+    /// ``invalidSetting(_:)`` for a lock configuration a plan carries.
+    static func setting(_ error: LockConfigurationError) -> RunnerError {
+        .invalidSetting(InvalidSetting(error.setting, error.problem, subject: error.subject))
     }
 }
 
@@ -102,22 +119,26 @@ public struct RunPlan: Sendable, Equatable {
     public var resolvedUnits: Int { units ?? workload.defaultUnits(size: size) }
 
     /// Checks every setting, and that the buffers fit in memory.
-    /// - Throws: ``RunnerError/invalidPlan(_:)`` or ``RunnerError/tooLarge(workload:size:threads:bytes:available:)``.
+    /// - Throws: ``RunnerError/invalidSetting(_:)`` or ``RunnerError/tooLarge(workload:size:threads:bytes:available:)``.
     public func validate() throws(RunnerError) {
-        guard size >= 1 else { throw .invalidPlan("size must be at least 1, got \(size)") }
+        guard size >= 1 else { throw .setting("size", "must be at least 1, got \(size)") }
         if let most = workload.maximumSize, size > most {
-            throw .invalidPlan("\(workload.rawValue) size must be at most \(most) bytes, got \(size)")
+            throw .setting("size", "must be at most \(most) bytes for \(workload.rawValue), got \(size)")
         }
-        if let units, units < 1 { throw .invalidPlan("units must be at least 1, got \(units)") }
-        guard !threads.isEmpty else { throw .invalidPlan("no thread counts given") }
-        if let bad = threads.first(where: { $0 < 1 }) { throw .invalidPlan("thread count must be at least 1, got \(bad)") }
-        if let bad = threads.first(where: { $0 > 4096 }) { throw .invalidPlan("thread count \(bad) is above the limit of 4096") }
-        guard !modes.isEmpty else { throw .invalidPlan("no modes given") }
-        guard repeats >= 1 else { throw .invalidPlan("repeat must be at least 1, got \(repeats)") }
-        guard blasThreads >= 1 else { throw .invalidPlan("BLAS threads must be at least 1, got \(blasThreads)") }
-        guard workerTimeout > .zero else { throw .invalidPlan("worker timeout must be positive, got \(workerTimeout)") }
+        if let units, units < 1 { throw .setting("units", "must be at least 1, got \(units)") }
+        guard !threads.isEmpty else { throw .setting("threads", "no thread counts given", subject: "") }
+        if let bad = threads.first(where: { $0 < 1 }) { throw .setting("threads", "must be at least 1, got \(bad)", subject: "thread count") }
+        if let bad = threads.first(where: { $0 > 4096 }) { throw .setting("threads", "must be at most 4096, got \(bad)", subject: "thread count") }
+        guard !modes.isEmpty else { throw .setting("modes", "no modes given", subject: "") }
+        guard repeats >= 1 else { throw .setting("repeats", "must be at least 1, got \(repeats)", subject: "repeat") }
+        guard blasThreads >= 1 else { throw .setting("blasThreads", "must be at least 1, got \(blasThreads)", subject: "BLAS threads") }
+        guard workerTimeout > .zero else { throw .setting("workerTimeout", "must be positive, got \(workerTimeout)") }
+        if releaseThreshold != nil && workload != .gemm && workload != .gemmCall {
+            throw .setting("releaseThreshold", "applies to gemm and gemm-call only, got workload \(workload.rawValue)",
+                           subject: "release threshold")
+        }
         guard (1...256).contains(computeWorkers) else {
-            throw .invalidPlan("compute workers must be between 1 and 256, got \(computeWorkers)")
+            throw .setting("computeWorkers", "must be between 1 and 256, got \(computeWorkers)")
         }
         let most = threads.max() ?? 1
         let perThread = workload.bytesPerThread(size: size)

@@ -50,19 +50,22 @@ public struct ConvoyPlan: Sendable, Equatable {
     }
 
     /// Checks every setting.
-    /// - Throws: ``RunnerError/invalidPlan(_:)`` naming the bad value.
+    /// - Throws: ``RunnerError/invalidSetting(_:)`` naming the setting and the bad value.
     public func validate() throws(RunnerError) {
-        guard !policies.isEmpty else { throw .invalidPlan("no policies given") }
-        guard !cpuThreads.isEmpty else { throw .invalidPlan("no CPU thread counts given") }
+        guard !policies.isEmpty else { throw .setting("policies", "no policies given", subject: "") }
+        guard !cpuThreads.isEmpty else { throw .setting("cpuThreads", "no CPU thread counts given", subject: "") }
         if let bad = cpuThreads.first(where: { !(0...64).contains($0) }) {
-            throw .invalidPlan("CPU threads must be between 0 and 64, got \(bad)")
+            throw .setting("cpuThreads", "must be between 0 and 64, got \(bad)", subject: "CPU threads")
         }
-        guard (1...1_000_000).contains(samples) else { throw .invalidPlan("samples must be between 1 and 1000000, got \(samples)") }
-        guard (1...100).contains(rounds) else { throw .invalidPlan("rounds must be between 1 and 100, got \(rounds)") }
-        guard block >= .zero, block <= .seconds(10) else { throw .invalidPlan("block must be between 0 and 10s, got \(block)") }
-        guard timeLimit > .zero else { throw .invalidPlan("time limit must be positive, got \(timeLimit)") }
+        guard (1...1_000_000).contains(samples) else { throw .setting("samples", "must be between 1 and 1000000, got \(samples)") }
+        guard (1...100).contains(rounds) else { throw .setting("rounds", "must be between 1 and 100, got \(rounds)") }
+        let longestBlock = Duration.seconds(10)
+        guard block >= .zero, block <= longestBlock else {
+            throw .setting("block", "must be between 0 and \(longestBlock), got \(block)")
+        }
+        guard timeLimit > .zero else { throw .setting("timeLimit", "must be positive, got \(timeLimit)") }
         if let timerSlack, timerSlack <= .zero || timerSlack > .seconds(1) {
-            throw .invalidPlan("timer slack must be between 1ns and 1s, got \(timerSlack)")
+            throw .setting("timerSlack", "must be between 1ns and 1s, got \(timerSlack)")
         }
     }
 }
@@ -324,7 +327,7 @@ public enum ConvoyScenario {
         switch ioResult.withLock({ $0 }) {
         case .success(let value)?: round = value
         case .failure(let error)?: throw error
-        case nil: throw .invalidPlan("the I/O thread reported nothing")
+        case nil: throw .failed("the I/O thread reported nothing")
         }
         round.cpuIterationsPerSecond = cpuResults.withLock { results in
             results.reduce(0) { $0 + (($1.seconds > 0) ? Double($1.iterations) / $1.seconds : 0) }

@@ -55,16 +55,16 @@ public struct CrossoverPlan: Sendable, Equatable {
     }
 
     /// Checks every setting.
-    /// - Throws: ``RunnerError/invalidPlan(_:)`` naming the bad value.
+    /// - Throws: ``RunnerError/invalidSetting(_:)`` naming the setting and the bad value.
     public func validate() throws(RunnerError) {
-        guard !kernels.isEmpty else { throw .invalidPlan("no kernels given") }
-        guard (2...64).contains(threads) else { throw .invalidPlan("threads must be between 2 and 64, got \(threads)") }
+        guard !kernels.isEmpty else { throw .setting("kernels", "no kernels given", subject: "") }
+        guard (2...64).contains(threads) else { throw .setting("threads", "must be between 2 and 64, got \(threads)") }
         guard spin > .zero, spin <= LockConfiguration.maximumSpin else {
-            throw .invalidPlan("spin must be between 1ns and 10ms, got \(spin)")
+            throw .setting("spin", "must be positive and at most \(LockConfiguration.maximumSpin), got \(spin)")
         }
-        guard (1...50).contains(repeats) else { throw .invalidPlan("repeat must be between 1 and 50, got \(repeats)") }
+        guard (1...50).contains(repeats) else { throw .setting("repeats", "must be between 1 and 50, got \(repeats)", subject: "repeat") }
         if let sizes, sizes.isEmpty || sizes.contains(where: { $0 < 1 }) {
-            throw .invalidPlan("sizes must be at least 1, got \(sizes)")
+            throw .setting("sizes", "must be at least 1, got \(sizes)")
         }
     }
 }
@@ -149,7 +149,7 @@ public enum CrossoverScenario {
                     progress(done, total)
                     done += 1
                     let lock: LockConfiguration
-                    do { lock = try LockConfiguration(spin: variant.1) } catch { throw .invalidPlan(error.description) }
+                    do { lock = try LockConfiguration(spin: variant.1) } catch { throw .setting(error) }
                     let units = max(Int(Double(kernel.workload.defaultUnits(size: size)) * plan.secondsPerSize / 0.25), plan.threads * 4)
                     let report = try Runner.run(RunPlan(workload: kernel.workload, size: size, units: units, threads: [plan.threads],
                                                         modes: [.hold, .release], repeats: plan.repeats, lock: lock))
@@ -183,26 +183,17 @@ public enum CrossoverScenario {
 
     // MARK: - The measured threshold, kept for --release-threshold auto
 
-    /// Where `gillab scenario crossover` keeps its dgemm crossovers: `$XDG_CACHE_HOME` or
-    /// `~/.cache`, then `gillab/crossover.json`.
-    public static var cacheURL: URL {
-        let environment = ProcessInfo.processInfo.environment
-        let base = environment["XDG_CACHE_HOME"].map { URL(fileURLWithPath: $0) }
-            ?? URL(fileURLWithPath: environment["HOME"] ?? NSTemporaryDirectory()).appendingPathComponent(".cache")
-        return base.appendingPathComponent("gillab").appendingPathComponent("crossover.json")
-    }
-
-    /// Saves `report` for `--release-threshold auto`.
-    public static func save(_ report: CrossoverReport) throws {
-        let url = cacheURL
+    /// Saves `report` to `url` (its folder is made if missing), for ``savedThreshold(spin:from:)``.
+    /// The file appears whole or not at all.
+    public static func save(_ report: CrossoverReport, to url: URL) throws {
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        try JSONEncoder().encode(report).write(to: url)
+        try JSONEncoder().encode(report).write(to: url, options: .atomic)
     }
 
-    /// The measured dgemm crossover for the lock's spin (fast handoff or not), from the last
-    /// saved report; `nil` when none is saved or dgemm never crossed over.
-    public static func savedThreshold(spin: Duration) -> Int? {
-        guard let data = try? Data(contentsOf: cacheURL),
+    /// The measured dgemm crossover for the lock's spin (fast handoff or not), from a report
+    /// saved to `url`; `nil` when none is saved there or dgemm never crossed over.
+    public static func savedThreshold(spin: Duration, from url: URL) -> Int? {
+        guard let data = try? Data(contentsOf: url),
               let report = try? JSONDecoder().decode(CrossoverReport.self, from: data) else { return nil }
         let policy = spin > .zero ? "new-gil+spin" : "new-gil"
         return report.results.first { $0.kernel == .dgemm && $0.policy == policy }?.crossoverSize

@@ -34,20 +34,20 @@ public struct OversubscriptionPlan: Sendable, Equatable {
     public static func fix(appThreads: Int, cores: Int) -> Int { max(1, cores / max(appThreads, 1)) }
 
     /// Checks every setting.
-    /// - Throws: ``RunnerError/invalidPlan(_:)`` naming the bad value.
+    /// - Throws: ``RunnerError/invalidSetting(_:)`` naming the setting and the bad value.
     public func validate() throws(RunnerError) {
-        guard !appThreads.isEmpty else { throw .invalidPlan("no app thread counts given") }
-        guard !blasThreads.isEmpty else { throw .invalidPlan("no BLAS thread counts given") }
+        guard !appThreads.isEmpty else { throw .setting("appThreads", "no app thread counts given", subject: "") }
+        guard !blasThreads.isEmpty else { throw .setting("blasThreads", "no BLAS thread counts given", subject: "") }
         if let bad = appThreads.first(where: { !(1...256).contains($0) }) {
-            throw .invalidPlan("app threads must be between 1 and 256, got \(bad)")
+            throw .setting("appThreads", "must be between 1 and 256, got \(bad)")
         }
         if let bad = blasThreads.first(where: { !(1...256).contains($0) }) {
-            throw .invalidPlan("BLAS threads must be between 1 and 256, got \(bad)")
+            throw .setting("blasThreads", "must be between 1 and 256, got \(bad)", subject: "BLAS threads")
         }
-        guard (1...4096).contains(size) else { throw .invalidPlan("size must be between 1 and 4096, got \(size)") }
-        if let units, units < 1 { throw .invalidPlan("units must be at least 1, got \(units)") }
-        guard (1...100).contains(rounds) else { throw .invalidPlan("rounds must be between 1 and 100, got \(rounds)") }
-        guard cores >= 1 else { throw .invalidPlan("cores must be at least 1, got \(cores)") }
+        guard (1...4096).contains(size) else { throw .setting("size", "must be between 1 and 4096, got \(size)") }
+        if let units, units < 1 { throw .setting("units", "must be at least 1, got \(units)") }
+        guard (1...100).contains(rounds) else { throw .setting("rounds", "must be between 1 and 100, got \(rounds)") }
+        guard cores >= 1 else { throw .setting("cores", "must be at least 1, got \(cores)") }
     }
 
     var resolvedUnits: Int { units ?? 2 * WorkloadKind.gemm.defaultUnits(size: size) }

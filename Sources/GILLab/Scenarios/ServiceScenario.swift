@@ -90,21 +90,22 @@ public struct ServicePlan: Sendable, Equatable {
     }
 
     /// Checks every setting.
-    /// - Throws: ``RunnerError/invalidPlan(_:)`` naming the bad value.
+    /// - Throws: ``RunnerError/invalidSetting(_:)`` naming the setting and the bad value.
     public func validate() throws(RunnerError) {
-        guard !strategies.isEmpty else { throw .invalidPlan("no strategies given") }
-        guard (1...1_000_000).contains(requests) else { throw .invalidPlan("requests must be between 1 and 1000000, got \(requests)") }
-        guard (1...256).contains(concurrency) else { throw .invalidPlan("concurrency must be between 1 and 256, got \(concurrency)") }
-        guard fetchDelay >= .zero, fetchDelay <= .seconds(1) else {
-            throw .invalidPlan("fetch delay must be between 0 and 1s, got \(fetchDelay)")
+        guard !strategies.isEmpty else { throw .setting("strategies", "no strategies given", subject: "") }
+        guard (1...1_000_000).contains(requests) else { throw .setting("requests", "must be between 1 and 1000000, got \(requests)") }
+        guard (1...256).contains(concurrency) else { throw .setting("concurrency", "must be between 1 and 256, got \(concurrency)") }
+        let longestDelay = Duration.seconds(1)
+        guard fetchDelay >= .zero, fetchDelay <= longestDelay else {
+            throw .setting("fetchDelay", "must be between 0 and \(longestDelay), got \(fetchDelay)")
         }
-        guard (16...2048).contains(size) else { throw .invalidPlan("size must be between 16 and 2048, got \(size)") }
-        guard (1...10_000).contains(lines) else { throw .invalidPlan("lines must be between 1 and 10000, got \(lines)") }
-        guard (1...100).contains(rounds) else { throw .invalidPlan("rounds must be between 1 and 100, got \(rounds)") }
+        guard (16...2048).contains(size) else { throw .setting("size", "must be between 16 and 2048, got \(size)") }
+        guard (1...10_000).contains(lines) else { throw .setting("lines", "must be between 1 and 10000, got \(lines)") }
+        guard (1...100).contains(rounds) else { throw .setting("rounds", "must be between 1 and 100, got \(rounds)") }
         guard (1...256).contains(computeWorkers) else {
-            throw .invalidPlan("compute workers must be between 1 and 256, got \(computeWorkers)")
+            throw .setting("computeWorkers", "must be between 1 and 256, got \(computeWorkers)")
         }
-        guard workerTimeout > .zero else { throw .invalidPlan("worker timeout must be positive, got \(workerTimeout)") }
+        guard workerTimeout > .zero else { throw .setting("workerTimeout", "must be positive, got \(workerTimeout)") }
     }
 }
 

@@ -51,12 +51,12 @@ struct ConvoyTests {
 
     @Test("bad plans are refused with the value named")
     func badPlans() {
-        #expect(throws: RunnerError.invalidPlan("samples must be between 1 and 1000000, got 0")) {
+        #expect(throws: RunnerError.invalidSetting(InvalidSetting("samples", "must be between 1 and 1000000, got 0"))) {
             try ConvoyPlan(samples: 0).validate()
         }
-        #expect(throws: RunnerError.invalidPlan("CPU threads must be between 0 and 64, got -1")) {
+        #expect(throws: RunnerError.invalidSetting(InvalidSetting("cpuThreads", "must be between 0 and 64, got -1", subject: "CPU threads"))) {
             try ConvoyPlan(cpuThreads: [0, -1]).validate()
         }
-        #expect(throws: RunnerError.invalidPlan("no policies given")) { try ConvoyPlan(policies: []).validate() }
+        #expect(throws: RunnerError.invalidSetting(InvalidSetting("policies", "no policies given", subject: ""))) { try ConvoyPlan(policies: []).validate() }
     }
 }
