@@ -17,10 +17,15 @@ public enum BLAS {
 
     /// Runs `body` with `count` OpenBLAS threads, then restores the previous count, even when
     /// `body` throws.
-    public static func withThreads<R>(_ count: Int, _ body: () throws -> R) throws -> R {
+    ///
+    /// - Precondition: `count` is at least 1: check a count that comes from outside first
+    ///   (``setThreads(_:)`` throws for it; every GILLab plan validates its counts).
+    /// - Throws: what `body` throws.
+    public static func withThreads<R, Failure: Error>(_ count: Int, _ body: () throws(Failure) -> R) throws(Failure) -> R {
+        precondition(count >= 1, "BLAS.withThreads: the thread count must be at least 1, got \(count)")
         let saved = threads
-        try setThreads(count)
-        defer { try? setThreads(saved) }
+        ck_blas_set_num_threads(Int32(clamping: count))  // cannot fail for a count of 1 or more
+        defer { ck_blas_set_num_threads(Int32(saved)) }
         return try body()
     }
 

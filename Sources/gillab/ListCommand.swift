@@ -26,21 +26,21 @@ struct List: ParsableCommand {
         print("service strategies (gillab scenario service --strategies):")
         print(indent(ReportRenderer.alignedTable(
             header: ["name", "description"], rows: ServiceStrategy.allCases.map { [$0.rawValue, $0.summary] })))
-        print("scenarios (gillab scenario): convoy, service, oversubscription; profiling: gillab advise --workload NAME")
+        print("scenarios (gillab scenario NAME, gillab report --scenario NAME):")
+        print(indent(ReportRenderer.alignedTable(
+            header: ["name", "description"], rows: Scenarios.all.map { [$0.name, $0.summary] })))
+        print("profiling: gillab advise --workload NAME")
         print("formats (--format): " + ReportFormat.allCases.map(\.rawValue).joined(separator: ", "))
         if verbose { try printPrograms() }
     }
 
     private func printPrograms() throws {
-        let thread = InterpreterLock().makeThreadState(name: "list")
-        try thread.withLock {
-            for workload in WorkloadKind.allCases {
-                guard let source = Programs.source(of: workload) else { continue }
-                print("\n== \(workload.rawValue): source\n")
-                print(source)
-                print("\n== \(workload.rawValue): bytecode\n")
-                print(try Interpreter(thread: thread).disassemble(source))
-            }
+        for workload in WorkloadKind.allCases {
+            guard let source = Programs.source(of: workload), let listing = try Programs.disassembly(of: workload) else { continue }
+            print("\n== \(workload.rawValue): source\n")
+            print(source)
+            print("\n== \(workload.rawValue): bytecode\n")
+            print(listing)
         }
     }
 

@@ -18,9 +18,9 @@ struct Report: ParsableCommand {
     @Option(help: ArgumentHelp("The folder to write (made if missing).", valueName: "dir"))
     var out = "gillab-report"
 
-    @Option(help: ArgumentHelp("Instead of a sweep, run this scenario with its defaults: convoy, service, oversubscription or crossover.",
+    @Option(help: ArgumentHelp("Instead of a sweep, run this scenario with its defaults: \(Scenarios.all.map { $0.name }.joined(separator: ", ")).",
                                valueName: "name"))
-    var scenario: ReportScenario?
+    var scenario: ScenarioName?
 
     @Option(help: ArgumentHelp("How much of each traced row the timeline charts show.", valueName: "duration"))
     var timeline = DurationArgument(.milliseconds(50), text: "50ms")
@@ -63,28 +63,36 @@ struct Report: ParsableCommand {
     }
 }
 
-/// The scenarios `gillab report --scenario` can write up.
-enum ReportScenario: String, ExpressibleByArgument, CaseIterable {
-    case convoy, service, oversubscription, crossover
+/// `--scenario NAME`: one of the library's `Scenarios.all`.
+struct ScenarioName: ExpressibleByArgument {
+    let scenario: any GILLab.Scenario.Type
 
+    init?(argument: String) {
+        guard let scenario = Scenarios.named(argument) else { return nil }
+        self.scenario = scenario
+    }
+
+    static var allValueStrings: [String] { Scenarios.all.map { $0.name } }
+
+    /// Runs the scenario with its defaults (Ctrl-C stops it after the step in progress) and
+    /// writes its report folder.
     func write(to directory: URL, command: String, progress: (Int, Int) -> Void) throws -> [String] {
-        func folder<R: Encodable>(_ report: R, _ machine: MachineInfo, _ markdown: String) throws -> [String] {
-            try ReportFolder.write(scenario: rawValue, markdown: markdown, json: ReportRenderer.json(report),
-                                   machine: machine, command: command, to: directory)
+        try Self.write(scenario, to: directory, command: command, progress: progress)
+    }
+
+    private static func write<S: GILLab.Scenario>(_: S.Type, to directory: URL, command: String,
+                                                 progress: (Int, Int) -> Void) throws -> [String] {
+        Interrupt.install()
+        let report = try S.run(S.Plan(), stop: Interrupt.request, progress: progress)
+        guard let printable = report as? any PrintableScenarioReport else {
+            preconditionFailure("\(S.name)'s report has no printed form")
         }
-        switch self {
-        case .convoy:
-            let report = try ConvoyScenario.run(ConvoyPlan(), progress: progress)
-            return try folder(report, report.machine, ReportRenderer.render(report, as: .markdown))
-        case .service:
-            let report = try ServiceScenario.run(ServicePlan(), progress: progress)
-            return try folder(report, report.machine, ReportRenderer.render(report, as: .markdown))
-        case .oversubscription:
-            let report = try OversubscriptionScenario.run(OversubscriptionPlan(), progress: progress)
-            return try folder(report, report.machine, ReportRenderer.render(report, as: .markdown))
-        case .crossover:
-            let report = try CrossoverScenario.run(CrossoverPlan(), progress: progress)
-            return try folder(report, report.machine, ReportRenderer.render(report, as: .markdown))
+        let files = try ReportFolder.write(scenario: S.name, markdown: printable.rendered(as: .markdown),
+                                           json: ReportRenderer.json(report), machine: report.machine,
+                                           command: command, to: directory)
+        if report.interrupted == true {
+            printDiagnostic("gillab: interrupted: the report covers the rounds completed before Ctrl-C")
         }
+        return files
     }
 }

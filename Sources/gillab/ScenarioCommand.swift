@@ -2,17 +2,41 @@ import ArgumentParser
 import Foundation
 import GILLab
 
-/// `gillab scenario`: set pieces that measure one claim each.
-struct Scenario: ParsableCommand {
+/// `gillab scenario`: set pieces that measure one claim each, one subcommand per entry of the
+/// library's `Scenarios.all` (a test checks that the two lists agree).
+struct ScenarioCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "scenario",
         abstract: "Run a scenario that measures one effect of the lock.",
         subcommands: [Convoy.self, Service.self, Oversubscription.self, Crossover.self])
+
+    /// Runs `plan` as every scenario subcommand does: a progress line; Ctrl-C stops after the
+    /// step in progress, prints what the whole rounds so far measured and exits 130; the report in
+    /// the chosen format; the verdicts under a table.
+    static func run<S: Scenario>(_ scenario: S.Type, _ plan: S.Plan, output: OutputOptions) throws -> S.Report
+    where S.Report: PrintableScenarioReport {
+        Interrupt.install()
+        let report = try ProgressLine("gillab scenario \(S.name)", output: output).around {
+            try S.run(plan, stop: Interrupt.request, progress: $0)
+        }
+        print(report.rendered(as: output.format), terminator: "")
+        if output.format == .table && !report.verdicts.isEmpty {
+            print("")
+            for line in report.verdicts { print("verdict: " + line) }
+        }
+        if report.interrupted == true {
+            printDiagnostic("gillab: interrupted: reported the rounds completed before Ctrl-C")
+            Foundation.exit(Interrupt.exitStatus)
+        }
+        return report
+    }
 }
 
 /// `gillab scenario convoy`: bpo-7946, measured under each policy.
 struct Convoy: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "The convoy effect: an I/O thread's wake-up latency beside CPU-bound threads, per policy.",
+        commandName: ConvoyScenario.name,
+        abstract: ConvoyScenario.summary + ".",
         discussion: """
             One I/O thread repeats "block, then a little Python-level work". It runs alone, then beside \
             CPU-bound threads (a countdown loop), under each policy. Reported: how much longer than the \
@@ -60,17 +84,7 @@ struct Convoy: ParsableCommand {
     }
 
     func run() throws {
-        let report = try ProgressLine("gillab scenario convoy", output: output).around {
-            try ConvoyScenario.run(try plan(), progress: $0)
-        }
-        print(ReportRenderer.render(report, as: output.format), terminator: "")
-        if output.format == .table {
-            let counts = Set(report.results.map(\.cpuThreads)).subtracting([0]).sorted()
-            for count in counts.prefix(1) {
-                print("")
-                for line in Verdict.convoy(report, cpuThreads: count) { print("verdict: " + line) }
-            }
-        }
+        let report = try ScenarioCommand.run(ConvoyScenario.self, try plan(), output: output)
         if let truncated = report.results.first(where: \.truncated) {
             printDiagnostic("warning: \(truncated.policy.rawValue) with \(truncated.cpuThreads) CPU threads hit the time limit; its figures cover fewer samples")
         }
@@ -80,9 +94,13 @@ struct Convoy: ParsableCommand {
 /// `gillab scenario oversubscription`: app threads × OpenBLAS threads on gemm.
 struct Oversubscription: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "BLAS oversubscription: app threads × OpenBLAS threads on gemm, and the fix.",
+        commandName: OversubscriptionScenario.name,
+        abstract: OversubscriptionScenario.summary + ".",
         discussion: """
-            Each app thread calls dgemm with the lock released; OpenBLAS runs each call on its own             threads. When app × BLAS threads exceed the cores the threads only take turns. The fix,             threadpoolctl's job done in-process: BLAS threads = max(1, cores ÷ app threads). The total             work is the same in every cell, and OpenBLAS's thread count is restored after each. Example:
+            Each app thread calls dgemm with the lock released; OpenBLAS runs each call on its own \
+            threads. When app × BLAS threads exceed the cores the threads only take turns. The fix, \
+            threadpoolctl's job done in-process: BLAS threads = max(1, cores ÷ app threads). The total \
+            work is the same in every cell, and OpenBLAS's thread count is restored after each. Example:
               gillab scenario oversubscription --app-threads 1,2,4 --blas-threads 1,2,4 --format json
             """)
 
@@ -113,21 +131,15 @@ struct Oversubscription: ParsableCommand {
     }
 
     func run() throws {
-        let report = try ProgressLine("gillab scenario oversubscription", output: output).around {
-            try OversubscriptionScenario.run(plan(), progress: $0)
-        }
-        print(ReportRenderer.render(report, as: output.format), terminator: "")
-        if output.format == .table {
-            print("")
-            for line in Verdict.oversubscription(report) { print("verdict: " + line) }
-        }
+        _ = try ScenarioCommand.run(OversubscriptionScenario.self, plan(), output: output)
     }
 }
 
 /// `gillab scenario service`: a request-processing service under five strategies.
 struct Service: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "A request-processing service (fetch, parse, dgemm, serialize) under five strategies.",
+        commandName: ServiceScenario.name,
+        abstract: ServiceScenario.summary + ".",
         discussion: """
             Each request fetches a record from a loopback backend (blocking I/O), parses it \
             (Python-level), multiplies with dgemm (a BLAS kernel) and serializes the answer \
@@ -179,21 +191,15 @@ struct Service: ParsableCommand {
     }
 
     func run() throws {
-        let report = try ProgressLine("gillab scenario service", output: output).around {
-            try ServiceScenario.run(try plan(), progress: $0)
-        }
-        print(ReportRenderer.render(report, as: output.format), terminator: "")
-        if output.format == .table {
-            print("")
-            for line in Verdict.service(report) { print("verdict: " + line) }
-        }
+        _ = try ScenarioCommand.run(ServiceScenario.self, try plan(), output: output)
     }
 }
 
 /// `gillab scenario crossover`: the smallest size from which releasing beats holding.
 struct Crossover: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "When releasing pays: the smallest kernel size from which release beats hold, per lock variant.",
+        commandName: CrossoverScenario.name,
+        abstract: CrossoverScenario.summary + ".",
         discussion: """
             For dgemm (driven by the interpreter) and fnv1a, at each size: hold and release at 2 threads \
             under new-gil, then under new-gil with a fast handoff (--spin). Each release hands the lock \
@@ -226,14 +232,7 @@ struct Crossover: ParsableCommand {
     }
 
     func run() throws {
-        let report = try ProgressLine("gillab scenario crossover", output: output).around {
-            try CrossoverScenario.run(plan(), progress: $0)
-        }
-        print(ReportRenderer.render(report, as: output.format), terminator: "")
-        if output.format == .table {
-            print("")
-            for line in Verdict.crossover(report) { print("verdict: " + line) }
-        }
+        let report = try ScenarioCommand.run(CrossoverScenario.self, plan(), output: output)
         do { try CrossoverScenario.save(report, to: CrossoverCache.url) } catch {
             printDiagnostic("warning: could not save the crossovers to \(CrossoverCache.url.path): \(error)")
         }

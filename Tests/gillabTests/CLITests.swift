@@ -269,3 +269,44 @@ struct InterruptTests {
         #expect(rounds >= 1, "no counted round finished even after 30 s")
     }
 }
+
+@Suite("Scenarios from one list")
+struct ScenarioListTests {
+    @Test("every scenario of the library has its gillab scenario subcommand, and report --scenario takes each name")
+    func subcommandsMatch() throws {
+        let subcommands = ScenarioCommand.configuration.subcommands.map { $0._commandName }
+        #expect(subcommands == Scenarios.all.map { $0.name })
+        #expect(ScenarioName.allValueStrings == Scenarios.all.map { $0.name })
+        for name in ScenarioName.allValueStrings { #expect(ScenarioName(argument: name) != nil) }
+    }
+
+    @Test("SIGINT stops a scenario after the step in progress, prints the whole rounds' figures, and exits 130")
+    func interruptedScenario() throws {
+        // As for run: a signal that lands before the first whole round is tried again, later.
+        var rounds = 0
+        for delay: UInt32 in [2_000_000, 8_000_000, 30_000_000] where rounds == 0 {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: gillabExecutable)
+            process.arguments = ["scenario", "convoy", "--policies", "new-gil", "--cpu-threads", "0", "--samples", "20",
+                                 "--rounds", "100", "--format", "json"]
+            let output = Pipe(), errors = Pipe()
+            process.standardOutput = output
+            process.standardError = errors
+            try process.run()
+            usleep(delay)
+            kill(process.processIdentifier, SIGINT)
+            let data = output.fileHandleForReading.readDataToEndOfFile()
+            let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            #expect(process.terminationStatus == 130, "\(stderr)")
+            #expect(stderr.contains("interrupted"), "\(stderr)")
+            let report = try JSONDecoder().decode(ConvoyReport.self, from: data)
+            #expect(report.interrupted == true)
+            rounds = report.config.rounds
+            #expect(rounds < 100)
+            #expect(report.results.isEmpty == (rounds == 0))
+            if let row = report.results.first { #expect(row.samples == rounds * 20) }
+        }
+        #expect(rounds >= 1, "no whole round finished even after 30 s")
+    }
+}

@@ -183,21 +183,20 @@ public enum Advisor {
         let workload: any Workload
         do { workload = try kind.make(size: size, units: units) } catch { throw .workload(error) }
         defer { workload.close() }
-        let saved = BLAS.threads
-        do { try BLAS.setThreads(1) } catch { throw .workload(.kernel(error)) }
-        defer { try? BLAS.setThreads(saved) }
         var ones: [TrialOutcome] = [], manys: [TrialOutcome] = []
         do throws(WorkloadError) {
-            _ = try runTrial(workload: workload, units: units, threads: 1, discipline: .release, lock: .default)  // warm-up
-            for _ in 0..<repeats {
-                ones.append(try runTrial(workload: workload, units: units, threads: 1, discipline: .release, lock: .default))
-                manys.append(try runTrial(workload: workload, units: units, threads: threads, discipline: .release, lock: .default))
+            try BLAS.withThreads(1) { () throws(WorkloadError) in
+                _ = try runTrial(workload: workload, units: units, threads: 1, discipline: .release, lock: .default)  // warm-up
+                for _ in 0..<repeats {
+                    ones.append(try runTrial(workload: workload, units: units, threads: 1, discipline: .release, lock: .default))
+                    manys.append(try runTrial(workload: workload, units: units, threads: threads, discipline: .release, lock: .default))
+                }
             }
         } catch {
             throw .workload(error)
         }
         func median(_ outcomes: [TrialOutcome]) -> (UInt64, LockStatistics) {
-            let chosen = outcomes.sorted { $0.wallNanoseconds < $1.wallNanoseconds }[(outcomes.count - 1) / 2]
+            let chosen = medianElement(outcomes, by: \.wallNanoseconds)
             return (chosen.wallNanoseconds, chosen.perThread.reduce(LockStatistics()) { $0.adding($1) })
         }
         return (median(ones), median(manys))
@@ -208,18 +207,17 @@ public enum Advisor {
         let base = ServicePlan(strategies: [.threadsRelease], requests: 120, concurrency: 1)
         var many = base
         many.concurrency = threads
-        let saved = BLAS.threads
-        do { try BLAS.setThreads(1) } catch { throw .workload(.kernel(error)) }
-        defer { try? BLAS.setThreads(saved) }
-        let expected = try ServiceScenario.reference(base)
         var ones: [ServiceRound] = [], manys: [ServiceRound] = []
-        _ = try ServiceScenario.runRound(.threadsRelease, base, expected: expected)  // warm-up
-        for _ in 0..<repeats {
-            ones.append(try ServiceScenario.runRound(.threadsRelease, base, expected: expected))
-            manys.append(try ServiceScenario.runRound(.threadsRelease, many, expected: expected))
+        try BLAS.withThreads(1) { () throws(RunnerError) in
+            let expected = try ServiceScenario.reference(base)
+            _ = try ServiceScenario.runRound(.threadsRelease, base, expected: expected)  // warm-up
+            for _ in 0..<repeats {
+                ones.append(try ServiceScenario.runRound(.threadsRelease, base, expected: expected))
+                manys.append(try ServiceScenario.runRound(.threadsRelease, many, expected: expected))
+            }
         }
         func median(_ rounds: [ServiceRound]) -> (UInt64, LockStatistics) {
-            let chosen = rounds.sorted { $0.wallNanoseconds < $1.wallNanoseconds }[(rounds.count - 1) / 2]
+            let chosen = medianElement(rounds, by: \.wallNanoseconds)
             return (chosen.wallNanoseconds, chosen.threadStatistics)
         }
         return (median(ones), median(manys))

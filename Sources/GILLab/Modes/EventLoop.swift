@@ -62,17 +62,12 @@ func runEventLoopTrial(workload: any Workload, units: Int, tasks: Int,
         }
         outcome.withLock { $0 = result }
     }
-    gate.waitUntilReady(1)
-    let resident = residentBytes()
-    lock.resetStatistics()
-    let start = monotonicNanoseconds()
-    gate.open()
-    loop.join()
-    let end = monotonicNanoseconds()
+    let timed = gate.openAndJoin([loop], lock: lock)
     switch outcome.withLock({ $0 }) {
     case .success(let (checksum, statistics))?:
-        return TrialOutcome(wallNanoseconds: end - start, lock: lock.statistics, perThread: [statistics],
-                            threadNames: ["event-loop"], startNanoseconds: start, checksum: checksum, residentBytes: resident)
+        return TrialOutcome(wallNanoseconds: timed.wall, lock: lock.statistics, perThread: [statistics],
+                            threadNames: ["event-loop"], startNanoseconds: timed.start, checksum: checksum,
+                            residentBytes: timed.resident)
     case .failure(let error)?:
         throw error
     case nil:

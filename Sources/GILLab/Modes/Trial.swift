@@ -81,19 +81,13 @@ func runTrial(workload: any Workload, units: Int, threads: Int, discipline: Call
             slots[index] = slot
         }
     }
-    gate.waitUntilReady(threads)
-    let resident = residentBytes()
-    lock.resetStatistics()  // set-up took the lock too; count only the timed region
-    let start = monotonicNanoseconds()
-    gate.open()
-    for thread in spawned { thread.join() }
-    let end = monotonicNanoseconds()
+    let timed = gate.openAndJoin(spawned, lock: lock)
 
     let results = slots.collect()
     if let error = results.lazy.compactMap(\.error).first { throw error }
-    return TrialOutcome(wallNanoseconds: end - start, lock: lock.statistics, perThread: results.map(\.statistics),
-                        threadNames: (0..<threads).map { "worker-\($0)" }, startNanoseconds: start,
-                        checksum: results.reduce(0) { $0 &+ $1.checksum }, residentBytes: resident)
+    return TrialOutcome(wallNanoseconds: timed.wall, lock: lock.statistics, perThread: results.map(\.statistics),
+                        threadNames: (0..<threads).map { "worker-\($0)" }, startNanoseconds: timed.start,
+                        checksum: results.reduce(0) { $0 &+ $1.checksum }, residentBytes: timed.resident)
 }
 
 /// The units of a trial, handed out in order to whichever thread asks next.

@@ -91,16 +91,10 @@ private func hybridThreads(workload: any Workload, units: Int, threads: Int, com
             perThread.withLock { $0.append(thread.statistics) }
         }
     }
-    gate.waitUntilReady(threads + computeWorkers)
-    let resident = residentBytes()
-    lock.resetStatistics()
-    let start = monotonicNanoseconds()
-    gate.open()
-    for thread in spawned { thread.join() }
-    let end = monotonicNanoseconds()
+    let timed = gate.openAndJoin(spawned, lock: lock)
     if let error = failure.withLock({ $0 }) { throw error }
-    return TrialOutcome(wallNanoseconds: end - start, lock: lock.statistics, perThread: perThread.withLock { $0 },
-                        checksum: checksum.load(ordering: .relaxed), residentBytes: resident)
+    return TrialOutcome(wallNanoseconds: timed.wall, lock: lock.statistics, perThread: perThread.withLock { $0 },
+                        checksum: checksum.load(ordering: .relaxed), residentBytes: timed.resident)
 }
 
 private func hybridProcesses(workload: any Workload, kind: WorkloadKind, units: Int, threads: Int, computeWorkers: Int,

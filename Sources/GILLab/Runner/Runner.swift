@@ -209,23 +209,13 @@ public enum Runner {
         let cores = MachineInfo.onlineCores
 
         let machine = MachineInfo.current()  // before the BLAS thread count is changed
-        let savedBLASThreads = BLAS.threads
-        do { try BLAS.setThreads(plan.blasThreads) } catch { throw .workload(.kernel(error)) }
-        defer { try? BLAS.setThreads(savedBLASThreads) }
-
-        // Round 0 is the warm-up; rounds 1...repeats are counted. Rows interleave within a round,
-        // and odd rounds run them in reverse (A B B A …) so that a slow drift of the machine
-        // falls on every row alike.
-        var outcomes = Array(repeating: [TrialOutcome](), count: rows.count)
-        var expected: UInt64?
-        let total = (plan.repeats + 1) * rows.count
-        var completedRounds = 0
-        rounds: for round in 0...plan.repeats {
-            let order = round % 2 == 0 ? Array(rows.indices) : rows.indices.reversed()
-            for (step, index) in order.enumerated() {
-                if stop?.isRequested == true { break rounds }
+        return try BLAS.withThreads(plan.blasThreads) { () throws(RunnerError) -> RunReport in
+            // Round 0 is the warm-up; rounds 1...repeats are counted.
+            var outcomes = Array(repeating: [TrialOutcome](), count: rows.count)
+            var expected: UInt64?
+            let wholeRounds = try interleavedRounds(plan.repeats + 1, over: rows.count, stop: stop,
+                                                    progress: progress) { (round, index) throws(RunnerError) in
                 let row = rows[index]
-                progress(round * rows.count + step, total)
                 var outcome: TrialOutcome
                 // The first counted repeat is the one traced.
                 let recorder = trace != nil && round == 1 ? LockEventRecorder(eventsPerThread: trace!.eventsPerThread) : nil
@@ -272,44 +262,43 @@ public enum Runner {
                                  start: outcome.startNanoseconds, wall: outcome.wallNanoseconds, recorder: recorder)
                 }
             }
-            completedRounds = round
-        }
-        progress(total, total)
-        let interrupted = completedRounds < plan.repeats
-        if interrupted {
-            // Only whole rounds count, so that every row has the same number of repeats.
-            outcomes = outcomes.map { Array($0.prefix(completedRounds)) }
-            if completedRounds == 0 {
-                return RunReport(machine: machine, config: settings(plan, units: units, repeats: 0), results: [], interrupted: true)
+            let completedRounds = max(wholeRounds - 1, 0)
+            let interrupted = completedRounds < plan.repeats
+            if interrupted {
+                // Only whole rounds count, so that every row has the same number of repeats.
+                outcomes = outcomes.map { Array($0.prefix(completedRounds)) }
+                if completedRounds == 0 {
+                    return RunReport(machine: machine, config: settings(plan, units: units, repeats: 0), results: [], interrupted: true)
+                }
             }
-        }
 
-        let serialWalls = outcomes[0].map { Double($0.wallNanoseconds) }
-        let serialMedianRun = medianOutcome(outcomes[0])
-        let serialHeld = LockSummary(serialMedianRun.lock, wallNanoseconds: serialMedianRun.wallNanoseconds).heldFraction
-        let results = rows.enumerated().compactMap { index, row -> RunResult? in
-            guard row.mode != .serial || plan.modes.contains(.serial) else { return nil }
-            let walls = Summary(outcomes[index].map { Double($0.wallNanoseconds) / 1e9 })
-            let median = medianOutcome(outcomes[index])
-            let usable = Double(min(row.mode.osThreads(row.threads, computeWorkers: plan.computeWorkers), cores))
-            let s = min(max(serialHeld, 0), 1)
-            // The median of per-round ratios: serial and this row ran side by side in each
-            // round, so a drift of the machine between rounds cancels in each ratio, where a
-            // ratio of medians would carry one slow serial run into every row.
-            let speedup = Summary(zip(serialWalls, outcomes[index]).map { $0 / Double($1.wallNanoseconds) }).median
-            return RunResult(
-                workload: plan.workload.rawValue, size: plan.size, units: units, mode: row.mode,
-                threads: row.threads, policy: row.mode.lockConfiguration(plan.lock).policy, wall: walls, speedup: speedup,
-                efficiency: speedup / usable, amdahlSpeedup: 1 / (s + (1 - s) / usable),
-                lock: LockSummary(median.lock, wallNanoseconds: median.wallNanoseconds),
-                checksum: hex(median.checksum), residentBytes: median.residentBytes,
-                perThread: median.perThread.enumerated().map { index, statistics in
-                    ThreadFigures(name: index < median.threadNames.count ? median.threadNames[index] : "worker-\(index)", statistics)
-                },
-                processes: median.processes.map { ProcessFigures($0, transfer: plan.transfer) })
+            let serialWalls = outcomes[0].map { Double($0.wallNanoseconds) }
+            let serialMedianRun = medianOutcome(outcomes[0])
+            let serialHeld = LockSummary(serialMedianRun.lock, wallNanoseconds: serialMedianRun.wallNanoseconds).heldFraction
+            let results = rows.enumerated().compactMap { index, row -> RunResult? in
+                guard row.mode != .serial || plan.modes.contains(.serial) else { return nil }
+                let walls = Summary(outcomes[index].map { Double($0.wallNanoseconds) / 1e9 })
+                let median = medianOutcome(outcomes[index])
+                let usable = Double(min(row.mode.osThreads(row.threads, computeWorkers: plan.computeWorkers), cores))
+                let s = min(max(serialHeld, 0), 1)
+                // The median of per-round ratios: serial and this row ran side by side in each
+                // round, so a drift of the machine between rounds cancels in each ratio, where a
+                // ratio of medians would carry one slow serial run into every row.
+                let speedup = Summary(zip(serialWalls, outcomes[index]).map { $0 / Double($1.wallNanoseconds) }).median
+                return RunResult(
+                    workload: plan.workload.rawValue, size: plan.size, units: units, mode: row.mode,
+                    threads: row.threads, policy: row.mode.lockConfiguration(plan.lock).policy, wall: walls, speedup: speedup,
+                    efficiency: speedup / usable, amdahlSpeedup: 1 / (s + (1 - s) / usable),
+                    lock: LockSummary(median.lock, wallNanoseconds: median.wallNanoseconds),
+                    checksum: hex(median.checksum), residentBytes: median.residentBytes,
+                    perThread: median.perThread.enumerated().map { index, statistics in
+                        ThreadFigures(name: index < median.threadNames.count ? median.threadNames[index] : "worker-\(index)", statistics)
+                    },
+                    processes: median.processes.map { ProcessFigures($0, transfer: plan.transfer) })
+            }
+            return RunReport(machine: machine, config: settings(plan, units: units, repeats: completedRounds), results: results,
+                             interrupted: interrupted ? true : nil)
         }
-        return RunReport(machine: machine, config: settings(plan, units: units, repeats: completedRounds), results: results,
-                         interrupted: interrupted ? true : nil)
     }
 
     private static func settings(_ plan: RunPlan, units: Int, repeats: Int) -> RunSettings {
@@ -322,7 +311,7 @@ public enum Runner {
 
     /// The counted run whose wall time is the median (the lower middle for an even count).
     private static func medianOutcome(_ outcomes: [TrialOutcome]) -> TrialOutcome {
-        outcomes.sorted { $0.wallNanoseconds < $1.wallNanoseconds }[(outcomes.count - 1) / 2]
+        medianElement(outcomes, by: \.wallNanoseconds)
     }
 }
 

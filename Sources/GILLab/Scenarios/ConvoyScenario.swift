@@ -119,7 +119,7 @@ public struct ConvoySettings: Sendable, Codable, Equatable {
     public var cpuThreads: [Int]
     /// Measured blocks per configuration and round.
     public var samples: Int
-    /// Rounds.
+    /// Rounds completed: the plan's, or fewer when the run was stopped early.
     public var rounds: Int
     /// Uncounted blocks per configuration and round.
     public var warmup: Int
@@ -149,16 +149,29 @@ public struct ConvoyReport: Sendable, Codable, Equatable {
     public var config: ConvoySettings
     /// One row per (policy, CPU threads), in plan order.
     public var results: [ConvoyResult]
+    /// Set when the run was stopped early: the rows pool the rounds completed by then.
+    public var interrupted: Bool? = nil
+}
+
+extension ConvoyReport: ScenarioReport {}
+extension ConvoyPlan: ScenarioPlan {
+    /// The defaults.
+    public init() { self.init(policies: LockPolicy.allCases) }
 }
 
 /// The convoy scenario.
-public enum ConvoyScenario {
+public enum ConvoyScenario: Scenario {
+    public static let name = "convoy"
+    public static let summary = "The convoy effect: an I/O thread's wake-up latency beside CPU-bound threads, per policy"
+
     /// Runs `plan`.
     /// - Parameters:
     ///   - plan: the policies, CPU thread counts and samples to measure.
+    ///   - stop: ends the run after the configuration in progress, with the rounds completed.
     ///   - progress: called before each configuration with (done, in all).
     /// - Throws: ``RunnerError``.
-    public static func run(_ plan: ConvoyPlan, progress: (Int, Int) -> Void = { _, _ in }) throws(RunnerError) -> ConvoyReport {
+    public static func run(_ plan: ConvoyPlan, stop: StopRequest? = nil,
+                           progress: (Int, Int) -> Void = { _, _ in }) throws(RunnerError) -> ConvoyReport {
         try plan.validate()
         let machine = MachineInfo.current()
         var configurations: [(policy: LockPolicy, cpuThreads: Int)] = []
@@ -169,20 +182,16 @@ public enum ConvoyScenario {
         }
 
         var rounds = Array(repeating: [ConvoyRound](), count: configurations.count)
-        let total = plan.rounds * configurations.count
-        for round in 0..<plan.rounds {
-            let order = round % 2 == 0 ? Array(configurations.indices) : configurations.indices.reversed()
-            for (step, index) in order.enumerated() {
-                progress(round * configurations.count + step, total)
-                var configuration = plan.lock
-                configuration.policy = configurations[index].policy
-                rounds[index].append(try runOnce(plan, lock: configuration, cpuThreads: configurations[index].cpuThreads))
-            }
+        let whole = try interleavedRounds(plan.rounds, over: configurations.count, stop: stop,
+                                          progress: progress) { (_, index) throws(RunnerError) in
+            var configuration = plan.lock
+            configuration.policy = configurations[index].policy
+            rounds[index].append(try runOnce(plan, lock: configuration, cpuThreads: configurations[index].cpuThreads))
         }
-        progress(total, total)
-
-        var results = configurations.indices.map { index in
-            summarize(rounds[index], policy: configurations[index].policy, cpuThreads: configurations[index].cpuThreads)
+        // Only whole rounds count, so that every configuration pools as many.
+        var results = whole == 0 ? [] : configurations.indices.map { index in
+            summarize(Array(rounds[index].prefix(whole)), policy: configurations[index].policy,
+                      cpuThreads: configurations[index].cpuThreads)
         }
         for index in results.indices {
             guard let mine = results[index].cpuIterationsPerSecond,
@@ -191,12 +200,13 @@ public enum ConvoyScenario {
             results[index].cpuThroughputVersusNewGIL = mine / baseline
         }
         let settings = ConvoySettings(
-            policies: plan.policies, cpuThreads: plan.cpuThreads, samples: plan.samples, rounds: plan.rounds,
+            policies: plan.policies, cpuThreads: plan.cpuThreads, samples: plan.samples, rounds: whole,
             warmup: ConvoyPlan.warmupSamples, blockMicroseconds: Double(plan.block.wholeNanoseconds) / 1e3,
             switchIntervalSeconds: Double(plan.lock.switchIntervalNanoseconds) / 1e9,
             checkInterval: plan.lock.checkInterval, interpreters: plan.lock.interpreters,
             timerSlackMicroseconds: plan.timerSlack.map { Double($0.wholeNanoseconds) / 1e3 })
-        return ConvoyReport(machine: machine, config: settings, results: results)
+        return ConvoyReport(machine: machine, config: settings, results: results,
+                            interrupted: whole < plan.rounds ? true : nil)
     }
 
     private static func summarize(_ rounds: [ConvoyRound], policy: LockPolicy, cpuThreads: Int) -> ConvoyResult {
@@ -226,7 +236,6 @@ public enum ConvoyScenario {
         let ioResult = Locked<Result<ConvoyRound, RunnerError>?>(nil)
         let blockNanoseconds = plan.block.wholeNanoseconds
         let limit = plan.timeLimit.wholeNanoseconds
-        let start = Locked<UInt64>(0)
 
         // Made first, so that under per-interpreter it is thread 1, in interpreter 0.
         let io = NativeThread {
@@ -258,6 +267,7 @@ public enum ConvoyScenario {
             gate.arriveAndWait()
 
             if failure == nil {
+                let start = monotonicNanoseconds()  // the gate has just opened
                 thread.acquire()
                 let total = ConvoyPlan.warmupSamples + plan.samples
                 var measuredFrom: UInt64 = 0
@@ -269,7 +279,7 @@ public enum ConvoyScenario {
                         }
                         _ = try interpreter.call("request", [interpreter.int(k)])
                         if k >= ConvoyPlan.warmupSamples { requests += 1 }
-                        if monotonicNanoseconds() - start.withLock({ $0 }) > limit {
+                        if monotonicNanoseconds() - start > limit {
                             truncated = true
                             break
                         }
@@ -316,12 +326,7 @@ public enum ConvoyScenario {
             }
         }
 
-        gate.waitUntilReady(1 + cpuThreads)
-        lock.resetStatistics()
-        start.withLock { $0 = monotonicNanoseconds() }
-        gate.open()
-        io.join()
-        for cpu in cpus { cpu.join() }
+        _ = gate.openAndJoin([io] + cpus, lock: lock)
 
         var round: ConvoyRound
         switch ioResult.withLock({ $0 }) {

@@ -112,6 +112,14 @@ public struct CrossoverReport: Sendable, Codable, Equatable {
     public var config: CrossoverSettings
     /// One sweep per kernel and lock variant.
     public var results: [CrossoverResult]
+    /// Set when the run was stopped early: the kernels whose sweep was cut short are left out.
+    public var interrupted: Bool? = nil
+}
+
+extension CrossoverReport: ScenarioReport {}
+extension CrossoverPlan: ScenarioPlan {
+    /// The defaults.
+    public init() { self.init(kernels: CrossoverKernel.allCases) }
 }
 
 /// The settings, echoed into the report.
@@ -129,10 +137,16 @@ public struct CrossoverSettings: Sendable, Codable, Equatable {
 }
 
 /// The crossover scenario.
-public enum CrossoverScenario {
+public enum CrossoverScenario: Scenario {
+    public static let name = "crossover"
+    public static let summary = "When releasing pays: the smallest kernel size from which release beats hold, per lock variant"
+
     /// Runs `plan`: for each kernel, each size under `new-gil` and under the fast handoff.
+    /// - Parameter stop: ends the run inside the size in progress; the kernels swept whole are
+    ///   reported.
     /// - Throws: ``RunnerError``.
-    public static func run(_ plan: CrossoverPlan, progress: (Int, Int) -> Void = { _, _ in }) throws(RunnerError) -> CrossoverReport {
+    public static func run(_ plan: CrossoverPlan, stop: StopRequest? = nil,
+                           progress: (Int, Int) -> Void = { _, _ in }) throws(RunnerError) -> CrossoverReport {
         try plan.validate()
         let machine = MachineInfo.current()
         let variants: [(String, Duration)] = [("new-gil", .zero), ("new-gil+spin", plan.spin)]
@@ -140,19 +154,29 @@ public enum CrossoverScenario {
         let sizes = { (kernel: CrossoverKernel) in plan.sizes ?? kernel.defaultSizes }
         let total = plan.kernels.reduce(0) { $0 + sizes($1).count } * variants.count
         var done = 0
-        for kernel in plan.kernels {
+        var interrupted = false
+        kernels: for kernel in plan.kernels {
             var sweeps = variants.map { _ in [CrossoverPoint]() }
             for size in sizes(kernel) {
                 // The two variants of a size run back to back, so that a drift of the machine
                 // falls on both alike.
                 for (index, variant) in variants.enumerated() {
+                    if stop?.isRequested == true {
+                        interrupted = true
+                        break kernels
+                    }
                     progress(done, total)
                     done += 1
                     let lock: LockConfiguration
                     do { lock = try LockConfiguration(spin: variant.1) } catch { throw .setting(error) }
                     let units = max(Int(Double(kernel.workload.defaultUnits(size: size)) * plan.secondsPerSize / 0.25), plan.threads * 4)
                     let report = try Runner.run(RunPlan(workload: kernel.workload, size: size, units: units, threads: [plan.threads],
-                                                        modes: [.hold, .release], repeats: plan.repeats, lock: lock))
+                                                        modes: [.hold, .release], repeats: plan.repeats, lock: lock),
+                                                stop: stop)
+                    if report.interrupted == true {
+                        interrupted = true
+                        break kernels
+                    }
                     guard let hold = report.results.first(where: { $0.mode == .hold }),
                           let release = report.results.first(where: { $0.mode == .release }) else { continue }
                     sweeps[index].append(CrossoverPoint(size: size, releaseVersusHold: hold.wall.median / release.wall.median,
@@ -168,7 +192,7 @@ public enum CrossoverScenario {
         progress(total, total)
         let settings = CrossoverSettings(threads: plan.threads, repeats: plan.repeats,
                                          spinMicroseconds: Double(plan.spin.wholeNanoseconds) / 1e3)
-        return CrossoverReport(machine: machine, config: settings, results: results)
+        return CrossoverReport(machine: machine, config: settings, results: results, interrupted: interrupted ? true : nil)
     }
 
     /// The smallest size from which every point releases faster than it holds.

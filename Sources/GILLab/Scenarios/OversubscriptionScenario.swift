@@ -86,7 +86,7 @@ public struct OversubscriptionSettings: Sendable, Codable, Equatable {
     public var size: Int
     /// dgemm calls per cell, split across the app threads.
     public var units: Int
-    /// Counted rounds over the grid, after one warm-up.
+    /// Counted rounds over the grid completed, after one warm-up: fewer when stopped early.
     public var rounds: Int
     /// Cores the fix divides.
     public var cores: Int
@@ -106,13 +106,25 @@ public struct OversubscriptionReport: Sendable, Codable, Equatable {
     public var config: OversubscriptionSettings
     /// One cell per (app, BLAS), app-major.
     public var results: [OversubscriptionResult]
+    /// Set when the run was stopped early: the cells cover the rounds completed by then.
+    public var interrupted: Bool? = nil
+}
+
+extension OversubscriptionReport: ScenarioReport {}
+extension OversubscriptionPlan: ScenarioPlan {
+    /// The defaults.
+    public init() { self.init(appThreads: [1, 2, 4]) }
 }
 
 /// The oversubscription grid.
-public enum OversubscriptionScenario {
+public enum OversubscriptionScenario: Scenario {
+    public static let name = "oversubscription"
+    public static let summary = "BLAS oversubscription: app threads × OpenBLAS threads on gemm, and the fix"
+
     /// Runs `plan`, restoring OpenBLAS's thread count after every cell, also when one fails.
+    /// - Parameter stop: ends the run after the cell in progress, with the rounds completed.
     /// - Throws: ``RunnerError``; a checksum that differs between cells fails the run.
-    public static func run(_ plan: OversubscriptionPlan,
+    public static func run(_ plan: OversubscriptionPlan, stop: StopRequest? = nil,
                            progress: (Int, Int) -> Void = { _, _ in }) throws(RunnerError) -> OversubscriptionReport {
         try plan.validate()
         let machine = MachineInfo.current()
@@ -133,31 +145,31 @@ public enum OversubscriptionScenario {
 
         var walls = Array(repeating: [Double](), count: cells.count)
         var checksum: UInt64?
-        let total = (plan.rounds + 1) * cells.count
-        for round in 0...plan.rounds {  // round 0 warms up
-            let order = round % 2 == 0 ? Array(cells.indices) : cells.indices.reversed()
-            for (step, index) in order.enumerated() {
-                progress(round * cells.count + step, total)
-                let cell = cells[index]
-                let outcome: TrialOutcome
-                do {
-                    defer { try? BLAS.setThreads(before) }
-                    do { try BLAS.setThreads(cell.blas) } catch { throw WorkloadError.kernel(error) }
-                    outcome = try runTrial(workload: workload, units: units, threads: cell.app, discipline: .release,
-                                           lock: .default)
-                } catch let error as WorkloadError {
-                    throw .workload(error)
-                } catch {
-                    preconditionFailure("unexpected error \(error)")
+        let whole = try interleavedRounds(plan.rounds + 1, over: cells.count, stop: stop,
+                                          progress: progress) { (round, index) throws(RunnerError) in
+            let cell = cells[index]
+            let outcome: TrialOutcome
+            do throws(WorkloadError) {
+                outcome = try BLAS.withThreads(cell.blas) { () throws(WorkloadError) in
+                    try runTrial(workload: workload, units: units, threads: cell.app, discipline: .release, lock: .default)
                 }
-                if let checksum, checksum != outcome.checksum {
-                    throw .checksumMismatch(mode: .release, threads: cell.app, expected: hex(checksum), actual: hex(outcome.checksum))
-                }
-                checksum = outcome.checksum
-                if round > 0 { walls[index].append(Double(outcome.wallNanoseconds) / 1e9) }
+            } catch {
+                throw .workload(error)
             }
+            if let checksum, checksum != outcome.checksum {
+                throw .checksumMismatch(mode: .release, threads: cell.app, expected: hex(checksum), actual: hex(outcome.checksum))
+            }
+            checksum = outcome.checksum
+            if round > 0 { walls[index].append(Double(outcome.wallNanoseconds) / 1e9) }  // round 0 warms up
         }
-        progress(total, total)
+        // Only whole rounds count, so that every cell has as many.
+        let completed = max(whole - 1, 0)
+        let settings = OversubscriptionSettings(size: plan.size, units: units, rounds: completed, cores: plan.cores,
+                                                blasThreadsBefore: before)
+        guard completed > 0 else {
+            return OversubscriptionReport(machine: machine, config: settings, results: [], interrupted: true)
+        }
+        walls = walls.map { Array($0.prefix(completed)) }
 
         let medians = walls.map { Summary($0).median }
         let baseline = medians[cells.firstIndex { $0 == (1, 1) }!]
@@ -170,8 +182,7 @@ public enum OversubscriptionScenario {
                 isFix: blas == fix, wall: Summary(walls[index]), speedup: baseline / medians[index],
                 versusFix: medians[index] / fixWall, checksum: hex(checksum ?? 0))
         }.sorted { ($0.appThreads, $0.blasThreads) < ($1.appThreads, $1.blasThreads) }
-        let settings = OversubscriptionSettings(size: plan.size, units: units, rounds: plan.rounds, cores: plan.cores,
-                                                blasThreadsBefore: before)
-        return OversubscriptionReport(machine: machine, config: settings, results: results)
+        return OversubscriptionReport(machine: machine, config: settings, results: results,
+                                      interrupted: completed < plan.rounds ? true : nil)
     }
 }

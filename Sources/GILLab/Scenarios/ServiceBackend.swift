@@ -24,11 +24,15 @@ final class ServiceBackend: @unchecked Sendable {
     init(delay: Duration, lines: Int) throws(WorkloadError) {
         let cpu = Locked<UInt64>(0)
         let delayNanoseconds = delay.wholeNanoseconds
-        server = try LoopbackServer(for: "service backend", backlog: 256) { listener, wake in
-            ServiceBackend.serve(listener: listener, wake: wake, delay: delayNanoseconds, lines: lines)
-            var time = timespec()
-            clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time)
-            cpu.withLock { $0 = UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec) }
+        do {
+            server = try LoopbackServer(for: "service backend", backlog: 256) { listener, wake in
+                ServiceBackend.serve(listener: listener, wake: wake, delay: delayNanoseconds, lines: lines)
+                var time = timespec()
+                clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time)
+                cpu.withLock { $0 = UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec) }
+            }
+        } catch {
+            throw .io(error.message)
         }
         self.cpu = cpu
         port = server.port
@@ -75,13 +79,7 @@ final class ServiceBackend: @unchecked Sendable {
             if status != CK_OK && errno != EINTR { break }
             if fds[0].revents != 0 { break }
             if fds[1].revents & Int16(POLLIN) != 0 {
-                while true {
-                    let client = accept(listener, nil, nil)
-                    guard client >= 0 else { break }
-                    var one: Int32 = 1
-                    setsockopt(client, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
-                    if EchoServer.setNonBlocking(client) { connections[client] = Connection() } else { close(client) }
-                }
+                for client in acceptWaiting(on: listener) { connections[client] = Connection() }
             }
             for entry in fds.dropFirst(2) where entry.revents != 0 {
                 let fd = entry.fd

@@ -152,7 +152,7 @@ public struct ServiceSettings: Sendable, Codable, Equatable {
     public var size: Int
     /// Lines per fetched record.
     public var lines: Int
-    /// Counted rounds, after one warm-up.
+    /// Counted rounds completed, after one warm-up: the plan's, or fewer when stopped early.
     public var rounds: Int
     /// Where `hybrid` computed.
     public var compute: HybridCompute
@@ -177,6 +177,14 @@ public struct ServiceReport: Sendable, Codable, Equatable {
     public var config: ServiceSettings
     /// One row per strategy, in plan order.
     public var results: [ServiceResult]
+    /// Set when the run was stopped early: the rows cover the rounds completed by then.
+    public var interrupted: Bool? = nil
+}
+
+extension ServiceReport: ScenarioReport {}
+extension ServicePlan: ScenarioPlan {
+    /// The defaults.
+    public init() { self.init(strategies: ServiceStrategy.allCases) }
 }
 
 /// Why a response was wrong: a bug, never a timing artefact.
@@ -227,42 +235,43 @@ struct ServiceRound {
 }
 
 /// The service scenario.
-public enum ServiceScenario {
+public enum ServiceScenario: Scenario {
+    public static let name = "service"
+    public static let summary = "A request-processing service (fetch, parse, dgemm, serialize) under five strategies"
+
     /// Runs `plan`: the serial reference first, then every strategy in every round.
+    /// - Parameter stop: ends the run after the strategy in progress, with the rounds completed.
     /// - Throws: ``RunnerError``; a wrong answer fails the run as a checksum mismatch.
-    public static func run(_ plan: ServicePlan, progress: (Int, Int) -> Void = { _, _ in }) throws(RunnerError) -> ServiceReport {
+    public static func run(_ plan: ServicePlan, stop: StopRequest? = nil,
+                           progress: (Int, Int) -> Void = { _, _ in }) throws(RunnerError) -> ServiceReport {
         try plan.validate()
         let machine = MachineInfo.current()
         let cores = MachineInfo.onlineCores
-        let savedBLASThreads = BLAS.threads
-        do { try BLAS.setThreads(1) } catch { throw .workload(.kernel(error)) }
-        defer { try? BLAS.setThreads(savedBLASThreads) }
-        let expected = try reference(plan)
+        return try BLAS.withThreads(1) { () throws(RunnerError) -> ServiceReport in
+            let expected = try reference(plan)
 
-        var rounds = Array(repeating: [ServiceRound](), count: plan.strategies.count)
-        let total = (plan.rounds + 1) * plan.strategies.count
-        for round in 0...plan.rounds {  // round 0 warms up
-            let order = round % 2 == 0 ? Array(plan.strategies.indices) : plan.strategies.indices.reversed()
-            for (step, index) in order.enumerated() {
-                progress(round * plan.strategies.count + step, total)
+            var rounds = Array(repeating: [ServiceRound](), count: plan.strategies.count)
+            let whole = try interleavedRounds(plan.rounds + 1, over: plan.strategies.count, stop: stop,
+                                              progress: progress) { (round, index) throws(RunnerError) in
                 let outcome = try runRound(plan.strategies[index], plan, expected: expected)
-                if round > 0 { rounds[index].append(outcome) }
+                if round > 0 { rounds[index].append(outcome) }  // round 0 warms up
             }
+            // Only whole rounds count, so that every strategy has as many.
+            let completed = max(whole - 1, 0)
+            var results = completed == 0 ? [] : plan.strategies.indices.map { index in
+                summarize(Array(rounds[index].prefix(completed)), strategy: plan.strategies[index], plan: plan, cores: cores)
+            }
+            if let hold = results.first(where: { $0.strategy == .threadsHold })?.throughputRPS, hold > 0 {
+                for index in results.indices { results[index].versusHold = results[index].throughputRPS / hold }
+            }
+            let settings = ServiceSettings(
+                requests: plan.requests, concurrency: plan.concurrency,
+                fetchDelayMicroseconds: Double(plan.fetchDelay.wholeNanoseconds) / 1e3, size: plan.size, lines: plan.lines,
+                rounds: completed, compute: plan.compute, computeWorkers: plan.computeWorkers, policy: plan.lock.policy,
+                switchIntervalSeconds: Double(plan.lock.switchIntervalNanoseconds) / 1e9)
+            return ServiceReport(machine: machine, config: settings, results: results,
+                                 interrupted: completed < plan.rounds ? true : nil)
         }
-        progress(total, total)
-
-        var results = plan.strategies.indices.map { index in
-            summarize(rounds[index], strategy: plan.strategies[index], plan: plan, cores: cores)
-        }
-        if let hold = results.first(where: { $0.strategy == .threadsHold })?.throughputRPS, hold > 0 {
-            for index in results.indices { results[index].versusHold = results[index].throughputRPS / hold }
-        }
-        let settings = ServiceSettings(
-            requests: plan.requests, concurrency: plan.concurrency,
-            fetchDelayMicroseconds: Double(plan.fetchDelay.wholeNanoseconds) / 1e3, size: plan.size, lines: plan.lines,
-            rounds: plan.rounds, compute: plan.compute, computeWorkers: plan.computeWorkers, policy: plan.lock.policy,
-            switchIntervalSeconds: Double(plan.lock.switchIntervalNanoseconds) / 1e9)
-        return ServiceReport(machine: machine, config: settings, results: results)
     }
 
     /// Every request's answer, computed on one thread without the backend.
@@ -372,15 +381,9 @@ public enum ServiceScenario {
                 perThread.withLock { $0 = $0.adding(thread.statistics) }
             }
         }
-        gate.waitUntilReady(count)
-        let resident = residentBytes()
-        lock.resetStatistics()
-        let start = monotonicNanoseconds()
-        gate.open()
-        for thread in threads { thread.join() }
-        let wall = monotonicNanoseconds() - start
+        let timed = gate.openAndJoin(threads, lock: lock)
         if let error = failure.withLock({ $0 }) { throw error }
-        return (wall, resident, lock.statistics, perThread.withLock { $0 })
+        return (timed.wall, timed.resident, lock.statistics, perThread.withLock { $0 })
     }
 
     /// threads+hold and threads+release: a thread per client, each fetching and computing.

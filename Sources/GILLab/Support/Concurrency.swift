@@ -36,6 +36,21 @@ final class StartGate: @unchecked Sendable {
         cond.broadcast()
         mutex.unlock()
     }
+
+    /// The timed region of a trial, from the opener's side: waits until `threads.count` threads
+    /// stand ready, notes resident memory (everything is set up), zeroes `lock`'s counters (set-up
+    /// took the lock too), opens the gate and joins every thread.
+    /// - Returns: when the gate opened, on the monotonic clock; the time to the last join; and
+    ///   resident memory before the gate opened.
+    func openAndJoin(_ threads: [NativeThread], lock: InterpreterLock) -> (start: UInt64, wall: UInt64, resident: UInt64) {
+        waitUntilReady(threads.count)
+        let resident = residentBytes()
+        lock.resetStatistics()
+        let start = monotonicNanoseconds()
+        open()
+        for thread in threads { thread.join() }
+        return (start, monotonicNanoseconds() - start, resident)
+    }
 }
 
 /// A flag one thread raises and others poll.

@@ -1,19 +1,12 @@
 #if canImport(Glibc)
 import Glibc
-let streamSocket = Int32(SOCK_STREAM.rawValue)
 #elseif canImport(Darwin)
 import Darwin
-let streamSocket = SOCK_STREAM
 #endif
 
 // The far end of `io-echo`: a server on 127.0.0.1 and an ephemeral port that sends back every
 // byte it reads. It is the outside world, not Python-level code: it runs on its own thread,
 // never touches the interpreter lock, and multiplexes its connections with poll(2).
-
-/// `what: strerror(errno)`, for a failed system call.
-func systemError(_ what: String) -> String {
-    "\(what): \(String(cString: strerror(errno)))"
-}
 
 /// A loopback echo server that lives from `init` to ``stop()`` (or deinit).
 final class EchoServer: @unchecked Sendable {
@@ -24,8 +17,12 @@ final class EchoServer: @unchecked Sendable {
     /// Listens on 127.0.0.1, port 0 (the kernel picks a free one), and starts serving.
     /// - Throws: ``WorkloadError/io(_:)`` naming the call that failed.
     init() throws(WorkloadError) {
-        server = try LoopbackServer(for: "io-echo", backlog: 128) { listener, wake in
-            EchoServer.serve(listener: listener, wake: wake)
+        do {
+            server = try LoopbackServer(for: "io-echo", backlog: 128) { listener, wake in
+                EchoServer.serve(listener: listener, wake: wake)
+            }
+        } catch {
+            throw .io(error.message)
         }
         port = server.port
     }
@@ -33,19 +30,6 @@ final class EchoServer: @unchecked Sendable {
     /// Stops serving, closes every connection and the listening socket, and joins the server
     /// thread. Safe to call more than once.
     func stop() { server.stop() }
-
-    static func loopback(port: UInt16) -> sockaddr_in {
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = port.bigEndian
-        address.sin_addr.s_addr = UInt32(0x7f00_0001).bigEndian  // 127.0.0.1
-        return address
-    }
-
-    static func setNonBlocking(_ fd: Int32) -> Bool {
-        let flags = fcntl(fd, F_GETFL)
-        return flags >= 0 && fcntl(fd, F_SETFL, flags | O_NONBLOCK) == 0
-    }
 
     /// The server loop: accept, read, write back; a connection with output still pending is
     /// not read from until the output has gone, so memory stays bounded.
@@ -68,13 +52,7 @@ final class EchoServer: @unchecked Sendable {
             }
             if fds[0].revents != 0 { break }
             if fds[1].revents & Int16(POLLIN) != 0 {
-                while true {
-                    let client = accept(listener, nil, nil)
-                    guard client >= 0 else { break }
-                    var one: Int32 = 1
-                    setsockopt(client, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
-                    if setNonBlocking(client) { pending[client] = [] } else { close(client) }
-                }
+                for client in acceptWaiting(on: listener) { pending[client] = [] }
             }
             for entry in fds.dropFirst(2) where entry.revents != 0 {
                 let fd = entry.fd
@@ -118,7 +96,7 @@ final class EchoClient {
     init(port: UInt16) throws(WorkloadError) {
         let fd = socket(AF_INET, streamSocket, 0)
         guard fd >= 0 else { throw .io(systemError("io-echo: socket")) }
-        var address = EchoServer.loopback(port: port)
+        var address = loopbackAddress(port: port)
         let connected = withUnsafePointer(to: &address) { pointer in
             pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
                 connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
@@ -139,7 +117,7 @@ final class EchoClient {
     /// For the event loop: from now on reads and writes return instead of blocking.
     func makeNonBlocking() throws(WorkloadError) {
         guard !isNonBlocking else { return }
-        guard EchoServer.setNonBlocking(fd) else { throw .io(systemError("io-echo: fcntl O_NONBLOCK")) }
+        guard setNonBlocking(fd) else { throw .io(systemError("io-echo: fcntl O_NONBLOCK")) }
         isNonBlocking = true
     }
 
@@ -160,65 +138,5 @@ final class EchoClient {
             guard n > 0 else { throw .io(n == 0 ? "io-echo: the server closed the connection" : systemError("io-echo: receive")) }
             received += n
         }
-    }
-}
-
-/// A loopback server's socket and thread: a non-blocking socket on 127.0.0.1 with an
-/// ephemeral port, a pipe whose write end wakes the server thread to stop, and the thread,
-/// which runs `serve(listener, wakeReadEnd)` until woken. `stop()` (or deinit) wakes it, joins
-/// it, and closes everything.
-final class LoopbackServer: @unchecked Sendable {
-    /// The port, in host order.
-    let port: UInt16
-    private let listener: Int32
-    private let wake: (Int32, Int32)
-    private var thread: NativeThread?  // touched only by the owner's thread, in init and stop
-
-    /// - Parameters:
-    ///   - what: names the server in error messages.
-    ///   - backlog: `listen`'s queue length.
-    /// - Throws: ``WorkloadError/io(_:)`` naming the call that failed; nothing is left open.
-    init(for what: String, backlog: Int32,
-         serve: @escaping @Sendable (_ listener: Int32, _ wake: Int32) -> Void) throws(WorkloadError) {
-        let fd = socket(AF_INET, streamSocket, 0)
-        guard fd >= 0 else { throw .io(systemError("\(what): socket")) }
-        var address = EchoServer.loopback(port: 0)
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let ok = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw in
-                bind(fd, raw, length) == 0 && listen(fd, backlog) == 0 && getsockname(fd, raw, &length) == 0
-            }
-        }
-        guard ok, EchoServer.setNonBlocking(fd) else {
-            let message = systemError("\(what): listen on 127.0.0.1")
-            close(fd)
-            throw .io(message)
-        }
-        var ends: [Int32] = [0, 0]
-        guard pipe(&ends) == 0 else {
-            let message = systemError("\(what): pipe")
-            close(fd)
-            throw .io(message)
-        }
-        listener = fd
-        wake = (ends[0], ends[1])
-        port = UInt16(bigEndian: address.sin_port)
-        let wakeRead = ends[0]
-        thread = NativeThread { serve(fd, wakeRead) }
-    }
-
-    deinit { stop() }
-
-    /// Wakes the server thread, joins it, and closes the socket and the pipe. Safe to call
-    /// more than once.
-    func stop() {
-        guard let thread else { return }
-        var byte: UInt8 = 1
-        _ = write(wake.1, &byte, 1)
-        thread.join()
-        self.thread = nil
-        close(listener)
-        close(wake.0)
-        close(wake.1)
     }
 }

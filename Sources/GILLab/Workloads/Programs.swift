@@ -190,6 +190,16 @@ public enum Programs {
             return total
         """
 
+    /// The `dis`-style listing of `workload`'s program (instructions that poll the eval breaker
+    /// marked `*`), compiled on a lock and interpreter of its own; `nil` when it has no program.
+    public static func disassembly(of workload: WorkloadKind) throws(PyError) -> String? {
+        guard let source = source(of: workload) else { return nil }
+        let thread = InterpreterLock().makeThreadState(name: "disassembly")
+        thread.acquire()
+        defer { thread.detach() }
+        return try Interpreter(thread: thread).disassemble(source)
+    }
+
     /// The program of `workload`, or `nil` for the Swift-glue workloads.
     public static func source(of workload: WorkloadKind) -> String? {
         switch workload {
