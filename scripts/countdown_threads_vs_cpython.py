@@ -3,9 +3,11 @@
 N/2 over 1 thread counting N. Prints each pair and the medians, so the two are compared on the
 same machine in the same minutes.
 
-Usage: scripts/countdown_threads_vs_cpython.py [PAIRS] [N]   (needs a release build of gillab)
+Usage: scripts/countdown_threads_vs_cpython.py [PAIRS] [N]
+The gillab binary is $GILLAB if set, else this checkout's release build (built first if missing).
 """
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -35,12 +37,16 @@ def cpython_speedup():
 
 
 def gillab_speedup():
-    output = subprocess.run([".build/release/gillab", "run", "--workload", "countdown", "--size", str(n),
+    output = subprocess.run([GILLAB, "run", "--workload", "countdown", "--size", str(n),
                              "--threads", "2", "--modes", "serial,hold", "--repeat", "3", "--format", "json"],
                             check=True, capture_output=True, text=True).stdout
     return next(r["speedup"] for r in json.loads(output)["results"] if r["mode"] == "hold")
 
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from repeat import gillab as find_gillab  # noqa: E402
+
+GILLAB = find_gillab()
 cpython, gillab = [], []
 for _ in range(pairs):
     cpython.append(cpython_speedup())

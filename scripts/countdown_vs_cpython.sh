@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
 # Times Beazley's countdown (20,000,000 iterations, one thread) in CPython and in GILLab's
 # interpreter, alternating the two PAIRS times, and prints the median ratio GILLab ÷ CPython.
-# Usage: scripts/countdown_vs_cpython.sh [PAIRS]   (needs python3 and a release build of gillab)
+# Usage: scripts/countdown_vs_cpython.sh [PAIRS]   (needs python3)
+# The gillab binary is $GILLAB if set, else this checkout's release build (built first if missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 pairs=${1:-5}
-gillab=.build/release/gillab
-[ -x "$gillab" ] || { echo "build first: swift build -c release --product gillab" >&2; exit 69; }
+if [ -n "${GILLAB:-}" ]; then
+  gillab=$GILLAB
+else
+  gillab="$(swift build -c release --show-bin-path)/gillab"
+  [ -x "$gillab" ] || swift build -c release --product gillab >&2
+fi
 command -v python3 >/dev/null || { echo "python3 not found" >&2; exit 69; }
 ratios=()
 for _ in $(seq "$pairs"); do

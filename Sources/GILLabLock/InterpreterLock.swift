@@ -148,7 +148,7 @@ public final class InterpreterLock: Sendable {
     public var isDropRequested: Bool { states.contains { $0.isDropRequested } }
 }
 
-/// Why a holder lets the lock go. Statistics and, later, event hooks report it.
+/// Why a holder lets the lock go. Statistics and event hooks report it.
 public enum ReleaseReason: Sendable, Equatable {
     /// A checkpoint saw the drop request.
     case dropRequest

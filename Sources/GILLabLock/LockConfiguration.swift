@@ -20,17 +20,17 @@ public enum LockPolicy: String, Sendable, CaseIterable, Codable {
     /// starve a CPU-bound thread; see ``InterpreterLock``.
     case ioPriority = "io-priority"
 
-    /// One line for `gillab list`.
+    /// What the policy does, in one line.
     public var summary: String {
         switch self {
         case .newGIL:
             "CPython 3.2+: timed drop request after the switch interval, eval breaker, forced switching"
         case .legacyGIL:
-            "CPython 2: release and re-request a plain lock every --check-interval checkpoints; no handoff"
+            "CPython 2: release and re-request a plain lock every check interval (100 checkpoints); no handoff"
         case .free:
             "PEP 703 free-threading: no mutual exclusion; statistics still count"
         case .perInterpreter:
-            "PEP 684: --interpreters interpreters, each with its own new-gil lock; threads assigned round-robin"
+            "PEP 684: several interpreters, each with its own new-gil lock; threads assigned round-robin"
         case .ioPriority:
             "convoy fix: a thread back from I/O asks for the lock at once; a CPU thread waiting a switch interval goes first"
         }

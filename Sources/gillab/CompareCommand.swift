@@ -28,7 +28,7 @@ struct CompareCPython: ParsableCommand {
     @Option(help: ArgumentHelp("The CPython to run; default: python3 on PATH.", valueName: "path"))
     var python: String?
 
-    @Option(help: ArgumentHelp("The CPython side's script; default: scripts/cpython_side.py found beside the gillab binary's checkout or in the current directory.",
+    @Option(help: ArgumentHelp("The CPython side's script; default: cpython_side.py beside the gillab binary, or scripts/cpython_side.py in the checkout it was built in.",
                                valueName: "path"))
     var script: String?
 
@@ -67,8 +67,9 @@ struct CompareCPython: ParsableCommand {
         guard Self.isExecutableProgram(python) else {
             throw UnavailableError(description: "--python: '\(python)' is not an executable file")
         }
-        guard let script = script ?? Self.findScript() else {
-            throw ValidationError("cannot find scripts/cpython_side.py; give its path with --script")
+        let candidates = Self.scriptCandidates()
+        guard let script = script ?? candidates.first(where: { FileManager.default.isReadableFile(atPath: $0) }) else {
+            throw ValidationError("cannot find the CPython side's script (looked for \(candidates.joined(separator: ", "))); give its path with --script")
         }
         let plan = try plan(python: python, script: script)
         try UsageError.checking { try plan.validateScript() }
@@ -93,16 +94,18 @@ struct CompareCPython: ParsableCommand {
         return permissions & 0o111 != 0
     }
 
-    /// scripts/cpython_side.py in the current directory or above the gillab binary (which lives
-    /// in <checkout>/.build/<triple>/<configuration>/).
-    static func findScript() -> String? {
-        let relative = "scripts/cpython_side.py"
-        var candidates = [FileManager.default.currentDirectoryPath]
-        var directory = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
-        for _ in 0..<5 {
-            candidates.append(directory.path)
+    /// Where the CPython side's script may be, in order, found from the gillab binary and never
+    /// from the current directory: beside the binary (an installed copy), then
+    /// `scripts/cpython_side.py` in the checkout it was built in (the binary lives in
+    /// `<checkout>/.build/<triple>/<configuration>/`, or one level less for `.build/release`).
+    static func scriptCandidates() -> [String] {
+        let binary = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
+        var candidates = [binary.appendingPathComponent("cpython_side.py").path]
+        var directory = binary
+        for _ in 0..<4 {
             directory.deleteLastPathComponent()
+            candidates.append(directory.appendingPathComponent("scripts/cpython_side.py").path)
         }
-        return candidates.map { "\($0)/\(relative)" }.first { FileManager.default.isReadableFile(atPath: $0) }
+        return candidates
     }
 }

@@ -32,13 +32,14 @@ public enum WorkloadClass: String, Sendable, Codable {
 }
 
 /// A recommended way to run a workload.
-public enum Strategy: String, Sendable, Codable {
+public enum RecommendedStrategy: String, Sendable, Codable {
     /// Threads, the lock released around blocking calls (or an event loop).
     case threads
     /// Worker processes, each with its own lock (multiprocessing).
     case processes
-    /// Threads calling kernels that release the lock.
-    case threadsWithReleasingKernels = "threads+release"
+    /// Threads calling kernels that release the lock: the service scenario's
+    /// ``ServiceStrategy/threadsRelease``, whose name it shares.
+    case threadsRelease = "threads+release"
     /// I/O threads with a compute pool of one worker per core.
     case hybrid
 }
@@ -94,7 +95,7 @@ public struct Advice: Sendable, Codable, Equatable {
     /// How the workload spends its time.
     public var classification: WorkloadClass
     /// The strategy that fits the class.
-    public var recommendation: Strategy
+    public var recommendation: RecommendedStrategy
     /// Amdahl's prediction for the recommendation on `threads` workers: the held share runs
     /// one at a time under one lock, kernels spread over the cores, I/O over the threads.
     public var predictedSpeedup: Double
@@ -162,10 +163,10 @@ public enum Advisor {
             : held >= dominantShare ? .cpuHoldingLock
             : kernel >= dominantShare ? .cpuReleased
             : .mixed
-        let recommendation: Strategy = switch classification {
+        let recommendation: RecommendedStrategy = switch classification {
         case .ioBound: .threads
         case .cpuHoldingLock: .processes
-        case .cpuReleased: .threadsWithReleasingKernels
+        case .cpuReleased: .threadsRelease
         case .mixed: .hybrid
         }
         let predicted = recommendation == .processes || recommendation == .hybrid ? processPrediction : threadPrediction

@@ -37,16 +37,16 @@ public enum Mode: String, Sendable, CaseIterable, Codable {
         }
     }
 
-    /// One line for `gillab list`.
+    /// What the mode does, in one line.
     public var summary: String {
         switch self {
         case .serial: "one thread, same total work: the baseline for speedup"
         case .hold: "T threads, kernels called holding the lock (an extension that forgot to release)"
         case .release: "T threads, the lock released around every kernel call (Py_BEGIN_ALLOW_THREADS)"
-        case .free: "T threads under policy free (PEP 703): no mutual exclusion, whatever --policy says"
+        case .free: "T threads under policy free (PEP 703): no mutual exclusion, whatever the run's policy"
         case .eventloop: "one thread, T tasks in flight (asyncio): blocking calls become timers and sockets polled by one loop"
-        case .processes: "T worker processes, each its own interpreter and lock (multiprocessing); see --transfer"
-        case .hybrid: "T orchestrating threads hand units to a compute pool of one worker per core; see --compute"
+        case .processes: "T worker processes, each its own interpreter and lock (multiprocessing); inputs travel as the transfer says"
+        case .hybrid: "T orchestrating threads hand units to a compute pool of one worker per core, threads or processes"
         }
     }
 }

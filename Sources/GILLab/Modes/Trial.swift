@@ -42,7 +42,7 @@ struct ProcessTrialFigures: Sendable {
 func runTrial(workload: any Workload, units: Int, threads: Int, discipline: CallDiscipline,
               lock configuration: LockConfiguration, eventHook: (any LockEventHook)? = nil) throws(WorkloadError) -> TrialOutcome {
     let lock = InterpreterLock(configuration: configuration, eventHook: eventHook)
-    let slots = Slots(count: threads)
+    let slots = PerThreadResults(count: threads)
     let gate = StartGate()
 
     // Strong scaling: U units in all, handed out one at a time from a shared counter, as a
@@ -53,7 +53,7 @@ func runTrial(workload: any Workload, units: Int, threads: Int, discipline: Call
     let spawned = (0..<threads).map { index in
         NativeThread {
             let thread = lock.makeThreadState(name: "worker-\(index)")
-            var slot = Slot()
+            var slot = ThreadResult()
             // Workers (buffers, interpreters) are made before the gate, so set-up is not timed.
             // Making interpreter objects needs the lock; the threads take turns.
             var worker: (any WorkloadWorker)?
@@ -104,7 +104,7 @@ final class UnitQueue: Sendable {
     }
 }
 
-private struct Slot {
+private struct ThreadResult {
     var checksum: UInt64 = 0
     var statistics = LockStatistics()
     var error: WorkloadError?
@@ -112,12 +112,12 @@ private struct Slot {
 
 /// Per-thread results in a fixed buffer. Each thread writes only its own element, and the runner
 /// reads after every join, which orders the writes before the reads.
-private final class Slots: @unchecked Sendable {
-    private let buffer: UnsafeMutableBufferPointer<Slot>
+private final class PerThreadResults: @unchecked Sendable {
+    private let buffer: UnsafeMutableBufferPointer<ThreadResult>
 
     init(count: Int) {
         buffer = .allocate(capacity: count)
-        buffer.initialize(repeating: Slot())
+        buffer.initialize(repeating: ThreadResult())
     }
 
     deinit {
@@ -125,10 +125,10 @@ private final class Slots: @unchecked Sendable {
         buffer.deallocate()
     }
 
-    subscript(index: Int) -> Slot {
+    subscript(index: Int) -> ThreadResult {
         get { buffer[index] }
         set { buffer[index] = newValue }
     }
 
-    func collect() -> [Slot] { Array(buffer) }
+    func collect() -> [ThreadResult] { Array(buffer) }
 }

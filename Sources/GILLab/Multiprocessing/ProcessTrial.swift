@@ -99,20 +99,22 @@ func startWorkers(workload: any Workload, kind: WorkloadKind, units: Int, count:
     let launch = WorkerLaunch(transfer: transfer, inputBytes: input.count, encodeNanoseconds: monotonicNanoseconds() - start)
 
     let pool = try ProcessPool(executable: executable, count: count, timeout: timeout)
-    for index in 0..<count {
-        let job = WorkerJob(workload: kind, size: workload.size, units: units, policy: configuration.policy,
-                            switchIntervalNanoseconds: configuration.switchIntervalNanoseconds,
-                            checkInterval: configuration.checkInterval, blasThreads: blasThreads, transfer: transfer,
-                            inputBytes: input.count, sharedMemoryName: shared?.name, index: index, fault: faults[index])
-        try pool.send(job, .job, to: index)
-        if transfer == .pipe { try pool.sendBytes(input, .input, to: index) }
-    }
     do {
+        for index in 0..<count {
+            let job = WorkerJob(workload: kind, size: workload.size, units: units, policy: configuration.policy,
+                                switchIntervalNanoseconds: configuration.switchIntervalNanoseconds,
+                                checkInterval: configuration.checkInterval, blasThreads: blasThreads, transfer: transfer,
+                                inputBytes: input.count, sharedMemoryName: shared?.name, index: index, fault: faults[index])
+            try pool.send(job, .job, to: index)
+            if transfer == .pipe { try pool.sendBytes(input, .input, to: index) }
+        }
         let ready = try pool.receive(WorkerReady.self, .ready, from: Array(0..<count))
         // Every worker has mapped the shared memory by now, so its name can go (`shared` ends here).
         withExtendedLifetime(shared) {}
         return (pool, ready, launch)
     } catch .exited(let worker, let pid, let status) {
+        // Whether the job could still be sent or not, a worker gone before it said it was
+        // ready is most likely a binary that does not serve as a worker.
         throw .exited(worker: worker, pid: pid, status: "\(status) before it was ready (does \(executable)'s main call WorkerProcess.runIfWorker()?)")
     }
 }

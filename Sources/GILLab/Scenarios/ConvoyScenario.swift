@@ -34,7 +34,7 @@ public struct ConvoyPlan: Sendable, Equatable {
     /// Iterations of the CPU threads' countdown between looks at the stop flag.
     static let cpuChunk = 20_000
 
-    /// The scenario as the issue describes it: every policy; alone, then beside 1 and 2 CPU
+    /// The standard scenario: every policy; alone, then beside 1 and 2 CPU
     /// threads; 1 ms blocks; CPython's 5 ms switch interval.
     public init(policies: [LockPolicy] = LockPolicy.allCases, cpuThreads: [Int] = [0, 1, 2], samples: Int = 150,
                 rounds: Int = 3, block: Duration = .milliseconds(1), lock: LockConfiguration = .default,

@@ -246,7 +246,9 @@ public enum WorkloadKind: String, Sendable, CaseIterable, Codable {
 
 // MARK: - Glue
 
-/// Python-level glue helpers: each step polls the eval breaker, as a Python loop iteration would.
+/// A unit's result, folded as FNV-1a folds bytes: every mode must compute the same digests, so
+/// their sum is the checksum that rows are compared on. Folding polls nothing; the glue loops
+/// that call it poll the eval breaker themselves.
 struct Digest {
     private(set) var value: UInt64 = 0xcbf2_9ce4_8422_2325
 

@@ -14,16 +14,16 @@ extension OpenBLASProcessWide {
             return TimeShares(statistics, wallNanoseconds: 1_000_000_000, threads: 1)
         }
 
-        static let profiles: [(Double, Double, Double, WorkloadClass, Strategy)] = [
+        static let profiles: [(Double, Double, Double, WorkloadClass, RecommendedStrategy)] = [
             (1.0, 0.0, 0.0, .cpuHoldingLock, .processes),  // countdown
-            (0.02, 0.97, 0.0, .cpuReleased, .threadsWithReleasingKernels),  // gemm, release
+            (0.02, 0.97, 0.0, .cpuReleased, .threadsRelease),  // gemm, release
             (0.01, 0.0, 0.98, .ioBound, .threads),  // io-sleep
             (0.09, 0.33, 0.58, .mixed, .hybrid),  // service
             (0.5, 0.5, 0.0, .mixed, .hybrid),
         ]
 
         @Test("each profile gets its class and strategy", arguments: profiles)
-        func classify(held: Double, kernel: Double, io: Double, expected: WorkloadClass, strategy: Strategy) {
+        func classify(held: Double, kernel: Double, io: Double, expected: WorkloadClass, strategy: RecommendedStrategy) {
             let one = Self.shares(held: held, kernel: kernel, io: io)
             let advice = Advisor.decide(workload: "w", size: nil, machine: MachineInfo.current(), threads: 2, one: one,
                                         many: one, measured: 1)

@@ -1,0 +1,88 @@
+#!/usr/bin/env python3
+"""Runs one gillab command several times and prints, per result row, the median of its figures
+across the invocations with their range. On a shared, noisy machine one invocation (itself a
+median of interleaved rounds) can land in a slow spell; the median of several is what to quote.
+
+Usage: scripts/repeat.py N gillab-arguments...
+  e.g. scripts/repeat.py 5 run --workload gemm --size 512 --threads 1,2 --modes serial,hold,release
+       scripts/repeat.py 3 scenario service --compute processes
+       scripts/repeat.py 3 scenario oversubscription
+
+The figures shown depend on the command: `run` and `project` rows show speedup (and, for
+processes rows, start-up and IPC), `scenario service` throughput against threads+hold,
+`scenario oversubscription` the wall time against the fix, `scenario convoy` the latency
+percentiles. --format json is added; every row's checksum, where it has one, must agree.
+
+The gillab binary is $GILLAB if set, else the release build of this checkout
+(`swift build -c release --show-bin-path`), built first if missing.
+"""
+import json
+import os
+import statistics
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# The fields that tell rows apart, and the figures to summarize, by command.
+KEYS = ["mode", "threads", "strategy", "app_threads", "blas_threads", "policy", "cpu_threads", "kernel"]
+FIGURES = {
+    "run": ["speedup", "lock.held_fraction", "lock.switches", "processes.startup_s.median", "processes.ipc_s"],
+    "scenario service": ["vs_threads_hold", "throughput_rps", "latency_us.p50", "latency_us.p99", "cpu_utilisation"],
+    "scenario oversubscription": ["vs_fix", "speedup"],
+    "scenario convoy": ["latency_us.p50", "latency_us.p99", "cpu_vs_new_gil"],
+}
+
+
+def gillab():
+    """The gillab binary: $GILLAB, or this checkout's release build."""
+    if os.environ.get("GILLAB"):
+        return os.environ["GILLAB"]
+    folder = subprocess.run(["swift", "build", "-c", "release", "--show-bin-path"], cwd=ROOT,
+                            check=True, capture_output=True, text=True).stdout.strip()
+    binary = os.path.join(folder, "gillab")
+    if not os.access(binary, os.X_OK):
+        subprocess.run(["swift", "build", "-c", "release", "--product", "gillab"], cwd=ROOT, check=True)
+    return binary
+
+
+def field(row, path):
+    for part in path.split("."):
+        if not isinstance(row, dict) or part not in row:
+            return None
+        row = row[part]
+    return row if isinstance(row, (int, float)) and not isinstance(row, bool) else None
+
+
+def main():
+    if len(sys.argv) < 3 or not sys.argv[1].isdigit() or int(sys.argv[1]) < 1:
+        sys.exit("usage: scripts/repeat.py N gillab-arguments...  (see the top of this file)")
+    count, arguments = int(sys.argv[1]), sys.argv[2:]
+    command = " ".join(arguments[:2]) if arguments[0] == "scenario" else arguments[0]
+    figures = FIGURES.get(command, FIGURES["run"])
+    binary = gillab()
+    rows, checksums = {}, set()
+    for _ in range(count):
+        output = subprocess.run([binary, *arguments, "--format", "json"], check=True, capture_output=True, text=True).stdout
+        for result in json.loads(output)["results"]:
+            key = tuple((name, result[name]) for name in KEYS if name in result)
+            rows.setdefault(key, []).append(result)
+            if "checksum" in result:
+                checksums.add(result["checksum"])
+    print(f"{count} invocations of: gillab {' '.join(arguments)}")
+    for key, results in rows.items():
+        label = "  ".join(f"{name} {value}" for name, value in key)
+        parts = []
+        for name in figures:
+            values = [v for v in (field(r, name) for r in results) if v is not None]
+            if values:
+                parts.append(f"{name} {statistics.median(values):.3g} ({min(values):.3g}-{max(values):.3g})")
+        print(f"  {label}: " + "  ".join(parts))
+    if checksums:
+        print(f"checksums: {'all equal' if len(checksums) == 1 else 'MISMATCH ' + str(sorted(checksums))}")
+        if len(checksums) > 1:
+            sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
