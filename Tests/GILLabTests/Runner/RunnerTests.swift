@@ -41,31 +41,6 @@ extension OpenBLASProcessWide {
             #expect(a.results[0].checksum != b.results[0].checksum)
         }
 
-        // Counted, not timed: held fractions of wall time move with scheduling (an ASan build on
-        // a loaded machine once put hold below release), but the number of takes does not.
-        @Test("hold keeps the lock during kernels; release gives it up around each one")
-        func disciplineDecidesReleases() throws {
-            let workload = try WorkloadKind.mandelbrot.make(size: 64, units: 40)
-            for discipline in [CallDiscipline.hold, .release] {
-                let outcome = try runTrial(workload: workload, units: 40, threads: 1, discipline: discipline,
-                                           lock: LockConfiguration())
-                // One take to start, then one more after each of the 40 kernel calls under release.
-                #expect(outcome.lock.acquisitions == (discipline == .hold ? 1 : 41), "\(discipline)")
-                #expect(outcome.perThread[0].acquisitions == outcome.lock.acquisitions)
-            }
-        }
-
-        @Test("hybrid with a compute pool of releasing threads computes the serial checksum")
-        func hybridRelease() throws {
-            for workload in [WorkloadKind.gemm, .countdown, .ioSleep] {
-                let report = try Runner.run(RunPlan(workload: workload, size: workload == .countdown ? 2_000 : 16,
-                                                    units: 12, threads: [1, 3], modes: [.serial, .hybrid], repeats: 1,
-                                                    compute: .release, computeWorkers: 2))
-                #expect(Set(report.results.map(\.checksum)).count == 1, "\(workload)")
-                #expect(report.results.filter { $0.mode == .hybrid }.allSatisfy { $0.processes == nil })
-            }
-        }
-
         @Test("every policy computes the same checksum", arguments: LockPolicy.allCases)
         func policies(policy: LockPolicy) throws {
             let plan = RunPlan(workload: .countdown, size: 50_000, units: 20, threads: [2],
@@ -156,52 +131,5 @@ struct RunPlanTests {
     @Test("kernel-free workloads refuse a size below one")
     func workloadSize() {
         #expect(throws: WorkloadError.self) { try WorkloadKind.countdown.make(size: 0, units: 1) }
-    }
-}
-
-extension OpenBLASProcessWide {
-    @Suite("Oversubscription")
-    struct OversubscriptionTests {
-        @Test("every cell computes the same result, the fix is marked, and OpenBLAS's thread count comes back")
-        func grid() throws {
-            let before = BLAS.threads
-            let report = try OversubscriptionScenario.run(
-                OversubscriptionPlan(appThreads: [1, 2], blasThreads: [1, 2], size: 32, units: 6, rounds: 1, cores: 2))
-            #expect(BLAS.threads == before)
-            #expect(report.results.count == 4)
-            #expect(Set(report.results.map(\.checksum)).count == 1)
-            #expect(report.results.filter(\.isFix).map { [$0.appThreads, $0.blasThreads] } == [[1, 2], [2, 1]])
-            #expect(report.results.filter(\.oversubscribed).map { [$0.appThreads, $0.blasThreads] } == [[2, 2]])
-            #expect(report.results.filter(\.isFix).allSatisfy { $0.versusFix == 1 })
-            #expect(OversubscriptionPlan.fix(appThreads: 4, cores: 2) == 1)
-            #expect(OversubscriptionPlan.fix(appThreads: 1, cores: 16) == 16)
-        }
-    }
-}
-
-extension OpenBLASProcessWide {
-    @Suite("compare-cpython's glue matching")
-    struct GlueMatchTests {
-        @Test("the pad is the glue gap over the cost of one iteration, never negative")
-        func padArithmetic() {
-            #expect(GlueMatch.padIterations(cpython: 5.4, gillab: 2.6, perIteration: 0.07) == 40)
-            #expect(GlueMatch.padIterations(cpython: 2.0, gillab: 2.6, perIteration: 0.07) == 0)
-            #expect(GlueMatch.padIterations(cpython: 5.4, gillab: 2.6, perIteration: 0) == 0)
-            #expect(GlueMatch.padIterations(cpython: .infinity, gillab: 2.6, perIteration: 0.07) == 0)
-        }
-
-        @Test("a padded gemm-call unit computes what an unpadded one does, and the pad never releases")
-        func paddedUnitsAgree() throws {
-            var reports: [RunReport] = []
-            for pad in [0, 500] {
-                let workload = try CPythonComparison.gemmCall(size: 8, pad: pad)
-                reports.append(try Runner.run(RunPlan(workload: .gemmCall, size: 8, units: 40, threads: [1, 2],
-                                                      modes: [.serial, .hold, .release], repeats: 1), workload: workload))
-            }
-            #expect(Set(reports.flatMap { $0.results.map(\.checksum) }).count == 1)
-            // 500 iterations of Python-level work per unit, all of it holding the lock: more
-            // acquisitions would mean the pad released, which it must not.
-            #expect(reports[0].results[0].lock.acquisitions == reports[1].results[0].lock.acquisitions)
-        }
     }
 }

@@ -100,23 +100,5 @@ extension OpenBLASProcessWide {
                 try WorkloadKind.ioFile.make(size: 16_777_217, units: 1)
             }
         }
-
-        @Test("eventloop runs T tasks on one thread, releasing the lock only around its waits")
-        func eventLoopOneThread() throws {
-            let plan = RunPlan(workload: .ioSleep, size: 500, units: 16, threads: [8], modes: [.serial, .eventloop], repeats: 1)
-            let report = try Runner.run(plan)
-            let row = try #require(report.results.first { $0.mode == .eventloop })
-            #expect(row.lock.contendedAcquisitions == 0)  // one thread: nobody to contend with
-            #expect(row.lock.acquisitions >= 2)  // it let go around at least one poll
-            #expect(row.lock.switches <= 1)
-            #expect(Set(report.results.map(\.checksum)).count == 1)
-        }
-
-        @Test("eventloop on CPU-bound work computes the same result as serial")
-        func eventLoopCPUBound() throws {
-            let report = try Runner.run(RunPlan(workload: .countdown, size: 10_000, units: 8, threads: [4],
-                                                modes: [.serial, .eventloop], repeats: 1))
-            #expect(Set(report.results.map(\.checksum)).count == 1)
-        }
     }
 }
