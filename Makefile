@@ -13,8 +13,9 @@ demo: deps
 	.build/release/gillab
 	.build/release/gillab report --out gillab-report --workload gemm --size 256 --threads 1,2
 
-## test: the test suite (Swift Testing)
+## test: the arrows of the house (scripts/check_arrows.py), then the test suite (Swift Testing)
 test: deps
+	python3 scripts/check_arrows.py
 	$(SWIFT) test
 
 ## stress: the lock stress tests at full weight: 64 threads × 100,000 acquisitions per policy
@@ -66,11 +67,16 @@ docs: deps
 bench: deps
 	cd benchmarks && $(SWIFT) package --disable-sandbox benchmark
 
-## deps: install Debian's OpenBLAS and pkg-config when pkg-config cannot find openblas
+## deps: install Debian's OpenBLAS and pkg-config when pkg-config cannot find openblas, and python3
+## when it is missing
 deps:
 	@if ! pkg-config --exists openblas 2>/dev/null; then \
 		echo "make: pkg-config cannot find openblas; installing libopenblas-dev and pkg-config with apt-get"; \
 		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq libopenblas-dev pkg-config; \
+	fi
+	@if ! command -v python3 >/dev/null 2>&1; then \
+		echo "make: no python3 (scripts/check_arrows.py needs it); installing python3 with apt-get"; \
+		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq python3; \
 	fi
 
 clean:

@@ -174,6 +174,7 @@ struct CacheLinePadding {
 
 /// The lock's shared state. `@unchecked Sendable` is confined here: every mutable field below
 /// is guarded as its comment says, and the rest are atomics.
+@usableFromInline
 final class LockState: @unchecked Sendable {
     /// How take and drop behave; `per-interpreter` runs `new-gil` in each interpreter.
     enum Handoff { case newGIL, legacyGIL, free, ioPriority }
@@ -257,7 +258,7 @@ final class LockState: @unchecked Sendable {
 
     /// Bit 0 is the drop request; bit 1, always set under `legacy-gil`, sends every checkpoint
     /// to the tick counter. The holder polls this word at every checkpoint.
-    let evalBreaker = Atomic<UInt32>(0)
+    @usableFromInline let evalBreaker = Atomic<UInt32>(0)
     static let dropRequestBit: UInt32 = 1
     static let tickerBit: UInt32 = 2
 

@@ -1,3 +1,5 @@
+import Synchronization
+
 /// One thread's use of an ``InterpreterLock``: CPython's `PyThreadState`.
 ///
 /// A `ThreadState` belongs to the thread that uses it. Make it on that thread with
@@ -81,7 +83,7 @@ public final class ThreadState {
     /// The interpreter this thread belongs to: 0 except under `per-interpreter`.
     public let interpreter: Int
 
-    private let state: LockState
+    @usableFromInline let state: LockState
     @exclusivity(unchecked) private var heldSince: UInt64 = 0
     /// `legacy-gil`: checkpoints left before the periodic release.
     @exclusivity(unchecked) private var ticksLeft: Int
@@ -230,16 +232,17 @@ public final class ThreadState {
     /// Polls the eval breaker, as CPython's eval loop does on backward jumps and calls. When a
     /// drop is requested it drops the lock, waits for the handoff, and takes the lock again.
     ///
-    /// Costs one relaxed atomic load when nothing is requested.
-    @inline(__always)
+    /// Costs one relaxed atomic load when nothing is requested. Inlinable, so that the eval loop
+    /// in GILLabInterpreter pays no call for it.
+    @inlinable
     public func checkpoint() {
         if state.evalBreaker.load(ordering: .relaxed) != 0 {
             handleEvalBreaker()
         }
     }
 
-    @inline(never)
-    private func handleEvalBreaker() {
+    @inline(never) @usableFromInline
+    func handleEvalBreaker() {
         precondition(holdsLock, "\(name): checkpoint() without holding the interpreter lock")
         if state.handoff == .legacyGIL {
             // CPython 2: `if (--_Py_Ticker < 0)` → release, and at once take again.

@@ -4,7 +4,7 @@
 
 /// A set piece that measures one claim: a plan with defaults, checked before anything runs; a
 /// run that reports progress and can be stopped; a report that carries the machine it ran on.
-public protocol Scenario {
+public protocol Scenario: Sendable {
     /// What to run; `Plan()` is the default the CLI starts from and `report --scenario` uses.
     associatedtype Plan: ScenarioPlan
     /// What the run measured.
