@@ -13,8 +13,8 @@ extension ThreadState {
     /// Calls a native function under `discipline`.
     ///
     /// ```swift
-    /// try thread.call(.release) { () throws(KernelError) in
-    ///     try Kernels.gemm(a, b, into: &c)
+    /// let sum = thread.call(.release) {
+    ///     buffer.reduce(0, +)     // a plain buffer copied out while holding the lock
     /// }
     /// ```
     ///

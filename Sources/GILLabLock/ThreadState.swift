@@ -91,7 +91,11 @@ public final class ThreadState {
     @exclusivity(unchecked) private var returningFromIO = false
     /// Inside `withoutLock`, a `ReleasedLock`'s span or a C extension's released block.
     @exclusivity(unchecked) var inReleasedRegion = false
-    /// Where the C macros' current released block began (GILLabKernels' hooks keep it here).
+    /// ``detach()`` has run: the state is no longer its thread's current one unless it takes
+    /// the lock again.
+    @exclusivity(unchecked) var hasDetached = false
+    /// Where the current released block of C code began: the hooks that release the lock for C
+    /// callers keep it here between their release and their take.
     @exclusivity(unchecked) package var cReleaseStart: UInt64 = 0
     /// Where this thread's events go; `nil` when the lock has no hook.
     private let sink: (any LockEventSink)?
@@ -117,13 +121,13 @@ public final class ThreadState {
         accountingSince = now
         lastRelease = now
         sink?.record(LockEvent(.threadStart, at: now, thread: id))
+        registerWithThisThread()
     }
 
     deinit {
         // A thread that goes away holding the lock would leave every other thread waiting
         // forever; CPython's PyThreadState_Clear/Delete complain of the same thing.
         precondition(!holdsLock, "\(name): the thread ended while holding the interpreter lock; call detach() or release() first")
-        resignCurrent()
     }
 
     // MARK: - Taking and dropping
@@ -175,7 +179,6 @@ public final class ThreadState {
     private func tookLock() {
         returningFromIO = false
         holdsLock = true
-        becomeCurrent()
     }
 
     /// Lets the lock go (CPython's `drop_gil`).
@@ -219,7 +222,7 @@ public final class ThreadState {
     /// ``LockStatistics/lifetimeNanoseconds`` is set, and the hook hears `threadExit`.
     public func detach() {
         if holdsLock { release(reason: .exit) }
-        resignCurrent()
+        hasDetached = true
         let now = monotonicNanoseconds()
         if timed { statistics.releasedNanoseconds += now &- lastRelease }
         statistics.lifetimeNanoseconds = now &- accountingSince
@@ -232,8 +235,8 @@ public final class ThreadState {
     /// Polls the eval breaker, as CPython's eval loop does on backward jumps and calls. When a
     /// drop is requested it drops the lock, waits for the handoff, and takes the lock again.
     ///
-    /// Costs one relaxed atomic load when nothing is requested. Inlinable, so that the eval loop
-    /// in GILLabInterpreter pays no call for it.
+    /// Costs one relaxed atomic load when nothing is requested. Inlinable, so that an eval loop
+    /// in another module pays no call for it.
     @inlinable
     public func checkpoint() {
         if state.evalBreaker.load(ordering: .relaxed) != 0 {
@@ -294,14 +297,15 @@ public final class ThreadState {
     /// interpreter object: PyO3's `allow_threads` (now `detach`), whose closure must be
     /// `Ungil`.
     ///
-    /// Interpreter objects (GILLabInterpreter's `PyObject` and its subclasses) are deliberately not
-    /// `Sendable`, and `body` must be `@Sendable`, so this does not compile:
+    /// Interpreter objects are deliberately not `Sendable` (they belong to whichever thread holds
+    /// the lock), and `body` must be `@Sendable`, so capturing one does not compile:
     ///
     /// ```swift
-    /// let list = interpreter.list([interpreter.int(1)])
+    /// final class Box { var items: [Int] = [] }   // not Sendable, like an interpreter object
+    /// let box = Box()
     /// thread.allowThreads {
-    ///     print(list)   // error: capture of 'list' with non-Sendable type 'PyObject'
-    ///                   //        in a '@Sendable' closure
+    ///     print(box.items)   // error: capture of 'box' with non-Sendable type 'Box'
+    ///                        //        in a '@Sendable' closure
     /// }
     /// ```
     ///
