@@ -76,7 +76,7 @@ let package = Package(
         // MARK: - Tests (one target per module)
 
         // Helpers every test target shares: threads, a watchdog, counters.
-        .target(name: "GILLabTestSupport", dependencies: ["GILLabLock"], path: "Tests/GILLabTestSupport"),
+        .target(name: "GILLabTestSupport", dependencies: ["GILLabLock", "GILLabInterpreter"], path: "Tests/GILLabTestSupport"),
         // C functions that only tests call (they exercise ck_lock.h from C); not shipped.
         .target(name: "CKernelsProbes", dependencies: ["CKernels"], path: "Tests/CKernelsProbes"),
         .testTarget(name: "GILLabLockTests", dependencies: ["GILLabLock", "GILLabTestSupport"], path: "Tests/GILLabLockTests"),

@@ -11,7 +11,8 @@ One module cannot stop a file in Modes from naming a type declared in Scenarios,
 does: it collects the names each folder declares (types at any depth, and top-level functions,
 constants and variables), strips comments and string literals from every file, and reports each
 use of a name declared only in a folder listed after the file's own. It also checks that the
-three modules readers study import only what their arrows allow.
+three modules readers study import only what their arrows allow, and that GILLabLock names no
+type of the other modules and no C kernel symbol, not even in a comment.
 
 Exit status: 0 when every arrow points the right way, 1 otherwise (one line per wrong use).
 Run by `make test`; `python3 scripts/check_arrows.py` from the repository root.
@@ -97,8 +98,28 @@ def check_imports():
     return problems
 
 
+def check_lock_names():
+    """GILLabLock names nothing of the other modules, not even in a comment: their types and
+    top-level functions, and the C kernels' ck_ symbols."""
+    others = set()
+    for module in ["GILLabInterpreter", "GILLabKernels", "GILLab"]:
+        for path in swift_files(os.path.join(ROOT, "Sources", module)):
+            text = open(path, encoding="utf-8").read()
+            # Top-level declarations only: nested names (Kind, Thread) are common words.
+            others |= set(re.findall(r"^(?:public|package|open)\s+(?:final\s+)?(?:class|struct|enum|protocol|typealias)\s+(\w+)",
+                                     text, re.M))
+    problems = []
+    for path in swift_files(os.path.join(ROOT, "Sources", "GILLabLock")):
+        for number, line in enumerate(open(path, encoding="utf-8"), 1):
+            names = set(IDENTIFIER.findall(line))
+            bad = sorted((names & others) | {n for n in names if n.startswith("ck_") or n.startswith("CK_")})
+            if bad:
+                problems.append(f"{os.path.relpath(path, ROOT)}:{number}: names {', '.join(bad)} from another module")
+    return problems
+
+
 def main():
-    problems = check_imports() + check_lab()
+    problems = check_imports() + check_lock_names() + check_lab()
     for problem in problems:
         print(problem)
     if problems:

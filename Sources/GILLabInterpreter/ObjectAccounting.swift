@@ -13,34 +13,15 @@ import GILLabLock
 // none of this.
 
 enum ObjectAccounting {
-    private final class Context {
+    private final class Context: @unchecked Sendable {  // used by its own thread only
         /// Inside `withLockCheckExempt`, however deep.
         var exemptions = 0
         /// Objects made on this thread minus objects freed on it (see `PyObject.liveObjects`).
         var objectBalance = 0
     }
 
-    private static let key: pthread_key_t = {
-        var key = pthread_key_t()
-        let err = pthread_key_create(&key) { raw in
-            #if canImport(Glibc)
-            if let raw { Unmanaged<AnyObject>.fromOpaque(raw).release() }
-            #else
-            Unmanaged<AnyObject>.fromOpaque(raw).release()
-            #endif
-        }
-        precondition(err == 0, "pthread_key_create failed: \(err)")
-        return key
-    }()
-
-    private static var context: Context {
-        if let raw = pthread_getspecific(key) {
-            return Unmanaged<Context>.fromOpaque(raw).takeUnretainedValue()
-        }
-        let context = Context()
-        pthread_setspecific(key, Unmanaged.passRetained(context).toOpaque())
-        return context
-    }
+    private static let contexts = PerThread { Context() }
+    private static var context: Context { contexts.value }
 
     /// `nil` when the calling thread holds an interpreter lock (or is exempt); otherwise a
     /// phrase naming the thread, for a trap message.

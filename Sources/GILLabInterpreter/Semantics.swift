@@ -279,7 +279,7 @@ extension Interpreter {
     }
 
     /// Python's `str` for the types we support.
-    static func str(_ object: PyObject) -> String {
+    package static func str(_ object: PyObject) -> String {
         switch object.kind {
         case .none: "None"
         case .bool: unsafeDowncast(object, to: PyBool.self).value ? "True" : "False"

@@ -126,6 +126,42 @@ package final class Locked<Value>: @unchecked Sendable {
     }
 }
 
+/// One object per OS thread, made on first use and released when the thread ends: a pthread key
+/// holding a retained reference. Reading it is a `pthread_getspecific`, so it stays off hot paths.
+package final class PerThread<Value: AnyObject>: Sendable {
+    private let key: pthread_key_t
+    private let make: @Sendable () -> Value
+
+    /// - Parameter make: makes a thread's object the first time that thread asks.
+    package init(_ make: @escaping @Sendable () -> Value) {
+        var key = pthread_key_t()
+        let err = pthread_key_create(&key) { raw in
+            #if canImport(Glibc)
+            if let raw { Unmanaged<AnyObject>.fromOpaque(raw).release() }
+            #else
+            Unmanaged<AnyObject>.fromOpaque(raw).release()
+            #endif
+        }
+        precondition(err == 0, "pthread_key_create failed: \(err)")
+        self.key = key
+        self.make = make
+    }
+
+    /// The calling thread's object, made now if it has none.
+    package var value: Value {
+        if let existing { return existing }
+        let value = make()
+        let err = pthread_setspecific(key, Unmanaged.passRetained(value).toOpaque())
+        precondition(err == 0, "pthread_setspecific failed: \(err)")
+        return value
+    }
+
+    /// The calling thread's object, or `nil` if it has not made one.
+    package var existing: Value? {
+        pthread_getspecific(key).map { Unmanaged<Value>.fromOpaque($0).takeUnretainedValue() }
+    }
+}
+
 /// A joinable OS thread. The lab uses raw threads, not Swift concurrency, because each
 /// simulated Python thread must be exactly one OS thread for the lock's handoff to mean what
 /// it means in CPython.

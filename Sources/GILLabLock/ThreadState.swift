@@ -297,7 +297,7 @@ public final class ThreadState {
     /// interpreter object: PyO3's `allow_threads` (now `detach`), whose closure must be
     /// `Ungil`.
     ///
-    /// Interpreter objects are deliberately not `Sendable` (they belong to whichever thread holds
+    /// An interpreter's objects are deliberately not `Sendable` (they belong to whichever thread holds
     /// the lock), and `body` must be `@Sendable`, so capturing one does not compile:
     ///
     /// ```swift

@@ -4,22 +4,6 @@ import GILLabLock
 @testable import GILLabInterpreter
 import GILLabTestSupport
 
-/// Runs `body` on a fresh lock's thread state, holding the lock.
-func withInterpreter<R>(_ body: (Interpreter) throws -> R) rethrows -> R {
-    let thread = InterpreterLock().makeThreadState(name: "test")
-    thread.acquire()
-    defer { thread.detach() }
-    return try body(Interpreter(thread: thread))
-}
-
-/// Loads `source` and calls `function` with int arguments; returns Python's `str()` of the result.
-func evaluate(_ source: String, _ function: String = "main", _ arguments: [Int] = []) throws -> String {
-    try withInterpreter { interpreter in
-        try interpreter.load(source)
-        return Interpreter.str(try interpreter.call(function, arguments.map(interpreter.int)))
-    }
-}
-
 @Suite("Interpreter language")
 struct InterpreterLanguageTests {
     @Test("arithmetic follows Python's rules", arguments: [

@@ -81,7 +81,7 @@ extension OpenBLASProcessWide {
         @Test("BLAS thread count is set and restored")
         func blasThreads() throws {
             let before = BLAS.threads
-            try BLAS.withThreads(1) { #expect(BLAS.threads == 1) }
+            BLAS.withThreads(1) { #expect(BLAS.threads == 1) }
             #expect(BLAS.threads == before)
             #expect(throws: KernelError.self) { try BLAS.setThreads(0) }
             #expect(BLAS.configuration.contains("OpenBLAS"))

@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import GILLabInterpreter
 import GILLabLock
 import Testing
 
@@ -153,4 +154,20 @@ package func twoThreadsHoldAtOnce(_ lock: InterpreterLock) -> Bool {
         thread.release()
     }
     return maximum.load == 2
+}
+
+/// Runs `body` on a fresh lock's thread state, holding the lock.
+package func withInterpreter<R>(_ body: (Interpreter) throws -> R) rethrows -> R {
+    let thread = InterpreterLock().makeThreadState(name: "test")
+    thread.acquire()
+    defer { thread.detach() }
+    return try body(Interpreter(thread: thread))
+}
+
+/// Loads `source` and calls `function` with int arguments; returns Python's `str()` of the result.
+package func evaluate(_ source: String, _ function: String = "main", _ arguments: [Int] = []) throws -> String {
+    try withInterpreter { interpreter in
+        try interpreter.load(source)
+        return Interpreter.str(try interpreter.call(function, arguments.map(interpreter.int)))
+    }
 }

@@ -233,28 +233,36 @@ struct OutputFileTests {
 
 @Suite("SIGINT during a sweep")
 struct InterruptTests {
+    /// Runs gillab with `arguments` and `--format json`, sends it SIGINT after `delay`
+    /// microseconds, checks that it says so and exits 130, and returns what it printed.
+    static func interrupt(_ arguments: [String], after delay: UInt32) throws -> Data {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: gillabExecutable)
+        process.arguments = arguments + ["--format", "json"]
+        let output = Pipe(), errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        usleep(delay)
+        kill(process.processIdentifier, SIGINT)
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 130, "\(stderr)")
+        #expect(stderr.contains("interrupted"), "\(stderr)")
+        return data
+    }
+
     @Test("SIGINT stops a long sweep after the trial in progress, prints the finished rounds' rows, and exits 130")
     func interrupted() throws {
         // The signal must come after at least one counted round; a sanitizer build runs many
         // times slower, so a signal that came during the warm-up is tried again, later.
         var rounds = 0
         for delay: UInt32 in [2_500_000, 10_000_000, 30_000_000] where rounds == 0 {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: gillabExecutable)
             // Many quick rounds (about 20 s in a plain debug build): some are complete when the signal comes.
-            process.arguments = ["run", "--workload", "io-sleep", "--size", "500", "--units", "200", "--threads", "1,2",
-                                 "--modes", "serial,release", "--repeat", "100", "--format", "json"]
-            let output = Pipe(), errors = Pipe()
-            process.standardOutput = output
-            process.standardError = errors
-            try process.run()
-            usleep(delay)
-            kill(process.processIdentifier, SIGINT)
-            let data = output.fileHandleForReading.readDataToEndOfFile()
-            let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            process.waitUntilExit()
-            #expect(process.terminationStatus == 130, "\(stderr)")
-            #expect(stderr.contains("interrupted"), "\(stderr)")
+            let data = try InterruptTests.interrupt(["run", "--workload", "io-sleep", "--size", "500", "--units", "200",
+                                                     "--threads", "1,2", "--modes", "serial,release", "--repeat", "100"],
+                                                    after: delay)
             let report = try JSONDecoder().decode(RunReport.self, from: data)
             #expect(report.interrupted == true)
             rounds = report.config.repeats
@@ -285,21 +293,8 @@ struct ScenarioListTests {
         // As for run: a signal that lands before the first whole round is tried again, later.
         var rounds = 0
         for delay: UInt32 in [2_000_000, 8_000_000, 30_000_000] where rounds == 0 {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: gillabExecutable)
-            process.arguments = ["scenario", "convoy", "--policies", "new-gil", "--cpu-threads", "0", "--samples", "20",
-                                 "--rounds", "100", "--format", "json"]
-            let output = Pipe(), errors = Pipe()
-            process.standardOutput = output
-            process.standardError = errors
-            try process.run()
-            usleep(delay)
-            kill(process.processIdentifier, SIGINT)
-            let data = output.fileHandleForReading.readDataToEndOfFile()
-            let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            process.waitUntilExit()
-            #expect(process.terminationStatus == 130, "\(stderr)")
-            #expect(stderr.contains("interrupted"), "\(stderr)")
+            let data = try InterruptTests.interrupt(["scenario", "convoy", "--policies", "new-gil", "--cpu-threads", "0",
+                                                     "--samples", "20", "--rounds", "100"], after: delay)
             let report = try JSONDecoder().decode(ConvoyReport.self, from: data)
             #expect(report.interrupted == true)
             rounds = report.config.rounds

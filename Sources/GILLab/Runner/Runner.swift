@@ -40,6 +40,17 @@ public enum RunnerError: Error, Equatable, CustomStringConvertible {
 }
 
 extension RunnerError {
+    /// What a trial threw, as the runner reports it: a workload's or a worker's failure wrapped,
+    /// a runner error as it is. Trials throw nothing else.
+    static func wrapping(_ error: any Error) -> RunnerError {
+        switch error {
+        case let error as RunnerError: error
+        case let error as WorkloadError: .workload(error)
+        case let error as WorkerError: .worker(error)
+        default: preconditionFailure("unexpected error \(error)")
+        }
+    }
+
     /// ``invalidSetting(_:)`` for `setting` (see ``InvalidSetting/init(_:_:subject:)``).
     static func setting(_ setting: String, _ problem: String, subject: String? = nil) -> RunnerError {
         .invalidSetting(InvalidSetting(setting, problem, subject: subject))
@@ -242,14 +253,8 @@ public enum Runner {
                         outcome = try runTrial(workload: workload, units: units, threads: row.threads,
                                                discipline: row.mode.discipline, lock: lock, eventHook: recorder)
                     }
-                } catch let error as RunnerError {
-                    throw error
-                } catch let error as WorkloadError {
-                    throw .workload(error)
-                } catch let error as WorkerError {
-                    throw .worker(error)
                 } catch {
-                    preconditionFailure("unexpected error \(error)")
+                    throw .wrapping(error)
                 }
                 if let expected, expected != outcome.checksum {
                     throw .checksumMismatch(mode: row.mode, threads: row.threads,

@@ -336,17 +336,11 @@ public enum ServiceScenario: Scenario {
             case .hybrid where plan.compute == .release: round = try hybridThreads(plan, port: backend.port, expected: expected)
             case .hybrid, .processes: round = try withProcesses(strategy, plan, port: backend.port, expected: expected)
             }
-        } catch let error as RunnerError {
-            throw error
-        } catch let error as WorkloadError {
-            throw .workload(error)
-        } catch let error as WorkerError {
-            throw .worker(error)
         } catch let mismatch as ServiceMismatch {
             throw .responseMismatch(strategy: strategy.rawValue, request: mismatch.request,
                                     expected: hex(expected[mismatch.request]))
         } catch {
-            preconditionFailure("unexpected error \(error)")
+            throw .wrapping(error)
         }
         backend.stop()
         let own = processCPUNanoseconds() &- cpuBefore &- backend.serverCPUNanoseconds
