@@ -83,6 +83,13 @@ struct DurationArgument: ExpressibleByArgument, CustomStringConvertible {
         self.text = text
     }
 
+    /// A library default, written in the largest unit that shows it whole (`5ms`, `50us`).
+    init(_ duration: Duration) {
+        let nanoseconds = duration.wholeNanoseconds
+        let unit = Self.units.reversed().first { nanoseconds % UInt64($0.nanoseconds) == 0 && $0.suffix != "µs" } ?? ("ns", 1)
+        self.init(duration, text: nanoseconds == 0 ? "0s" : "\(nanoseconds / UInt64(unit.nanoseconds))\(unit.suffix)")
+    }
+
     var description: String { text }
     var defaultValueDescription: String { text }
 }

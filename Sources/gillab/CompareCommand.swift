@@ -33,14 +33,14 @@ struct CompareCPython: ParsableCommand {
     var script: String?
 
     @Option(parsing: .unconditional, help: ArgumentHelp("Comma-separated dgemm orders.", valueName: "sizes"))
-    var sizes = CommaList<Int>([16, 64, 256, 512])
+    var sizes = CommaList<Int>(CPythonComparisonPlan(python: "", script: "").sizes)
 
     @Option(parsing: .unconditional, help: "The countdown's total count.")
-    var countdown = 10_000_000
+    var countdown = CPythonComparisonPlan(python: "", script: "").countdown
 
     @Option(name: .customLong("repeat"), parsing: .unconditional,
             help: "Counted rounds per row on each side, after one warm-up (9: a noisy 2-core VM needs them).")
-    var repeats = 9
+    var repeats = CPythonComparisonPlan(python: "", script: "").repeats
 
     @Flag(inversion: .prefixedNo,
           help: "Pad GILLab's dgemm unit with Python-level work until it holds the lock as long per call as CPython's ctypes call does, so that the two sides differ only in their locks.")

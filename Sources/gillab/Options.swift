@@ -5,7 +5,7 @@ import GILLab
 struct LockTuningOptions: ParsableArguments {
     @Option(help: ArgumentHelp("How long a waiter waits before it asks the holder to drop (sys.setswitchinterval); new-gil.",
                                valueName: "duration"))
-    var switchInterval = DurationArgument(LockConfiguration.defaultSwitchInterval, text: "5ms")
+    var switchInterval = DurationArgument(LockConfiguration.defaultSwitchInterval)
 
     @Option(parsing: .unconditional,
             help: ArgumentHelp("Checkpoints between the holder's periodic releases (sys.setcheckinterval); legacy-gil.",
@@ -19,7 +19,7 @@ struct LockTuningOptions: ParsableArguments {
 
     @Option(help: ArgumentHelp("Fast handoff: how long a waiter spins before it sleeps (0 = CPython's sleep at once); new-gil.",
                                valueName: "duration"))
-    var spin = DurationArgument(.zero, text: "0s")
+    var spin = DurationArgument(LockConfiguration.default.spin)
 
     func validate() throws {
         _ = try configuration(policy: .newGIL)
@@ -39,7 +39,7 @@ struct LockTuningOptions: ParsableArguments {
 /// Options of the interpreter lock, shared by every command that runs work under one policy.
 struct LockOptions: ParsableArguments {
     @Option(help: "Lock policy.")
-    var policy: LockPolicy = .newGIL
+    var policy: LockPolicy = LockConfiguration.default.policy
 
     @OptionGroup var tuning: LockTuningOptions
 

@@ -66,27 +66,27 @@ struct RunOptions: ParsableArguments {
     var units: Int?
 
     @Option(parsing: .unconditional, help: ArgumentHelp("Comma-separated thread counts.", valueName: "counts"))
-    var threads = CommaList<Int>([1, 2])
+    var threads = CommaList<Int>(RunPlan(workload: .gemm).threads)
 
     @Option(help: ArgumentHelp("Comma-separated modes: \(Mode.allCases.map(\.rawValue).joined(separator: ", ")).",
                                valueName: "modes"),
             transform: CommaList<Mode>.parse)
-    var modes = CommaList<Mode>([.serial, .hold, .release])
+    var modes = CommaList<Mode>(RunPlan(workload: .gemm).modes)
 
     @Option(name: .customLong("repeat"), parsing: .unconditional, help: "Counted runs per row, after one warm-up.")
-    var repeats = 5
+    var repeats = RunPlan(workload: .gemm).repeats
 
     @Option(parsing: .unconditional, help: "OpenBLAS threads during the run (restored afterwards).")
-    var blasThreads = 1
+    var blasThreads = RunPlan(workload: .gemm).blasThreads
 
     @Option(help: ArgumentHelp("How processes rows send input to workers: none, pipe or shm.", valueName: "transfer"))
-    var transfer: Transfer = .pipe
+    var transfer: Transfer = RunPlan(workload: .gemm).transfer
 
     @Option(help: ArgumentHelp("How long a worker process may take to answer before all are stopped.", valueName: "duration"))
-    var workerTimeout = DurationArgument(.seconds(60), text: "60s")
+    var workerTimeout = DurationArgument(RunPlan(workload: .gemm).workerTimeout)
 
     @Option(help: "Where hybrid rows compute: processes (a worker process pool) or release (threads, lock released).")
-    var compute: HybridCompute = .processes
+    var compute: HybridCompute = RunPlan(workload: .gemm).compute
 
     @Option(parsing: .unconditional, help: "Workers in hybrid's compute pool; default: the core count.")
     var computeWorkers = MachineInfo.onlineCores

@@ -48,23 +48,23 @@ struct Convoy: ParsableCommand {
     @Option(help: ArgumentHelp("Comma-separated policies: \(LockPolicy.allCases.map(\.rawValue).joined(separator: ", ")).",
                                valueName: "policies"),
             transform: CommaList<LockPolicy>.parse)
-    var policies = CommaList<LockPolicy>(LockPolicy.allCases)
+    var policies = CommaList<LockPolicy>(ConvoyPlan().policies)
 
     @Option(parsing: .unconditional, help: ArgumentHelp("Comma-separated counts of CPU-bound threads; 0 is the I/O thread alone.",
                                                         valueName: "counts"))
-    var cpuThreads = CommaList<Int>([0, 1, 2])
+    var cpuThreads = CommaList<Int>(ConvoyPlan().cpuThreads)
 
     @Option(parsing: .unconditional, help: "Measured blocks per configuration and round.")
-    var samples = 150
+    var samples = ConvoyPlan().samples
 
     @Option(parsing: .unconditional, help: "Rounds over all configurations, in alternating order.")
-    var rounds = 3
+    var rounds = ConvoyPlan().rounds
 
     @Option(help: ArgumentHelp("How long each blocking call blocks.", valueName: "duration"))
-    var block = DurationArgument(.milliseconds(1), text: "1ms")
+    var block = DurationArgument(ConvoyPlan().block)
 
     @Option(help: ArgumentHelp("Stop a configuration's round early after this long.", valueName: "duration"))
-    var timeLimit = DurationArgument(.seconds(10), text: "10s")
+    var timeLimit = DurationArgument(ConvoyPlan().timeLimit)
 
     @Flag(help: "Keep the kernel's timer slack (50 µs on Linux) for the I/O thread's block, as CPython's time.sleep does; by default it is 1 µs.")
     var defaultTimerSlack = false
@@ -105,19 +105,19 @@ struct Oversubscription: ParsableCommand {
             """)
 
     @Option(parsing: .unconditional, help: ArgumentHelp("Comma-separated app thread counts.", valueName: "counts"))
-    var appThreads = CommaList<Int>([1, 2, 4])
+    var appThreads = CommaList<Int>(OversubscriptionPlan().appThreads)
 
     @Option(parsing: .unconditional, help: ArgumentHelp("Comma-separated OpenBLAS thread counts.", valueName: "counts"))
-    var blasThreads = CommaList<Int>([1, 2, 4])
+    var blasThreads = CommaList<Int>(OversubscriptionPlan().blasThreads)
 
     @Option(parsing: .unconditional, help: "Matrix order of each dgemm.")
-    var size = 256
+    var size = OversubscriptionPlan().size
 
     @Option(parsing: .unconditional, help: "Total dgemm calls per cell; default: about 0.5 s on one thread.")
     var units: Int?
 
     @Option(parsing: .unconditional, help: "Rounds over the grid, in alternating order.")
-    var rounds = 5
+    var rounds = OversubscriptionPlan().rounds
 
     @OptionGroup var output: OutputOptions
 
@@ -150,28 +150,28 @@ struct Service: ParsableCommand {
 
     @Option(help: ArgumentHelp("Comma-separated strategies.", valueName: "strategies"),
             transform: CommaList<ServiceStrategy>.parse)
-    var strategies = CommaList<ServiceStrategy>(ServiceStrategy.allCases)
+    var strategies = CommaList<ServiceStrategy>(ServicePlan().strategies)
 
     @Option(parsing: .unconditional, help: "Requests per strategy and round.")
-    var requests = 400
+    var requests = ServicePlan().requests
 
     @Option(parsing: .unconditional, help: "Clients in the closed loop (requests in flight).")
-    var concurrency = 8
+    var concurrency = ServicePlan().concurrency
 
     @Option(help: ArgumentHelp("The backend's answer delay: the fetch.", valueName: "duration"))
-    var fetchDelay = DurationArgument(.milliseconds(2), text: "2ms")
+    var fetchDelay = DurationArgument(ServicePlan().fetchDelay)
 
     @Option(parsing: .unconditional, help: "Matrix order of the transform's dgemm.")
-    var size = 256
+    var size = ServicePlan().size
 
     @Option(parsing: .unconditional, help: "Lines per fetched record (the parse step's work).")
-    var lines = 16
+    var lines = ServicePlan().lines
 
     @Option(parsing: .unconditional, help: "Rounds over the strategies, in alternating order.")
-    var rounds = 3
+    var rounds = ServicePlan().rounds
 
     @Option(help: "Where hybrid computes: release (threads) or processes.")
-    var compute: HybridCompute = .processes
+    var compute: HybridCompute = ServicePlan().compute
 
     @Option(parsing: .unconditional, help: "Workers in hybrid's compute pool; default: the core count.")
     var computeWorkers = MachineInfo.onlineCores
@@ -210,16 +210,16 @@ struct Crossover: ParsableCommand {
 
     @Option(help: ArgumentHelp("Comma-separated kernels: dgemm, fnv1a.", valueName: "kernels"),
             transform: CommaList<CrossoverKernel>.parse)
-    var kernels = CommaList<CrossoverKernel>(CrossoverKernel.allCases)
+    var kernels = CommaList<CrossoverKernel>(CrossoverPlan().kernels)
 
     @Option(help: ArgumentHelp("The fast handoff's spin before a waiter sleeps.", valueName: "duration"))
-    var spin = DurationArgument(.microseconds(50), text: "50us")
+    var spin = DurationArgument(CrossoverPlan().spin)
 
     @Option(parsing: .unconditional, help: "Threads of the hold and release rows.")
-    var threads = 2
+    var threads = CrossoverPlan().threads
 
     @Option(name: .customLong("repeat"), parsing: .unconditional, help: "Counted runs per row, after one warm-up.")
-    var repeats = 3
+    var repeats = CrossoverPlan().repeats
 
     @OptionGroup var output: OutputOptions
 

@@ -2,59 +2,6 @@ import Foundation
 import Synchronization
 import GILLabInterpreter
 import GILLabLock
-import Testing
-
-/// One test at a time among all that carry this trait, in every test target: for the suites that
-/// call OpenBLAS or set its thread count, which is global to the process. `.serialized` orders
-/// only the tests of one suite tree in one module; the test targets share one process.
-///
-/// ```swift
-/// @Suite(.openBLASProcessWide) enum OpenBLASProcessWide {}
-/// ```
-package struct OpenBLASProcessWideTrait: SuiteTrait, TestTrait, TestScoping {
-    package var isRecursive: Bool { true }
-
-    /// Each test case takes the gate; a suite's own scope does not, or its tests would wait on it.
-    package func scopeProvider(for test: Test, testCase: Test.Case?) -> Self? {
-        testCase == nil ? nil : self
-    }
-
-    package func provideScope(for test: Test, testCase: Test.Case?,
-                              performing function: @Sendable () async throws -> Void) async throws {
-        await Self.gate.enter()
-        do {
-            try await function()
-        } catch {
-            await Self.gate.leave()
-            throw error
-        }
-        await Self.gate.leave()
-    }
-
-    private static let gate = AsyncGate()
-}
-
-extension Trait where Self == OpenBLASProcessWideTrait {
-    /// Runs each test case alone among those with this trait (see ``OpenBLASProcessWideTrait``).
-    package static var openBLASProcessWide: Self { OpenBLASProcessWideTrait() }
-}
-
-/// A lock that suspends its waiters instead of blocking a thread of the cooperative pool.
-package actor AsyncGate {
-    private var busy = false
-    private var waiters: [CheckedContinuation<Void, Never>] = []
-
-    package init() {}
-
-    package func enter() async {
-        guard busy else { busy = true; return }
-        await withCheckedContinuation { waiters.append($0) }
-    }
-
-    package func leave() {
-        if waiters.isEmpty { busy = false } else { waiters.removeFirst().resume() }
-    }
-}
 
 /// The gillab binary built beside this test bundle (the test binary and the products share a
 /// folder): what the CLI tests run, and the worker processes' executable.
