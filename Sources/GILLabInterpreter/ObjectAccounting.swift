@@ -26,9 +26,9 @@ enum ObjectAccounting {
     /// `nil` when the calling thread holds an interpreter lock (or is exempt); otherwise a
     /// phrase naming the thread, for a trap message.
     static func lockHeldProblem() -> String? {
-        if context.exemptions > 0 { return nil }
-        guard let state = ThreadState.current else { return "a thread with no interpreter thread state" }
-        return state.holdsLock ? nil : "thread '\(state.name)'"
+        if context.exemptions > 0 || ThreadState.current?.holdsLock == true { return nil }
+        guard let state = ThreadState.latestOnThisThread else { return "a thread with no interpreter thread state" }
+        return "thread '\(state.name)'"
     }
 
     /// Counts an interpreter object made (+1) or freed (-1) on the calling thread.

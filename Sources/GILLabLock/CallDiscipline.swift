@@ -25,6 +25,7 @@ extension ThreadState {
     ///   - discipline: hold or release the lock during the call.
     ///   - reason: what the release is for, when releasing; a kernel call by default.
     ///   - body: the native call.
+    @inlinable  // specialized in the caller, as withoutLock is: native calls cross modules
     public func call<Result, Failure: Error>(
         _ discipline: CallDiscipline,
         reason: ReleaseReason = .kernel,

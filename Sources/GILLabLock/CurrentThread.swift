@@ -37,20 +37,28 @@ extension ThreadState {
     }
 
     /// The calling OS thread's current thread state: of the states made on this thread, the
-    /// latest that holds its lock, else the latest not yet detached, which is then inside a
-    /// released region (``withoutLock(reason:_:)``) or between takes; `nil` on a thread that
-    /// made none, or whose states have all detached.
+    /// latest inside a released region (``withoutLock(reason:_:)``, a ``ReleasedLock``'s span),
+    /// else the latest that holds its lock; `nil` when none does either, as on a thread that
+    /// made no state or that has let its lock go.
     ///
-    /// CPython's `PyThreadState_GetUnchecked()`; `ThreadState.current?.holdsLock == true` is
-    /// its `PyGILState_Check()`.
+    /// CPython's `PyThreadState_GetUnchecked()`, except that a state inside a released region
+    /// stays current, so that a release nested in it is caught and named rather than taken
+    /// for a release of another state; `ThreadState.current?.holdsLock == true` is
+    /// `PyGILState_Check()`.
     public static var current: ThreadState? {
         guard let entries = statesOfThread.existing?.entries else { return nil }
-        var attached: ThreadState?
+        var holding: ThreadState?
         for entry in entries.reversed() {
             guard let state = entry.state else { continue }
-            if state.holdsLock { return state }
-            if attached == nil && !state.hasDetached { attached = state }
+            if state.inReleasedRegion { return state }
+            if holding == nil && state.holdsLock { holding = state }
         }
-        return attached
+        return holding
+    }
+
+    /// The latest state made on the calling OS thread that has not detached, holding its lock
+    /// or not: the thread to name in a message about the lock's absence.
+    package static var latestOnThisThread: ThreadState? {
+        statesOfThread.existing?.entries.reversed().lazy.compactMap(\.state).first { !$0.hasDetached }
     }
 }

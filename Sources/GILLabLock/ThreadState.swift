@@ -318,6 +318,7 @@ public final class ThreadState {
     ///   - body: the work to run without the lock.
     /// - Returns: what `body` returns.
     /// - Throws: what `body` throws, after the lock is held again.
+    @inlinable
     public func allowThreads<Result, Failure: Error>(
         reason: ReleaseReason = .kernel,
         _ body: @Sendable () throws(Failure) -> Result

@@ -99,7 +99,8 @@ struct CompareCPython: ParsableCommand {
     /// `scripts/cpython_side.py` in the checkout it was built in (the binary lives in
     /// `<checkout>/.build/<triple>/<configuration>/`, or one level less for `.build/release`).
     static func scriptCandidates() -> [String] {
-        let binary = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
+        let executable = Bundle.main.executableURL ?? URL(fileURLWithPath: CommandLine.arguments[0])
+        let binary = executable.resolvingSymlinksInPath().deletingLastPathComponent()
         var candidates = [binary.appendingPathComponent("cpython_side.py").path]
         var directory = binary
         for _ in 0..<4 {

@@ -14,7 +14,7 @@ struct Project: ParsableCommand {
             """)
 
     @Option(parsing: .unconditional, help: ArgumentHelp("Comma-separated core counts to project to.", valueName: "counts"))
-    var cores = CommaList<Int>([4, 8, 16])
+    var cores = CommaList<Int>(Projection.defaultCores)
 
     @OptionGroup var options: RunOptions
     @OptionGroup var output: OutputOptions

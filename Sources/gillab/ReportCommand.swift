@@ -47,19 +47,25 @@ struct Report: ParsableCommand {
         }
         let progress = ProgressLine("gillab report", quiet: quiet)
         let command = (["gillab"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
-        let files: [String]
+        let files: [String], interrupted: Bool
+        Interrupt.install()  // Ctrl-C: the rounds done so far are written up, then exit 130
         if let scenario {
-            files = try progress.around { try scenario.write(to: directory, command: command, progress: $0) }
+            (files, interrupted) = try progress.around { try scenario.write(to: directory, command: command, progress: $0) }
         } else {
             let trace = RunTrace()
             let plan = try options.plan()
-            let report = try progress.around { try Runner.run(plan, trace: trace, progress: $0) }
+            let report = try progress.around { try Runner.run(plan, trace: trace, stop: Interrupt.request, progress: $0) }
             if let warning = Verdict.noise(report.results) { printDiagnostic(warning) }
             files = try ReportFolder.write(report, trace: trace, command: command, to: directory,
                                            timelineMilliseconds: Double(timeline.duration.components.seconds) * 1e3
                                                + Double(timeline.duration.components.attoseconds) / 1e15)
+            interrupted = report.interrupted == true
         }
         print("wrote \(directory.path)/: " + files.joined(separator: ", "))
+        if interrupted {
+            printDiagnostic("gillab: interrupted: the report covers the rounds completed before Ctrl-C")
+            Foundation.exit(Interrupt.exitStatus)
+        }
     }
 }
 
@@ -76,13 +82,13 @@ struct ScenarioName: ExpressibleByArgument {
 
     /// Runs the scenario with its defaults (Ctrl-C stops it after the step in progress) and
     /// writes its report folder.
-    func write(to directory: URL, command: String, progress: (Int, Int) -> Void) throws -> [String] {
+    /// - Returns: the files written, and whether Ctrl-C cut the run short.
+    func write(to directory: URL, command: String, progress: (Int, Int) -> Void) throws -> ([String], Bool) {
         try Self.write(scenario, to: directory, command: command, progress: progress)
     }
 
     private static func write<S: GILLab.Scenario>(_: S.Type, to directory: URL, command: String,
-                                                 progress: (Int, Int) -> Void) throws -> [String] {
-        Interrupt.install()
+                                                 progress: (Int, Int) -> Void) throws -> ([String], Bool) {
         let report = try S.run(S.Plan(), stop: Interrupt.request, progress: progress)
         guard let printable = report as? any PrintableScenarioReport else {
             preconditionFailure("\(S.name)'s report has no printed form")
@@ -90,9 +96,6 @@ struct ScenarioName: ExpressibleByArgument {
         let files = try ReportFolder.write(scenario: S.name, markdown: printable.rendered(as: .markdown),
                                            json: ReportRenderer.json(report), machine: report.machine,
                                            command: command, to: directory)
-        if report.interrupted == true {
-            printDiagnostic("gillab: interrupted: the report covers the rounds completed before Ctrl-C")
-        }
-        return files
+        return (files, report.interrupted == true)
     }
 }

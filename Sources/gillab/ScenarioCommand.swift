@@ -170,7 +170,7 @@ struct Service: ParsableCommand {
     @Option(parsing: .unconditional, help: "Rounds over the strategies, in alternating order.")
     var rounds = ServicePlan().rounds
 
-    @Option(help: "Where hybrid computes: release (threads) or processes.")
+    @Option(help: "Where hybrid computes: \(HybridCompute.allCases.map(\.rawValue).joined(separator: " or ")).")
     var compute: HybridCompute = ServicePlan().compute
 
     @Option(parsing: .unconditional, help: "Workers in hybrid's compute pool; default: the core count.")
@@ -208,7 +208,7 @@ struct Crossover: ParsableCommand {
               gillab scenario crossover --kernels dgemm --format json
             """)
 
-    @Option(help: ArgumentHelp("Comma-separated kernels: dgemm, fnv1a.", valueName: "kernels"),
+    @Option(help: ArgumentHelp("Comma-separated kernels: \(CrossoverKernel.allCases.map(\.rawValue).joined(separator: ", ")).", valueName: "kernels"),
             transform: CommaList<CrossoverKernel>.parse)
     var kernels = CommaList<CrossoverKernel>(CrossoverPlan().kernels)
 

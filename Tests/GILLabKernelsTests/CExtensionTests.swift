@@ -61,7 +61,7 @@ struct CExtensionTests {
     @Test("outside any interpreter thread the macros do nothing")
     func noThreadState() throws {
         let result = Locked<Double?>(nil)
-        NativeThread {  // a thread that never took a lock: nothing is bound
+        NativeThread {  // a thread that made no thread state: nothing to release
             result.withLock { $0 = try? Kernels.relax(Self.values, passes: 2, threshold: 0).sum }
         }.join()
         #expect(result.withLock { $0 } != nil)

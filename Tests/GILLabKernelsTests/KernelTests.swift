@@ -198,7 +198,6 @@ struct OwnKernelTests {
     }
 }
 
-/// The suites that call OpenBLAS nest here and run one test at a time. None of them changes
-/// OpenBLAS's process-wide thread count in this process (the one test that sets it does so in a
-/// child process), so GILLabTests' runs may go on beside them.
-@Suite(.serialized) enum OpenBLASProcessWide {}
+/// The suites that call OpenBLAS nest here and run one test at a time, and never beside
+/// GILLabTests' (`.openBLASExclusive`): OpenBLAS's thread count is global to the process.
+@Suite(.serialized, .openBLASExclusive) enum OpenBLASProcessWide {}

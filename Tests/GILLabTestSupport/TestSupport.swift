@@ -2,6 +2,60 @@ import Foundation
 import Synchronization
 import GILLabInterpreter
 import GILLabLock
+import Testing
+
+/// Each test target's suites that call OpenBLAS nest under one `.serialized` parent suite, and
+/// that parent holds this trait: the whole suite runs while it holds a process-wide gate, so
+/// that two targets' suites never run at once (the test targets share one process, and
+/// OpenBLAS's thread count is global to it). The gate is taken once for the suite, before any of
+/// its tests starts, so waiting for it counts against no test's time limit.
+///
+/// ```swift
+/// @Suite(.serialized, .openBLASExclusive) enum OpenBLASProcessWide {}
+/// ```
+package struct OpenBLASExclusive: SuiteTrait, TestScoping {
+    package var isRecursive: Bool { false }
+
+    package func scopeProvider(for test: Test, testCase: Test.Case?) -> Self? {
+        test.isSuite ? self : nil
+    }
+
+    package func provideScope(for test: Test, testCase: Test.Case?,
+                              performing function: @Sendable () async throws -> Void) async throws {
+        await Self.gate.enter()
+        do {
+            try await function()
+        } catch {
+            await Self.gate.leave()
+            throw error
+        }
+        await Self.gate.leave()
+    }
+
+    private static let gate = AsyncGate()
+}
+
+extension Trait where Self == OpenBLASExclusive {
+    /// The suite runs alone among suites with this trait, in every test target.
+    package static var openBLASExclusive: Self { OpenBLASExclusive() }
+}
+
+/// A lock that suspends its waiters instead of blocking a thread of the cooperative pool.
+package actor AsyncGate {
+    private var busy = false
+    private var waiters: [CheckedContinuation<Void, Never>] = []
+
+    package init() {}
+
+    package func enter() async {
+        guard busy else { busy = true; return }
+        await withCheckedContinuation { waiters.append($0) }
+    }
+
+    package func leave() {
+        if waiters.isEmpty { busy = false } else { waiters.removeFirst().resume() }
+    }
+}
 
 /// The gillab binary built beside this test bundle (the test binary and the products share a
 /// folder): what the CLI tests run, and the worker processes' executable.

@@ -63,6 +63,9 @@ public struct ProjectionReport: Sendable, Codable, Equatable {
 
 /// Amdahl projections from a run's measurements.
 public enum Projection {
+    /// The core counts projected to unless told otherwise.
+    public static let defaultCores = [4, 8, 16]
+
     /// The most cores a projection goes to.
     public static let maximumCores = 4096
 

@@ -67,7 +67,7 @@ public enum WorkerProcess {
         guard let handler = handlers.first(where: { $0.name == name }) else {
             let known = handlers.map { "'\($0.name)'" }.joined(separator: ", ")
             throw .failed("this worker serves no '\(name)' jobs (it serves units\(known.isEmpty ? "" : " and " + known)); "
-                          + "its main must call WorkerProcess.runIfWorker()")
+                          + "is it built from another version of GILLab than the program that started it?")
         }
         try handler.serve(job, on: thread, session)
     }

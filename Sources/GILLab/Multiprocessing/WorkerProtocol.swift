@@ -5,7 +5,7 @@ import Darwin
 #endif
 import Foundation
 
-// The wire between gillab and its worker processes (`gillab worker`): the worker's stdin and
+// The wire between a process and its workers (`EXECUTABLE --gillab-worker`): the worker's stdin and
 // stdout, two plain pipes, as multiprocessing's pool talks to its workers over pipes.
 //
 // Every message is a frame: one tag byte, a 4-byte little-endian length, then the payload.

@@ -19,7 +19,7 @@ public struct OversubscriptionPlan: Sendable, Equatable {
     /// Cores the fix divides; the machine's online cores by default.
     public var cores: Int
 
-    /// The grid the issue names: app {1, 2, 4} × BLAS {1, 2, 4}, gemm at n = 256.
+    /// The standard grid: app {1, 2, 4} × BLAS {1, 2, 4}, gemm at n = 256.
     public init(appThreads: [Int] = [1, 2, 4], blasThreads: [Int] = [1, 2, 4], size: Int = 256, units: Int? = nil,
                 rounds: Int = 5, cores: Int = MachineInfo.onlineCores) {
         self.appThreads = appThreads
