@@ -142,8 +142,10 @@ public enum CrossoverScenario: Scenario {
     public static let summary = "When releasing pays: the smallest kernel size from which release beats hold, per lock variant"
 
     /// Runs `plan`: for each kernel, each size under `new-gil` and under the fast handoff.
-    /// - Parameter stop: ends the run inside the size in progress; the kernels swept whole are
-    ///   reported.
+    /// - Parameters:
+    ///   - plan: the kernels, sizes, threads and spin to measure.
+    ///   - stop: ends the run inside the size in progress; the kernels swept whole are reported.
+    ///   - progress: called before each point with (done, in all).
     /// - Throws: ``RunnerError``.
     public static func run(_ plan: CrossoverPlan, stop: StopRequest? = nil,
                            progress: (Int, Int) -> Void = { _, _ in }) throws(RunnerError) -> CrossoverReport {

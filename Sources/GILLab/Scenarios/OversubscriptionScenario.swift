@@ -122,7 +122,10 @@ public enum OversubscriptionScenario: Scenario {
     public static let summary = "BLAS oversubscription: app threads × OpenBLAS threads on gemm, and the fix"
 
     /// Runs `plan`, restoring OpenBLAS's thread count after every cell, also when one fails.
-    /// - Parameter stop: ends the run after the cell in progress, with the rounds completed.
+    /// - Parameters:
+    ///   - plan: the app and BLAS thread counts, the size and the rounds.
+    ///   - stop: ends the run after the cell in progress, with the rounds completed.
+    ///   - progress: called before each cell with (done, in all).
     /// - Throws: ``RunnerError``; a checksum that differs between cells fails the run.
     public static func run(_ plan: OversubscriptionPlan, stop: StopRequest? = nil,
                            progress: (Int, Int) -> Void = { _, _ in }) throws(RunnerError) -> OversubscriptionReport {

@@ -240,7 +240,10 @@ public enum ServiceScenario: Scenario {
     public static let summary = "A request-processing service (fetch, parse, dgemm, serialize) under five strategies"
 
     /// Runs `plan`: the serial reference first, then every strategy in every round.
-    /// - Parameter stop: ends the run after the strategy in progress, with the rounds completed.
+    /// - Parameters:
+    ///   - plan: the strategies, requests, concurrency and rounds.
+    ///   - stop: ends the run after the strategy in progress, with the rounds completed.
+    ///   - progress: called before each strategy with (done, in all).
     /// - Throws: ``RunnerError``; a wrong answer fails the run as a checksum mismatch.
     public static func run(_ plan: ServicePlan, stop: StopRequest? = nil,
                            progress: (Int, Int) -> Void = { _, _ in }) throws(RunnerError) -> ServiceReport {
