@@ -45,6 +45,9 @@ fuzz: deps
 		CKernels/fuzz/ck_fuzz_args.c CKernels/src/*.c $$(pkg-config --libs openblas) -lm -o $(FUZZ_DIR)/ck_fuzz_args
 	OPENBLAS_NUM_THREADS=1 $(FUZZ_DIR)/ck_fuzz_args -max_total_time=$(FUZZ_SECONDS) -timeout=5 -print_final_stats=1 \
 		-artifact_prefix=$(FUZZ_DIR)/ $(FUZZ_DIR)/corpus-args CKernels/fuzz/corpus/args
+	# Our modules' objects are rebuilt each time: the link below takes every object file it
+	# finds, so one left from a renamed source would be linked twice.
+	if [ -d $(FUZZ_SWIFT)/debug ]; then find $(FUZZ_SWIFT)/debug/ -path '*GILLab*.build/*.o' -delete; fi
 	$(SWIFT) build --scratch-path $(FUZZ_SWIFT) --target GILLab -Xswiftc -sanitize=fuzzer,address \
 		-Xswiftc -sanitize-coverage=edge,trace-cmp,inline-8bit-counters,pc-table -Xcc -fsanitize=fuzzer-no-link,address
 	swiftc -sanitize=fuzzer,address -parse-as-library -I $(FUZZ_SWIFT)/debug/Modules \
