@@ -11,19 +11,6 @@ extension ReportRenderer {
          fixed(r.ioRequestsPerSecond, 0), "\(r.lock.switches)", "\(r.lock.dropRequests)", "\(r.lock.priorityRequests)"]
     }
 
-    /// Renders a convoy report in `format`.
-    public static func render(_ report: ConvoyReport, as format: ReportFormat) -> String {
-        renderScenario(report, machine: report.machine, header: convoyColumns, rows: report.results.map(convoyCells),
-                       as: format) {
-            let c = report.config
-            let line = "convoy: one I/O thread blocks \(fixed(c.blockMicroseconds, 0)) µs, then runs a little Python-level code; "
-                + "\(c.samples) samples × \(c.rounds) rounds after \(c.warmup) warm-up; switch interval "
-                + "\(fixed(c.switchIntervalSeconds * 1e3, 3)) ms, check interval \(c.checkInterval), \(c.interpreters) interpreters, "
-                + "I/O thread's timer slack \(c.timerSlackMicroseconds.map { "\(fixed($0, 0)) µs" } ?? "the system default")\n"
-                + "latency: how much longer than the block each blocking call took, until the lock was held again\n"
-            return line
-        }
-    }
 }
 
 extension Verdict {
@@ -57,5 +44,20 @@ extension Verdict {
             lines.append(head + ": " + meaning)
         }
         return lines
+    }
+}
+
+extension ConvoyReport: TabularScenarioReport {
+    public static var columns: [String] { ReportRenderer.convoyColumns }
+    public var rows: [[String]] { results.map(ReportRenderer.convoyCells) }
+
+    public var preamble: String {
+        let c = config
+        let line = "convoy: one I/O thread blocks \(fixed(c.blockMicroseconds, 0)) µs, then runs a little Python-level code; "
+            + "\(c.samples) samples × \(c.rounds) rounds after \(c.warmup) warm-up; switch interval "
+            + "\(fixed(c.switchIntervalSeconds * 1e3, 3)) ms, check interval \(c.checkInterval), \(c.interpreters) interpreters, "
+            + "I/O thread's timer slack \(c.timerSlackMicroseconds.map { "\(fixed($0, 0)) µs" } ?? "the system default")\n"
+            + "latency: how much longer than the block each blocking call took, until the lock was held again\n"
+        return line
     }
 }

@@ -1,9 +1,9 @@
-extension ReportRenderer {
-    /// Renders a crossover report: JSON, or a table per kernel (sizes down, variants across)
-    /// for the other formats.
-    public static func render(_ report: CrossoverReport, as format: ReportFormat) -> String {
-        if format == .json { return json(report) }
-        var out = machineLine(report.machine) + "\n"
+extension CrossoverReport: PrintableScenarioReport {
+    /// JSON, or a table per kernel (sizes down, variants across) for the other formats.
+    public func rendered(as format: ReportFormat) -> String {
+        let report = self
+        if format == .json { return ReportRenderer.json(report) }
+        var out = ReportRenderer.machineLine(report.machine) + "\n"
             + "crossover: release ÷ hold wall time at \(report.config.threads) threads (above 1, releasing pays), "
             + "\(report.config.repeats) repeats after 1 warm-up; new-gil+spin waits up to \(fixed(report.config.spinMicroseconds, 0)) µs spinning before it sleeps\n"
         let kernels = report.results.map(\.kernel).reduce(into: [CrossoverKernel]()) { if !$0.contains($1) { $0.append($1) } }
@@ -14,7 +14,7 @@ extension ReportRenderer {
             let rows = sizes.map { size in
                 ["\(size)"] + sweeps.map { sweep in sweep.points.first { $0.size == size }.map { fixed($0.releaseVersusHold, 2) } ?? "-" }
             }
-            out += "\n\(kernel.rawValue):\n" + alignedTable(header: header, rows: rows)
+            out += "\n\(kernel.rawValue):\n" + ReportRenderer.alignedTable(header: header, rows: rows)
         }
         return out
     }
@@ -35,4 +35,9 @@ extension Verdict {
             return line
         }
     }
+}
+
+extension CrossoverReport {
+    /// One line per kernel: each variant's crossover and their ratio.
+    public var verdicts: [String] { Verdict.crossover(self) }
 }

@@ -9,18 +9,6 @@ extension ReportRenderer {
          fixed(r.wall.max * 1e3, 1), fixed(r.speedup, 2), fixed(r.versusFix, 2), r.checksum]
     }
 
-    /// Renders an oversubscription report in `format`.
-    public static func render(_ report: OversubscriptionReport, as format: ReportFormat) -> String {
-        renderScenario(report, machine: report.machine, header: oversubscriptionColumns, rows: report.results.map(oversubscriptionCells),
-                       as: format) {
-            let c = report.config
-            let line = "oversubscription: gemm n=\(c.size), \(c.units) dgemm calls split across the app threads (lock released "
-                + "around each), \(c.rounds) rounds after 1 warm-up; fix = max(1, \(c.cores) cores ÷ app threads); "
-                + "OpenBLAS threads restored to \(c.blasThreadsBefore) after every cell\n"
-                + "vs_fix: wall ÷ the fix's wall for the same app threads (above 1 is a slowdown)\n"
-            return line
-        }
-    }
 }
 
 extension Verdict {
@@ -39,5 +27,19 @@ extension Verdict {
                 : "within 5% of the fix (\(fixed(worst.versusFix, 2))×): no measurable slowdown here"
             return head + "; BLAS \(worst.blasThreads) asks for \(worst.threadsAsked) threads on \(report.config.cores) cores, " + effect
         }
+    }
+}
+
+extension OversubscriptionReport: TabularScenarioReport {
+    public static var columns: [String] { ReportRenderer.oversubscriptionColumns }
+    public var rows: [[String]] { results.map(ReportRenderer.oversubscriptionCells) }
+
+    public var preamble: String {
+        let c = config
+        let line = "oversubscription: gemm n=\(c.size), \(c.units) dgemm calls split across the app threads (lock released "
+            + "around each), \(c.rounds) rounds after 1 warm-up; fix = max(1, \(c.cores) cores ÷ app threads); "
+            + "OpenBLAS threads restored to \(c.blasThreadsBefore) after every cell\n"
+            + "vs_fix: wall ÷ the fix's wall for the same app threads (above 1 is a slowdown)\n"
+        return line
     }
 }

@@ -9,9 +9,32 @@ public protocol PrintableScenarioReport: ScenarioReport {
     var verdicts: [String] { get }
 }
 
-extension ConvoyReport: PrintableScenarioReport {
-    public func rendered(as format: ReportFormat) -> String { ReportRenderer.render(self, as: format) }
+/// A scenario report that prints as one table: the machine line and the preamble above it in
+/// table form, the bare table as CSV or Markdown, the report itself as JSON.
+public protocol TabularScenarioReport: PrintableScenarioReport {
+    /// The table's columns.
+    static var columns: [String] { get }
+    /// One row of cells per result.
+    var rows: [[String]] { get }
+    /// What was measured and how, above the table.
+    var preamble: String { get }
+}
 
+extension TabularScenarioReport {
+    /// The report in `format`.
+    public func rendered(as format: ReportFormat) -> String {
+        ReportRenderer.renderScenario(self, machine: machine, header: Self.columns, rows: rows, as: format) { preamble }
+    }
+}
+
+extension ReportRenderer {
+    /// Renders a scenario's report in `format`.
+    public static func render<Report: PrintableScenarioReport>(_ report: Report, as format: ReportFormat) -> String {
+        report.rendered(as: format)
+    }
+}
+
+extension ConvoyReport {
     /// The verdicts for the fewest CPU threads beside the I/O thread.
     public var verdicts: [String] {
         guard let count = Set(results.map(\.cpuThreads)).subtracting([0]).min() else { return [] }
@@ -19,17 +42,10 @@ extension ConvoyReport: PrintableScenarioReport {
     }
 }
 
-extension ServiceReport: PrintableScenarioReport {
-    public func rendered(as format: ReportFormat) -> String { ReportRenderer.render(self, as: format) }
+extension ServiceReport {
     public var verdicts: [String] { Verdict.service(self) }
 }
 
-extension OversubscriptionReport: PrintableScenarioReport {
-    public func rendered(as format: ReportFormat) -> String { ReportRenderer.render(self, as: format) }
+extension OversubscriptionReport {
     public var verdicts: [String] { Verdict.oversubscription(self) }
-}
-
-extension CrossoverReport: PrintableScenarioReport {
-    public func rendered(as format: ReportFormat) -> String { ReportRenderer.render(self, as: format) }
-    public var verdicts: [String] { Verdict.crossover(self) }
 }

@@ -11,19 +11,6 @@ extension ReportRenderer {
          "\(r.responsesChecked)"]
     }
 
-    /// Renders a service report in `format`.
-    public static func render(_ report: ServiceReport, as format: ReportFormat) -> String {
-        renderScenario(report, machine: report.machine, header: serviceColumns, rows: report.results.map(serviceCells),
-                       as: format) {
-            let c = report.config
-            let line = "service: \(c.requests) requests × \(c.rounds) rounds after 1 warm-up, \(c.concurrency) clients in a closed loop; "
-                + "each request: fetch (loopback, \(fixed(c.fetchDelayMicroseconds / 1e3, 1)) ms), parse \(c.lines) lines (Python-level), "
-                + "dgemm n=\(c.size), serialize (Python-level); hybrid computes on \(c.computeWorkers) \(c.compute == .release ? "threads" : "processes"); "
-                + "policy \(c.policy.rawValue), switch interval \(fixed(c.switchIntervalSeconds * 1e3, 3)) ms; every answer checked against the serial reference\n"
-                + "latency: issue to serialized answer (HdrHistogram); cpu_util: CPU time ÷ (wall × cores), the backend's thread left out\n"
-            return line
-        }
-    }
 }
 
 extension Verdict {
@@ -42,5 +29,20 @@ extension Verdict {
             }
             return head + ": " + meaning
         }
+    }
+}
+
+extension ServiceReport: TabularScenarioReport {
+    public static var columns: [String] { ReportRenderer.serviceColumns }
+    public var rows: [[String]] { results.map(ReportRenderer.serviceCells) }
+
+    public var preamble: String {
+        let c = config
+        let line = "service: \(c.requests) requests × \(c.rounds) rounds after 1 warm-up, \(c.concurrency) clients in a closed loop; "
+            + "each request: fetch (loopback, \(fixed(c.fetchDelayMicroseconds / 1e3, 1)) ms), parse \(c.lines) lines (Python-level), "
+            + "dgemm n=\(c.size), serialize (Python-level); hybrid computes on \(c.computeWorkers) \(c.compute == .release ? "threads" : "processes"); "
+            + "policy \(c.policy.rawValue), switch interval \(fixed(c.switchIntervalSeconds * 1e3, 3)) ms; every answer checked against the serial reference\n"
+            + "latency: issue to serialized answer (HdrHistogram); cpu_util: CPU time ÷ (wall × cores), the backend's thread left out\n"
+        return line
     }
 }
