@@ -3,10 +3,15 @@
 across the invocations with their range. On a shared, noisy machine one invocation (itself a
 median of interleaved rounds) can land in a slow spell; the median of several is what to quote.
 
-Usage: scripts/repeat.py N gillab-arguments...
+Usage: scripts/repeat.py [--against OTHER-GILLAB] N gillab-arguments...
   e.g. scripts/repeat.py 5 run --workload gemm --size 512 --threads 1,2 --modes serial,hold,release
        scripts/repeat.py 3 scenario service --compute processes
        scripts/repeat.py 3 scenario oversubscription
+       scripts/repeat.py --against /tmp/old/.build/release/gillab 5 run --workload gemm --size 512
+
+With --against, each of the N rounds runs the other binary and this one, in alternating order
+(A B, B A, …), and both are summarized, the other first: an A/B of two builds on the same
+machine in the same minutes.
 
 The figures shown depend on the command: `run` and `project` rows show speedup (and, for
 processes rows, start-up and IPC), `scenario service` throughput against threads+hold,
@@ -54,22 +59,8 @@ def field(row, path):
     return row if isinstance(row, (int, float)) and not isinstance(row, bool) else None
 
 
-def main():
-    if len(sys.argv) < 3 or not sys.argv[1].isdigit() or int(sys.argv[1]) < 1:
-        sys.exit("usage: scripts/repeat.py N gillab-arguments...  (see the top of this file)")
-    count, arguments = int(sys.argv[1]), sys.argv[2:]
-    command = " ".join(arguments[:2]) if arguments[0] == "scenario" else arguments[0]
-    figures = FIGURES.get(command, FIGURES["run"])
-    binary = gillab()
-    rows, checksums = {}, set()
-    for _ in range(count):
-        output = subprocess.run([binary, *arguments, "--format", "json"], check=True, capture_output=True, text=True).stdout
-        for result in json.loads(output)["results"]:
-            key = tuple((name, result[name]) for name in KEYS if name in result)
-            rows.setdefault(key, []).append(result)
-            if "checksum" in result:
-                checksums.add(result["checksum"])
-    print(f"{count} invocations of: gillab {' '.join(arguments)}")
+def summarize(title, rows, figures):
+    print(title)
     for key, results in rows.items():
         label = "  ".join(f"{name} {value}" for name, value in key)
         parts = []
@@ -78,6 +69,33 @@ def main():
             if values:
                 parts.append(f"{name} {statistics.median(values):.3g} ({min(values):.3g}-{max(values):.3g})")
         print(f"  {label}: " + "  ".join(parts))
+
+
+def main():
+    argv = sys.argv[1:]
+    other = None
+    if argv[:1] == ["--against"] and len(argv) > 1:
+        other, argv = argv[1], argv[2:]
+    if len(argv) < 2 or not argv[0].isdigit() or int(argv[0]) < 1:
+        sys.exit("usage: scripts/repeat.py [--against OTHER-GILLAB] N gillab-arguments...  (see the top of this file)")
+    count, arguments = int(argv[0]), argv[1:]
+    command = " ".join(arguments[:2]) if arguments[0] == "scenario" else arguments[0]
+    figures = FIGURES.get(command, FIGURES["run"])
+    binaries = [gillab()] if other is None else [other, gillab()]
+    rows = [{} for _ in binaries]
+    checksums = set()
+    for round in range(count):
+        sides = list(range(len(binaries)))
+        for side in (sides if round % 2 == 0 else sides[::-1]):
+            output = subprocess.run([binaries[side], *arguments, "--format", "json"], check=True, capture_output=True,
+                                    text=True).stdout
+            for result in json.loads(output)["results"]:
+                key = tuple((name, result[name]) for name in KEYS if name in result)
+                rows[side].setdefault(key, []).append(result)
+                if "checksum" in result:
+                    checksums.add(result["checksum"])
+    for side, binary in enumerate(binaries):
+        summarize(f"{count} invocations of: {binary} {' '.join(arguments)}", rows[side], figures)
     if checksums:
         print(f"checksums: {'all equal' if len(checksums) == 1 else 'MISMATCH ' + str(sorted(checksums))}")
         if len(checksums) > 1:
