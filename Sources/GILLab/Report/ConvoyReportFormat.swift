@@ -53,11 +53,10 @@ extension ConvoyReport: TabularScenarioReport {
 
     public var preamble: String {
         let c = config
-        let line = "convoy: one I/O thread blocks \(fixed(c.blockMicroseconds, 0)) µs, then runs a little Python-level code; "
-            + "\(c.samples) samples × \(c.rounds) rounds after \(c.warmup) warm-up; switch interval "
-            + "\(fixed(c.switchIntervalSeconds * 1e3, 3)) ms, check interval \(c.checkInterval), \(c.interpreters) interpreters, "
-            + "I/O thread's timer slack \(c.timerSlackMicroseconds.map { "\(fixed($0, 0)) µs" } ?? "the system default")\n"
-            + "latency: how much longer than the block each blocking call took, until the lock was held again\n"
-        return line
+        return "convoy: one I/O thread blocks \(fixed(c.blockMicroseconds, 0)) µs, then runs a little Python-level code; "
+             + "\(c.samples) samples × \(c.rounds) rounds after \(c.warmup) warm-up; switch interval "
+             + "\(fixed(c.switchIntervalSeconds * 1e3, 3)) ms, check interval \(c.checkInterval), \(c.interpreters) interpreters, "
+             + "I/O thread's timer slack \(c.timerSlackMicroseconds.map { "\(fixed($0, 0)) µs" } ?? "the system default")\n"
+             + "latency: how much longer than the block each blocking call took, until the lock was held again\n"
     }
 }
