@@ -20,7 +20,8 @@ struct Compiler {
         let isModule: Bool
         var locals: [String]
         let parameterCount: Int
-        var instructions: [Instruction] = []
+        /// Every code object starts with RESUME, as in CPython 3.11.
+        var instructions: [Instruction] = [.resume]
         var constants: [PyObject] = []
         var names: [String] = []
         /// For each enclosing loop: where `continue` goes, the `break` jumps to patch, and

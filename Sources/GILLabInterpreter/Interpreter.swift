@@ -3,10 +3,15 @@ import Synchronization
 
 /// A small Python-subset interpreter: the "Python-level" work that runs under the lock.
 ///
-/// Source compiles to bytecode for a stack machine whose eval loop polls the eval breaker
-/// exactly where CPython 3.10+ does, on backward jumps and on calls, and nowhere else. So the
-/// lock changes hands at the same kind of points as in CPython, and a call into a native
-/// function that keeps the lock cannot be interrupted.
+/// Source compiles to bytecode for a stack machine whose eval loop polls the eval breaker at the
+/// points where CPython 3.11's `ceval.c` polls it: RESUME (a frame's entry), backward jumps, and
+/// the return from a call to a native function; nowhere else. So the lock changes hands at the
+/// same kind of points as in CPython 3.11, and a call into a native function that keeps the lock
+/// cannot be interrupted until it returns. (3.13's `bytecodes.c` moves the backward-jump poll
+/// before the jump and adds CHECK_PERIODIC to more instructions; GILLab follows 3.11.)
+///
+/// Under `legacy-gil` it polls nothing and counts CPython 2.7's ticks instead, one per opcode
+/// outside 2.7's FAST_DISPATCH group (the table is on `Instruction.python27Ticks(before:)`).
 ///
 /// One `Interpreter` belongs to one thread, and every method must be called with that thread
 /// holding the lock.
@@ -34,6 +39,9 @@ public final class Interpreter {
 
     /// Whether the lock is free-threaded, so that references count the PEP 703 way.
     let biased: Bool
+    /// Whether the lock is `legacy-gil`, so that the eval loop counts 2.7's ticks instead of
+    /// polling at 3.11's points.
+    let ticking: Bool
     /// The running thread's `ob_tid`.
     let threadToken: UInt32
 
@@ -42,6 +50,7 @@ public final class Interpreter {
     public init(thread: ThreadState) {
         self.thread = thread
         biased = thread.lock.configuration.policy == .free
+        ticking = thread.lock.configuration.policy == .legacyGIL
         threadToken = currentThreadToken()
         installBuiltins()
     }
@@ -72,7 +81,8 @@ public final class Interpreter {
     }
 
     /// The `dis`-style listing of `source`, compiled but not run. Instructions that poll the
-    /// eval breaker are marked `*`.
+    /// eval breaker are marked `*` in the first column; the second gives the ticks CPython 2.7
+    /// counts for each (what `legacy-gil` counts; `?` where it depends on the value).
     public func disassemble(_ source: String) throws(PyError) -> String {
         try compile(source).disassembly
     }
@@ -162,6 +172,8 @@ public final class Interpreter {
         let locals = frame.locals
         let stack = frame.stack
         let thread = self.thread
+        let ticking = self.ticking
+        let ticks = code.python27Ticks
         var pc = 0
 
         // PEP 703's biased reference counting, under `free` only (see PyObject): what a
@@ -190,9 +202,12 @@ public final class Interpreter {
         }
 
         while true {
+            let at = pc
             let instruction = instructions[pc]
             pc += 1
             switch instruction {
+            case .resume:
+                if !ticking { thread.checkpoint() }  // 3.11's RESUME: CHECK_EVAL_BREAKER on entry
             case .loadConst(let index):
                 push(constants[index])
             case .loadFast(let index):
@@ -236,15 +251,22 @@ public final class Interpreter {
             case .jump(let target):
                 pc = target
             case .jumpBackward(let target):
-                thread.checkpoint()  // CPython's JUMP_BACKWARD: CHECK_EVAL_BREAKER
                 pc = target
+                if !ticking { thread.checkpoint() }  // 3.11's JUMP_BACKWARD: JUMPBY, CHECK_EVAL_BREAKER
+            // 2.7 takes its fast exit only on True and False; any other value ticks.
             case .popJumpIfFalse(let target):
-                if !Self.truth(pop()) { pc = target }
+                let value = pop()
+                if ticking && value.kind != .bool { thread.checkpoint() }
+                if !Self.truth(value) { pc = target }
             case .popJumpIfTrue(let target):
-                if Self.truth(pop()) { pc = target }
+                let value = pop()
+                if ticking && value.kind != .bool { thread.checkpoint() }
+                if Self.truth(value) { pc = target }
             case .jumpIfFalseOrPop(let target):
+                if ticking && top().kind != .bool { thread.checkpoint() }
                 if Self.truth(top()) { _ = pop() } else { pc = target }
             case .jumpIfTrueOrPop(let target):
+                if ticking && top().kind != .bool { thread.checkpoint() }
                 if Self.truth(top()) { pc = target } else { _ = pop() }
             case .getIter:
                 push(try Self.iterator(pop()))
@@ -254,6 +276,7 @@ public final class Interpreter {
                 } else {
                     _ = pop()
                     pc = target
+                    if ticking { thread.checkpoint() }  // 2.7's exhausted FOR_ITER: `continue`
                 }
             case .buildList(let count):
                 push(PyList(popArguments(count)))
@@ -277,21 +300,30 @@ public final class Interpreter {
                 push(second)
                 push(first)
             case .call(let count):
-                thread.checkpoint()  // CPython's CALL: CHECK_EVAL_BREAKER
                 let arguments = popArguments(count)
                 let callee = pop()
                 push(try invoke(callee, arguments))
+                // 3.11's CALL: CHECK_EVAL_BREAKER once a native callee returns, so a drop request
+                // that came during a long call holding the lock is served here, before the next
+                // instruction. A Python callee was polled at its RESUME, as in 3.11, which runs
+                // it in the same eval loop and does not poll on its return.
+                if !ticking && callee.kind != .function { thread.checkpoint() }
             case .callMethod(let name, let count):
-                thread.checkpoint()
                 let arguments = popArguments(count)
                 let receiver = pop()
                 push(try Self.callMethod(receiver, code.names[name], arguments))
+                if !ticking { thread.checkpoint() }  // a method of a builtin type: a native call
             case .makeFunction(let index):
                 push(constants[index])
             case .pop:
                 _ = pop()
             case .returnValue:
                 return pop()
+            }
+            // legacy-gil: 2.7 decrements its ticker at the top of its loop, after every opcode
+            // that ends with `continue`.
+            if ticking {
+                for _ in 0..<ticks[at] { thread.checkpoint() }
             }
         }
     }

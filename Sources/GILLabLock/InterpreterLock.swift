@@ -98,7 +98,8 @@ import Synchronization
 /// ```
 ///
 /// Under `per-interpreter` one `InterpreterLock` stands for the whole runtime: it holds one lock
-/// per interpreter and binds each new thread state to one of them, round-robin.
+/// per interpreter and binds each new thread state to one of them: the one its maker names, or
+/// round-robin in the order the states are made.
 public final class InterpreterLock: Sendable {
     /// The policy and switch interval this lock was made with.
     public let configuration: LockConfiguration
@@ -122,16 +123,29 @@ public final class InterpreterLock: Sendable {
         self.states = (0..<configuration.lockCount).map { _ in LockState(configuration) }
     }
 
-    /// Makes the state for a new thread. The thread does not hold the lock yet. Under
-    /// `per-interpreter` the thread joins interpreter `(id - 1) % interpreters`.
-    /// - Parameter name: shown in statistics and in trap messages.
-    public func makeThreadState(name: String? = nil) -> ThreadState {
+    /// Makes the state for a new thread. The thread does not hold the lock yet.
+    /// - Parameters:
+    ///   - name: shown in statistics and in trap messages.
+    ///   - interpreter: under `per-interpreter`, the interpreter the thread joins, from 0 to
+    ///     ``interpreterCount`` − 1. `nil` joins interpreter `(id - 1) % interpreterCount`, which
+    ///     depends on the order in which threads make their states: pass the interpreter when
+    ///     the binding matters and the threads make their states on their own threads. Ignored
+    ///     by the other policies, which have one lock.
+    public func makeThreadState(name: String? = nil, interpreter: Int? = nil) -> ThreadState {
         let id = threadIDs.wrappingAdd(1, ordering: .relaxed).newValue
-        let interpreter = (id - 1) % states.count
+        if let interpreter {
+            precondition(interpreter >= 0 && (states.count == 1 || interpreter < states.count),
+                         "makeThreadState: interpreter \(interpreter) is not between 0 and \(states.count - 1)")
+        }
+        let index = states.count == 1 ? 0 : interpreter ?? (id - 1) % states.count
         let name = name ?? "thread-\(id)"
-        return ThreadState(lock: self, state: states[interpreter], interpreter: interpreter, id: id, name: name,
+        return ThreadState(lock: self, state: states[index], interpreter: index, id: id, name: name,
                            sink: eventHook?.sink(forThread: id, name: name))
     }
+
+    /// Interpreters, each with its own lock: ``LockConfiguration/interpreters`` under
+    /// `per-interpreter`, else 1.
+    public var interpreterCount: Int { states.count }
 
     /// A consistent snapshot of the lock's counters, summed over the interpreters.
     public var statistics: LockStatistics {
@@ -239,6 +253,22 @@ final class LockState: @unchecked Sendable {
     var holdBase: UInt64 = 0
     var fastAcquisitionsBase: UInt64 = 0
 
+    /// `free`: threads attached now (the low bits, ``attachedMask``) and attaches so far (the
+    /// bits above), in one word so that an attach is one atomic add. Written by every thread at
+    /// once: a counter shared by design, not a lock, and the one shared word `free` writes on
+    /// every take and drop.
+    let attachments = Atomic<UInt64>(0)
+    static let attachedBits: UInt64 = 24
+    static let attachedMask: UInt64 = (1 << attachedBits) - 1
+    static let oneAttachment: UInt64 = 1 << attachedBits | 1
+    /// `free`: attaches that found another thread attached.
+    let concurrentAttachments = Atomic<UInt64>(0)
+    /// `free`: the most threads attached at once since the last reset.
+    let peakAttached = Atomic<UInt64>(0)
+    /// Guarded by `mutex`. `free`'s counters at the last reset.
+    var attachmentsBase: UInt64 = 0
+    var concurrentBase: UInt64 = 0
+
     /// Guarded by `mutex`. `io-priority`'s waiters, counted by rank.
     var waitingByRank = [0, 0, 0]
     /// Guarded by `mutex`. Threads between finding the lock held and taking it, spinners
@@ -256,8 +286,13 @@ final class LockState: @unchecked Sendable {
     /// Guarded by `switchMutex`.
     var forcedSwitches: UInt64 = 0
 
+    /// `legacy-gil`: CPython 2.7's `_Py_Ticker`, one for the whole interpreter, whoever holds
+    /// the lock. Written only by the holder; it starts at 0, as 2.7's does, "so that we hit a
+    /// tick first thing".
+    let ticker = Atomic<Int>(0)
+
     /// Bit 0 is the drop request; bit 1, always set under `legacy-gil`, sends every checkpoint
-    /// to the tick counter. The holder polls this word at every checkpoint.
+    /// to the ticker. The holder polls this word at every checkpoint.
     @usableFromInline let evalBreaker = Atomic<UInt32>(0)
     static let dropRequestBit: UInt32 = 1
     static let tickerBit: UInt32 = 2
@@ -290,8 +325,12 @@ final class LockState: @unchecked Sendable {
 
     // CPython's SET_GIL_DROP_REQUEST / RESET_GIL_DROP_REQUEST. Relaxed is enough: the request is
     // a hint, and the handoff itself is ordered by the lock word.
-    func setDropRequest() {
-        evalBreaker.bitwiseOr(Self.dropRequestBit, ordering: .relaxed)
+    /// Sets the drop request.
+    /// - Returns: whether it was clear before. Setting a set bit changes nothing, in CPython as
+    ///   here, so `dropRequests` counts only the sets that return `true`.
+    @discardableResult
+    func setDropRequest() -> Bool {
+        evalBreaker.bitwiseOr(Self.dropRequestBit, ordering: .relaxed).oldValue & Self.dropRequestBit == 0
     }
 
     func resetDropRequest() {
@@ -323,6 +362,9 @@ final class LockState: @unchecked Sendable {
         counters = LockStatistics()
         holdBase = holdNanoseconds.load(ordering: .relaxed)
         fastAcquisitionsBase = fastAcquisitions.load(ordering: .relaxed)
+        attachmentsBase = attachments.load(ordering: .relaxed) >> Self.attachedBits
+        concurrentBase = concurrentAttachments.load(ordering: .relaxed)
+        peakAttached.store(attachments.load(ordering: .relaxed) & Self.attachedMask, ordering: .relaxed)
         if waitingThreads > 0 { someoneWaitingSince = monotonicNanoseconds() }
         switchMutex.lock()
         forcedSwitches = 0
@@ -335,6 +377,11 @@ final class LockState: @unchecked Sendable {
         var copy = counters
         copy.acquisitions += fastAcquisitionsSinceReset
         copy.totalHoldNanoseconds = holdNanoseconds.load(ordering: .relaxed) &- holdBase
+        if handoff == .free {
+            copy.acquisitions = (attachments.load(ordering: .relaxed) >> Self.attachedBits) &- attachmentsBase
+            copy.concurrentAcquisitions = concurrentAttachments.load(ordering: .relaxed) &- concurrentBase
+            copy.maxConcurrentHolders = peakAttached.load(ordering: .relaxed)
+        }
         switchMutex.lock()
         copy.forcedSwitches = forcedSwitches
         switchMutex.unlock()
@@ -385,13 +432,35 @@ final class LockState: @unchecked Sendable {
         return true
     }
 
-    /// `free`'s take: records `threadID` as the holder, no exclusion; `mutex` held.
-    /// - Returns: whether the holder changed.
-    private func noteFreeHolder(_ threadID: Int) -> Bool {
-        guard lastHolder != threadID else { return false }
-        word.store(UInt(bitPattern: threadID) << Self.holderShift, ordering: .relaxed)
-        switchNumber &+= 1
-        return true
+    // MARK: - free
+
+    /// `free`'s take: no exclusion and no mutex. The thread's own compare-and-swap (3.13t's
+    /// `tstate->state`) is the caller's; this adds the thread to `attachments`, one atomic add,
+    /// and counts an attach that found another thread attached: a wait, under a GIL.
+    /// - Returns: what the thread adds to its own counters.
+    private func attachFree() -> LockStatistics {
+        let before = attachments.wrappingAdd(Self.oneAttachment, ordering: .relaxed).oldValue
+        var mine = LockStatistics()
+        mine.acquisitions = 1
+        let others = before & Self.attachedMask
+        if others > 0 {
+            mine.concurrentAcquisitions = 1
+            concurrentAttachments.wrappingAdd(1, ordering: .relaxed)
+            var peak = peakAttached.load(ordering: .relaxed)
+            while others + 1 > peak {
+                let (exchanged, original) = peakAttached.compareExchange(expected: peak, desired: others + 1, ordering: .relaxed)
+                if exchanged { break }
+                peak = original
+            }
+            mine.maxConcurrentHolders = others + 1
+        }
+        return mine
+    }
+
+    /// `free`'s drop: the hold's time, then one atomic subtract. No wake-up, no handoff.
+    private func detachFree(heldNanoseconds: UInt64) {
+        if heldNanoseconds != 0 { holdNanoseconds.wrappingAdd(heldNanoseconds, ordering: .relaxed) }
+        attachments.wrappingSubtract(1, ordering: .relaxed)
     }
 
     /// Counts the caller among the waiters (gil_load's "someone is waiting") and sets the
@@ -424,16 +493,9 @@ final class LockState: @unchecked Sendable {
     ///   - start: when the thread asked, on the monotonic clock; waits are measured from it.
     /// - Returns: what the thread should add to its own counters, and when it got the lock.
     func take(threadID: Int, priority: Bool = false, since start: UInt64) -> (LockStatistics, acquiredAt: UInt64) {
+        if handoff == .free { return (attachFree(), start) }
         var mine = LockStatistics()
         mutex.lock()
-        if handoff == .free {
-            // No exclusion: count, note the holder, and go.
-            mine.recordAcquisition(waitedNanoseconds: nil, switched: noteFreeHolder(threadID))
-            counters.add(mine)
-            mutex.unlock()
-            return (mine, start)
-        }
-
         var contended = false
         var rank: Rank = handoff == .ioPriority && priority ? .priority : .normal
         if isLocked && spinNanoseconds > 0 && handoff == .newGIL {
@@ -468,6 +530,19 @@ final class LockState: @unchecked Sendable {
             waiters += 1
             waitingByRank[rank.rawValue] += 1
             while true {
+                // io-priority's bound, checked at every wake-up and not only when a wait times
+                // out: while I/O threads keep dropping the lock, their broadcasts wake a CPU
+                // waiter again and again, and a bound that waited for a timeout would never come.
+                if handoff == .ioPriority && rank == .normal
+                    && monotonicNanoseconds() &- start >= switchIntervalNanoseconds {
+                    waitingByRank[rank.rawValue] -= 1
+                    rank = .starving
+                    waitingByRank[rank.rawValue] += 1
+                    mine.starvedWaiters += 1
+                    // Nobody outranks it now; ask the holder to drop so that its turn comes at
+                    // the holder's next checkpoint.
+                    if isLocked && setDropRequest() { mine.dropRequests += 1 }
+                }
                 if !isOutranked(rank), let taken = claim(threadID) {
                     switched = taken
                     break
@@ -485,28 +560,24 @@ final class LockState: @unchecked Sendable {
                     if held < minimumSliceNanoseconds {
                         timeout = minimumSliceNanoseconds - held
                     } else {
-                        if !isDropRequested {
-                            setDropRequest()
+                        if setDropRequest() {
                             mine.dropRequests += 1
                             mine.priorityRequests += 1
                         }
                         timeout = minimumSliceNanoseconds  // look again if a third thread gets it
                     }
+                } else if handoff == .ioPriority && rank == .normal {
+                    // Wake up no later than the bound, however the waits before went.
+                    let waited = monotonicNanoseconds() &- start
+                    timeout = waited < switchIntervalNanoseconds ? switchIntervalNanoseconds - waited : 1
                 }
                 let timedOut = cond.wait(mutex, nanoseconds: timeout)
                 guard timedOut, rank != .priority else { continue }
-                // A whole interval passed with the same holder: ask it to drop.
-                if isLocked && switchNumber == saved {
-                    setDropRequest()
+                // The wait timed out with the same holder: ask it to drop. After a whole
+                // interval under new-gil; under io-priority the bound at the top of the loop
+                // asks too, and a request already set is not set, or counted, twice.
+                if isLocked && switchNumber == saved && setDropRequest() {
                     mine.dropRequests += 1
-                }
-                // io-priority's bound: after a whole interval of waiting, nobody goes first.
-                if handoff == .ioPriority && rank == .normal
-                    && monotonicNanoseconds() - start >= switchIntervalNanoseconds {
-                    waitingByRank[rank.rawValue] -= 1
-                    rank = .starving
-                    waitingByRank[rank.rawValue] += 1
-                    mine.starvedWaiters += 1
                 }
             }
             waitingByRank[rank.rawValue] -= 1
@@ -588,13 +659,11 @@ final class LockState: @unchecked Sendable {
     }
 
     /// `drop`'s slow path: under `mutex`, with the wake-up and the forced switch; and `free`'s
-    /// drop, which only counts.
+    /// detach, which only counts.
     @inline(never)
     private func dropSlow(threadID: Int, heldNanoseconds: UInt64, reason: ReleaseReason, at releasedAt: UInt64) -> Bool {
         if handoff == .free {
-            mutex.lock()
-            accountHold(heldNanoseconds, endingAt: releasedAt)
-            mutex.unlock()
+            detachFree(heldNanoseconds: heldNanoseconds)
             return false
         }
         mutex.lock()

@@ -14,12 +14,19 @@ public struct LockStatistics: Sendable, Equatable, Codable {
     public var maxWaitNanoseconds: UInt64 = 0
     /// Time the lock was held, summed over all holds.
     public var totalHoldNanoseconds: UInt64 = 0
-    /// Drop requests set: a waiter timed out after a whole switch interval with no switch.
+    /// Drop requests set: a waiter timed out after a whole switch interval with no switch (under
+    /// `io-priority`, also a thread back from I/O, or a waiter at its bound). A request that is
+    /// already pending is not set again, as in CPython, and not counted.
     public var dropRequests: UInt64 = 0
     /// Drops on request that then waited for another thread to take the lock (FORCE_SWITCHING).
     public var forcedSwitches: UInt64 = 0
     /// Acquisitions by a thread other than the previous holder (CPython's `switch_number`).
     public var switches: UInt64 = 0
+    /// `free`: acquisitions that found another thread holding at the same moment. Under a GIL
+    /// each of these would have been a wait; under `free` both threads ran.
+    public var concurrentAcquisitions: UInt64 = 0
+    /// `free`: the most threads that held at once.
+    public var maxConcurrentHolders: UInt64 = 0
     /// `io-priority`: drop requests set at once by a thread coming back from I/O.
     public var priorityRequests: UInt64 = 0
     /// `io-priority`: waiters that waited a whole switch interval and so went ahead of every
@@ -51,14 +58,14 @@ public struct LockStatistics: Sendable, Equatable, Codable {
     /// Total hold in seconds.
     public var totalHoldSeconds: Double { Double(totalHoldNanoseconds) / 1e9 }
 
-    /// The field-wise sum of two sets of counters; `maxWaitNanoseconds` takes the larger.
+    /// The field-wise sum of two sets of counters; the two maxima take the larger.
     public func adding(_ other: LockStatistics) -> LockStatistics {
         var sum = self
         sum.add(other)
         return sum
     }
 
-    /// Adds `other` field by field, in place; `maxWaitNanoseconds` takes the larger.
+    /// Adds `other` field by field, in place; the two maxima take the larger.
     public mutating func add(_ other: LockStatistics) {
         acquisitions += other.acquisitions
         contendedAcquisitions += other.contendedAcquisitions
@@ -70,6 +77,8 @@ public struct LockStatistics: Sendable, Equatable, Codable {
         switches += other.switches
         priorityRequests += other.priorityRequests
         starvedWaiters += other.starvedWaiters
+        concurrentAcquisitions += other.concurrentAcquisitions
+        maxConcurrentHolders = max(maxConcurrentHolders, other.maxConcurrentHolders)
         releasedKernelNanoseconds += other.releasedKernelNanoseconds
         releasedIONanoseconds += other.releasedIONanoseconds
         someoneWaitingNanoseconds += other.someoneWaitingNanoseconds

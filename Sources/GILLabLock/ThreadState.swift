@@ -85,8 +85,11 @@ public final class ThreadState {
 
     @usableFromInline let state: LockState
     @exclusivity(unchecked) private var heldSince: UInt64 = 0
-    /// `legacy-gil`: checkpoints left before the periodic release.
-    @exclusivity(unchecked) private var ticksLeft: Int
+    /// `free`: 3.13t's `tstate->state`, attached or detached, changed only by this thread's
+    /// compare-and-swap (in 3.13t a stop-the-world pause may change it too; GILLab has none).
+    private let attachState = Atomic<UInt8>(ThreadState.detached)
+    private static let detached: UInt8 = 0
+    private static let attached: UInt8 = 1
     /// The last release was for I/O, so the next acquire is a return from a blocking call.
     @exclusivity(unchecked) private var returningFromIO = false
     /// Inside `withoutLock`, a `ReleasedLock`'s span or a C extension's released block.
@@ -114,7 +117,6 @@ public final class ThreadState {
         self.name = name
         self.state = state
         self.interpreter = interpreter
-        self.ticksLeft = state.checkInterval
         self.sink = sink
         self.timed = lock.configuration.timing == .timed || sink != nil
         let now = monotonicNanoseconds()
@@ -161,6 +163,7 @@ public final class ThreadState {
             statistics.acquisitions += 1
             statistics.totalWaitNanoseconds += acquiredAt &- wantsAt
         } else {
+            if state.handoff == .free { changeAttachState(from: Self.detached, to: Self.attached) }
             let (outcome, at) = state.take(threadID: id, priority: returningFromIO, since: wantsAt)
             acquiredAt = at
             statistics.add(outcome)
@@ -172,6 +175,12 @@ public final class ThreadState {
         if timed { statistics.releasedNanoseconds += wantsAt &- lastRelease }
         tookLock()
         sink?.record(LockEvent(.acquired, at: acquiredAt, thread: id))
+    }
+
+    /// `free`'s attach or detach of this thread: 3.13t's `tstate_try_attach` / `tstate_set_detached`.
+    private func changeAttachState(from old: UInt8, to new: UInt8) {
+        let changed = attachState.compareExchange(expected: old, desired: new, ordering: .relaxed).exchanged
+        precondition(changed, "\(name): the thread state is not \(old == Self.attached ? "attached" : "detached")")
     }
 
     /// What every take does once the thread holds the lock.
@@ -193,6 +202,7 @@ public final class ThreadState {
         precondition(holdsLock, "\(name): release() without holding the interpreter lock")
         holdsLock = false
         returningFromIO = reason == .io
+        if state.handoff == .free { changeAttachState(from: Self.attached, to: Self.detached) }
         guard timed else {
             if state.drop(threadID: id, heldNanoseconds: 0, reason: reason, at: 0) { statistics.forcedSwitches += 1 }
             return 0
@@ -232,8 +242,14 @@ public final class ThreadState {
 
     // MARK: - Checkpoints
 
-    /// Polls the eval breaker, as CPython's eval loop does on backward jumps and calls. When a
-    /// drop is requested it drops the lock, waits for the handoff, and takes the lock again.
+    /// Polls the eval breaker, as CPython's eval loop does at its poll points (3.11: RESUME,
+    /// backward jumps, the return from a call). When a drop is requested it drops the lock,
+    /// waits for the handoff, and takes the lock again.
+    ///
+    /// Under `legacy-gil` a checkpoint is one tick of CPython 2.7's ticker instead; 2.7 ticks
+    /// once per instruction outside its FAST_DISPATCH group, and the interpreter calls this
+    /// after each such instruction (see ``LockPolicy/legacyGIL``). Code that is not
+    /// bytecode counts one tick per checkpoint.
     ///
     /// Costs one relaxed atomic load when nothing is requested. Inlinable, so that an eval loop
     /// in another module pays no call for it.
@@ -248,10 +264,12 @@ public final class ThreadState {
     func handleEvalBreaker() {
         precondition(holdsLock, "\(name): checkpoint() without holding the interpreter lock")
         if state.handoff == .legacyGIL {
-            // CPython 2: `if (--_Py_Ticker < 0)` → release, and at once take again.
-            ticksLeft -= 1
-            guard ticksLeft <= 0 else { return }
-            ticksLeft = state.checkInterval
+            // CPython 2.7's ceval.c: `if (--_Py_Ticker < 0) { _Py_Ticker = _Py_CheckInterval;
+            // ... PyThread_release_lock(interpreter_lock); PyThread_acquire_lock(interpreter_lock, 1); }`
+            // So a release comes every checkInterval + 1 ticks.
+            let left = state.ticker.load(ordering: .relaxed) - 1
+            guard left < 0 else { return state.ticker.store(left, ordering: .relaxed) }
+            state.ticker.store(state.checkInterval, ordering: .relaxed)
             release(reason: .tick)
             acquire()
             return

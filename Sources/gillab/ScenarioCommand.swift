@@ -38,11 +38,13 @@ struct Convoy: ParsableCommand {
         commandName: ConvoyScenario.name,
         abstract: ConvoyScenario.summary + ".",
         discussion: """
-            One I/O thread repeats "block, then a little Python-level work". It runs alone, then beside \
-            CPU-bound threads (a countdown loop), under each policy. Reported: how much longer than the \
-            block each blocking call took until the lock was held again (HdrHistogram p50, p99, max), \
-            and the CPU threads' throughput, so that a fix which only moves the cost shows up. Example:
+            One I/O thread (or --io-threads of them) repeats "block, then a little Python-level work". It \
+            runs alone, then beside CPU-bound threads (a countdown loop), under each policy. Reported: how \
+            much longer than the block each blocking call took until the lock was held again (HdrHistogram \
+            p50, p99, max), and the CPU threads' throughput (against new-gil's, and against their own alone \
+            just before) and longest wait, so that a fix which only moves the cost shows up. Examples:
               gillab scenario convoy --cpu-threads 0,1 --policies new-gil,io-priority --format json
+              gillab scenario convoy --io-threads 4 --block 100us --cpu-threads 1 --samples 4000
             """)
 
     @Option(help: ArgumentHelp("Comma-separated policies: \(LockPolicy.allCases.map(\.rawValue).joined(separator: ", ")).",
@@ -54,7 +56,10 @@ struct Convoy: ParsableCommand {
                                                         valueName: "counts"))
     var cpuThreads = CommaList<Int>(ConvoyPlan().cpuThreads)
 
-    @Option(parsing: .unconditional, help: "Measured blocks per configuration and round.")
+    @Option(parsing: .unconditional, help: "I/O threads, each doing --samples blocks.")
+    var ioThreads = ConvoyPlan().ioThreads
+
+    @Option(parsing: .unconditional, help: "Measured blocks per I/O thread, configuration and round.")
     var samples = ConvoyPlan().samples
 
     @Option(parsing: .unconditional, help: "Rounds over all configurations, in alternating order.")
@@ -78,7 +83,7 @@ struct Convoy: ParsableCommand {
     }
 
     func plan() throws -> ConvoyPlan {
-        ConvoyPlan(policies: policies.values, cpuThreads: cpuThreads.values, samples: samples, rounds: rounds,
+        ConvoyPlan(policies: policies.values, cpuThreads: cpuThreads.values, ioThreads: ioThreads, samples: samples, rounds: rounds,
                    block: block.duration, lock: try tuning.configuration(policy: .newGIL), timeLimit: timeLimit.duration,
                    timerSlack: defaultTimerSlack ? nil : .microseconds(1))
     }

@@ -116,8 +116,8 @@ struct InterpreterLockTests {
         waiter.join()
     }
 
-    @Test("straight-line code and forward jumps never poll; one back-edge honours the drop request")
-    func backEdge() throws {
+    @Test("a request pending at a call is served at the callee's RESUME, once; straight-line code and forward jumps have no other poll")
+    func resumeAndStraightLineCode() throws {
         let lock = InterpreterLock(configuration: try LockConfiguration(switchInterval: .microseconds(200)))
         try Self.pendingDropRequest(lock) { thread, waiterHasRun in
             let interpreter = Interpreter(thread: thread)
@@ -130,38 +130,43 @@ struct InterpreterLockTests {
                         y = y + 1
                     z = [y, y + 1, {1: y}]
                     return z[0] + z[1] + z[2][1]
-
-                def one_loop(n):
-                    while n > 0:
-                        n -= 1
-                    return n
                 """)
             _ = try interpreter.call("straight", [interpreter.int(5)])
-            #expect(lock.isDropRequested, "straight-line code polled the eval breaker")
-            #expect(!waiterHasRun())
-            _ = try interpreter.call("one_loop", [interpreter.int(1)])  // exactly one JUMP_BACKWARD
-            #expect(waiterHasRun(), "the back-edge did not hand the lock over")
+            #expect(waiterHasRun(), "RESUME did not hand the lock over")
             #expect(!lock.isDropRequested)
-            // Whether the dropper had to wait for the handoff (a forced switch) depends on who
-            // ran first after the drop; that the waiter ran in between is the property.
             #expect(thread.statistics.acquisitions == 2)
+            // The only poll point the compiled function has is its RESUME.
+            let listing = try interpreter.disassemble("def straight(x):\n    y = x * 2 + 1\n    if y > 3:\n        y = y - 1\n    return [y, {1: y}]\n")
+            let function = try #require(listing.components(separatedBy: "Disassembly of straight:").last)
+            #expect(function.split(separator: "\n").filter { $0.hasPrefix("*") }.map { $0.contains("RESUME") } == [true])
         }
     }
 
-    @Test("a call polls the eval breaker before the callee runs")
-    func call() throws {
-        let lock = InterpreterLock(configuration: try LockConfiguration(switchInterval: .microseconds(200)))
-        try Self.pendingDropRequest(lock) { thread, waiterHasRun in
-            let interpreter = Interpreter(thread: thread)
-            let seen = Counter()
-            interpreter.register("probe", arity: 0...0) { _, _, _ in
-                if waiterHasRun() { seen.add() }
-                return PyNone.shared
-            }
-            try interpreter.load("def main():\n    probe()\n")
-            _ = try interpreter.call("main", [])
-            #expect(seen.load == 1, "the waiter had not run when the callee started")
+    @Test("a drop request that comes during a loop is served at a back-edge")
+    func backEdge() throws {
+        let lock = InterpreterLock(configuration: try LockConfiguration(switchInterval: .milliseconds(2)))
+        let thread = lock.makeThreadState(name: "main")
+        thread.acquire()
+        let interpreter = Interpreter(thread: thread)
+        let entered = Counter()
+        var waiter: NativeThread?
+        // Starts a thread that waits for the lock; its request comes one interval later, by
+        // when `start_waiter` has returned and the loop, which calls nothing, is running.
+        interpreter.register("start_waiter", arity: 0...0) { _, _, _ in
+            waiter = NativeThread { lock.makeThreadState(name: "waiter").withLock { _ = entered.add() } }
+            return PyNone.shared
         }
+        try interpreter.load("""
+            def spin(n):
+                start_waiter()
+                while n > 0:
+                    n -= 1
+                return n
+            """)
+        _ = try interpreter.call("spin", [interpreter.int(500_000)])
+        #expect(entered.load == 1, "no back-edge handed the lock over")
+        thread.detach()
+        waiter?.join()
     }
 
     @Test("a native that holds the lock cannot be preempted; one that releases lets others run",

@@ -3,7 +3,7 @@ import Testing
 @testable import GILLabLock
 import GILLabTestSupport
 
-@Suite("Lock policies: per-interpreter and io-priority")
+@Suite("Lock policies: per-interpreter, io-priority, free, and the drop request")
 struct PolicyTests {
     static func lock(_ policy: LockPolicy, intervalMicroseconds: Int = 2_000, interpreters: Int = 2) -> InterpreterLock {
         InterpreterLock(configuration: try! LockConfiguration(
@@ -153,5 +153,91 @@ struct PolicyTests {
         // is a liveness bound, not a timing claim, and still catches real starvation.
         #expect(stats.maxWaitNanoseconds < UInt64(250 * interval) * 1_000)
         #expect(lock.statistics.priorityRequests > 0)
+    }
+
+    @Test("per-interpreter: a thread joins the interpreter its maker names, whatever order the states are made in")
+    func perInterpreterExplicitBinding() {
+        let lock = Self.lock(.perInterpreter, interpreters: 3)
+        #expect(lock.interpreterCount == 3)
+        let bound = Collector<(Int, Int)>()
+        // Made on their own threads, in whatever order they get there.
+        runThreads(6) { index in
+            let thread = lock.makeThreadState(name: "t\(index)", interpreter: index % 3)
+            bound.append((index, thread.interpreter))
+            thread.withLock {}
+        }
+        #expect(bound.all.allSatisfy { $0.1 == $0.0 % 3 })
+        // Other policies have one lock, and ignore the binding.
+        #expect(Self.lock(.newGIL).makeThreadState(interpreter: 0).interpreter == 0)
+    }
+
+    @Test("io-priority: a waiter woken again and again, never timing out, still becomes starving once it has waited an interval")
+    func promotionAtWakeUp() {
+        // 50 ms interval, a wake-up every 1 ms: a waiter whose bound waited for a timeout would
+        // never get there.
+        let lock = Self.lock(.ioPriority, intervalMicroseconds: 50_000)
+        let holder = lock.makeThreadState(name: "holder")
+        holder.acquire()
+        let cpu = NativeThread { lock.makeThreadState(name: "cpu").withLock {} }
+        let watchdog = Watchdog(stall: 30)
+        while lock.state.waitingByRankSnapshot[LockState.Rank.starving.rawValue] == 0 && !watchdog.hasFired {
+            // What an I/O thread's drop does to the waiters: wake them all.
+            lock.state.mutex.lock()
+            lock.state.cond.broadcast()
+            lock.state.mutex.unlock()
+            usleep(1_000)
+        }
+        watchdog.finish()
+        #expect(!watchdog.hasFired)
+        // Promoted, it asked the holder to drop.
+        #expect(lock.isDropRequested)
+        holder.checkpoint()
+        holder.release()
+        cpu.join()
+        #expect(lock.statistics.starvedWaiters == 1)
+    }
+
+    @Test("a drop request already pending is not set again, nor counted", arguments: [LockPolicy.newGIL, .ioPriority])
+    func dropRequestCountedOnce(policy: LockPolicy) {
+        let lock = Self.lock(policy, intervalMicroseconds: 1_000)
+        let holder = lock.makeThreadState(name: "holder")
+        holder.acquire()
+        let waiters = (0..<2).map { index in NativeThread { lock.makeThreadState(name: "w\(index)").withLock {} } }
+        while !lock.isDropRequested { sched_yield() }
+        usleep(20_000)  // twenty more intervals of timed waits, none of which sets it again
+        holder.release()
+        for waiter in waiters { waiter.join() }
+        #expect(lock.statistics.dropRequests == 1)
+    }
+
+    @Test("free: attach and detach take no mutex; a thread that finds another attached is counted")
+    func freeTakesNoMutex() {
+        let lock = Self.lock(.free)
+        // With the lock's mutex held elsewhere, a free take and drop still go through.
+        lock.state.mutex.lock()
+        let done = Counter()
+        let worker = NativeThread {
+            let thread = lock.makeThreadState(name: "worker")
+            for _ in 0..<1_000 { thread.withLock {} }
+            thread.detach()
+            done.store(1)
+        }
+        let deadline = monotonicNanoseconds() + 30_000_000_000
+        while done.load == 0 && monotonicNanoseconds() < deadline { usleep(1_000) }
+        let finished = done.load == 1
+        lock.state.mutex.unlock()
+        worker.join()
+        #expect(finished, "a free take or drop waited for the lock's mutex")
+        #expect(lock.statistics.acquisitions == 1_000)
+        #expect(lock.statistics.concurrentAcquisitions == 0)
+
+        // Two threads holding at once: the second attach finds the first.
+        lock.resetStatistics()
+        #expect(twoThreadsHoldAtOnce(lock))
+        let statistics = lock.statistics
+        #expect(statistics.acquisitions == 2)
+        #expect(statistics.concurrentAcquisitions == 1)
+        #expect(statistics.maxConcurrentHolders == 2)
+        #expect(statistics.contendedAcquisitions == 0 && statistics.totalWaitNanoseconds == 0)
     }
 }

@@ -52,7 +52,7 @@ func runTrial(workload: any Workload, units: Int, threads: Int, discipline: Call
     let queue = UnitQueue(count: units)
     let spawned = (0..<threads).map { index in
         NativeThread {
-            let thread = lock.makeThreadState(name: "worker-\(index)")
+            let thread = lock.makeThreadState(name: "worker-\(index)", interpreter: index % lock.interpreterCount)
             var slot = ThreadResult()
             // Workers (buffers, interpreters) are made before the gate, so set-up is not timed.
             // Making interpreter objects needs the lock; the threads take turns.

@@ -48,7 +48,8 @@ private func hybridThreads(workload: any Workload, units: Int, threads: Int, com
     let spawned = (0..<threads + computeWorkers).map { index in
         NativeThread {
             let isCompute = index >= threads
-            let thread = lock.makeThreadState(name: isCompute ? "compute-\(index - threads)" : "orchestrator-\(index)")
+            let thread = lock.makeThreadState(name: isCompute ? "compute-\(index - threads)" : "orchestrator-\(index)",
+                                                 interpreter: index % lock.interpreterCount)
             var worker: (any WorkloadWorker)?
             if isCompute {
                 thread.acquire()
@@ -117,7 +118,7 @@ private func hybridProcesses(workload: any Workload, kind: WorkloadKind, units: 
     let timeoutNanoseconds = timeout.wholeNanoseconds
     let orchestrators = (0..<threads).map { index in
         NativeThread {
-            let thread = lock.makeThreadState(name: "orchestrator-\(index)")
+            let thread = lock.makeThreadState(name: "orchestrator-\(index)", interpreter: index % lock.interpreterCount)
             thread.acquire()
             var sum: UInt64 = 0
             while failure.withLock({ $0 }) == nil, let unit = queue.next() {

@@ -1,13 +1,15 @@
 extension ReportRenderer {
     /// The columns of the convoy table, CSV and Markdown forms.
     static let convoyColumns = ["policy", "cpu_threads", "samples", "p50_us", "p99_us", "max_us",
-                                "cpu_Mit_per_s", "cpu_vs_new_gil", "io_req_per_s", "switches", "drop_req", "prio_req"]
+                                "cpu_Mit_per_s", "cpu_vs_new_gil", "cpu_vs_alone", "cpu_max_wait_us", "io_req_per_s", "switches", "drop_req", "prio_req"]
 
     static func convoyCells(_ r: ConvoyResult) -> [String] {
         [r.policy.rawValue, "\(r.cpuThreads)", "\(r.samples)" + (r.truncated ? " (time limit)" : ""),
          fixed(r.latencyMicroseconds.p50, 0), fixed(r.latencyMicroseconds.p99, 0), fixed(r.latencyMicroseconds.max, 0),
          r.cpuIterationsPerSecond.map { fixed($0 / 1e6, 2) } ?? "-",
          r.cpuThroughputVersusNewGIL.map { fixed($0, 2) } ?? "-",
+         r.cpuThroughputVersusAlone.map { fixed($0, 2) } ?? "-",
+         r.cpuMaxWaitMicroseconds.map { fixed($0, 0) } ?? "-",
          fixed(r.ioRequestsPerSecond, 0), "\(r.lock.switches)", "\(r.lock.dropRequests)", "\(r.lock.priorityRequests)"]
     }
 
@@ -28,22 +30,35 @@ extension Verdict {
             let p50 = busy.latencyMicroseconds.p50
             let alone = row(policy, 0).map { " (alone: \(us($0.latencyMicroseconds.p50)))" } ?? ""
             let cpu = busy.cpuThroughputVersusNewGIL.map { ", CPU throughput \(fixed($0, 2))× new-gil's" } ?? ""
+            let cpuWait = busy.cpuMaxWaitMicroseconds.map { "; the CPU threads' longest wait \(us($0))" } ?? ""
             let head = "\(policy.rawValue), \(cpuThreads) CPU thread\(cpuThreads == 1 ? "" : "s"): p50 \(us(p50))\(alone)"
             let meaning: String = switch policy {
             case .newGIL:
                 "\(fixed(p50 / interval, 2)) switch intervals: the returning I/O thread waits out a whole interval before it may ask (the convoy effect, bpo-7946)"
             case .ioPriority:
-                "the returning I/O thread asks for the lock at once\(cpu)"
+                "the returning I/O thread asks for the lock at once\(cpu)\(cpuWait), bounded by one switch interval plus the holder's time to its next checkpoint"
             case .legacyGIL:
                 "p99 \(us(busy.latencyMicroseconds.p99)), max \(us(busy.latencyMicroseconds.max)): no handoff, so the I/O thread gets the lock only when it wins the race against the CPU thread's immediate re-request"
             case .free:
                 "no lock to wait for\(cpu)"
             case .perInterpreter:
-                "I/O and CPU threads in different interpreters do not contend\(cpu)"
+                perInterpreterMeaning(report.config, cpuThreads: cpuThreads) + cpu
             }
             lines.append(head + ": " + meaning)
         }
         return lines
+    }
+
+    /// Which threads share a lock under `per-interpreter`: thread i, the I/O threads first, is
+    /// in interpreter i mod K.
+    private static func perInterpreterMeaning(_ config: ConvoySettings, cpuThreads: Int) -> String {
+        let k = config.interpreters
+        let shared = (0..<cpuThreads).filter { (config.ioThreads + $0) % k < config.ioThreads }
+        if shared.isEmpty {
+            return "every I/O thread is in an interpreter of its own, without CPU threads, so it never waits for one"
+        }
+        let names = shared.map { "cpu-\($0)" }.joined(separator: ", ")
+        return "\(names) share\(shared.count == 1 ? "s" : "") an interpreter, and so a lock, with an I/O thread (thread i is in interpreter i mod \(k)): that I/O thread waits as under new-gil"
     }
 }
 
@@ -53,10 +68,13 @@ extension ConvoyReport: TabularScenarioReport {
 
     public var preamble: String {
         let c = config
-        return "convoy: one I/O thread blocks \(fixed(c.blockMicroseconds, 0)) µs, then runs a little Python-level code; "
+        let io = c.ioThreads == 1 ? "one I/O thread blocks" : "\(c.ioThreads) I/O threads each block"
+        return "convoy: \(io) \(fixed(c.blockMicroseconds, 0)) µs, then run\(c.ioThreads == 1 ? "s" : "") a little Python-level code; "
              + "\(c.samples) samples × \(c.rounds) rounds after \(c.warmup) warm-up; switch interval "
              + "\(fixed(c.switchIntervalSeconds * 1e3, 3)) ms, check interval \(c.checkInterval), \(c.interpreters) interpreters, "
              + "I/O thread's timer slack \(c.timerSlackMicroseconds.map { "\(fixed($0, 0)) µs" } ?? "the system default")\n"
-             + "latency: how much longer than the block each blocking call took, until the lock was held again\n"
+             + "latency: how much longer than the block each blocking call took, until the lock was held again; "
+             + "cpu_vs_alone: the CPU threads' throughput ÷ theirs alone for \(fixed(Double(ConvoyPlan.aloneDuration.wholeNanoseconds) / 1e6, 0)) ms just before; "
+             + "cpu_max_wait_us: their longest wait for the lock\n"
     }
 }

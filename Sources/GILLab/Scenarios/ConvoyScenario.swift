@@ -1,17 +1,22 @@
 import Histogram
+import Synchronization
 
-// The convoy effect (bpo-7946), measured. One I/O thread repeats "block, then a little
+// The convoy effect (bpo-7946), measured. One or more I/O threads repeat "block, then a little
 // Python-level work" beside 0, 1 or 2 CPU-bound threads. Each block releases the lock; what the
-// scenario measures is how much longer than the block itself the I/O thread needs before it
-// holds the lock again, and how much the CPU-bound threads get done meanwhile.
+// scenario measures is how much longer than the block itself an I/O thread needs before it
+// holds the lock again, and what that costs the CPU-bound threads: their throughput beside the
+// I/O threads against alone, and their longest wait for the lock.
 
 /// What `gillab scenario convoy` runs.
 public struct ConvoyPlan: Sendable, Equatable {
     /// The policies to compare; `per-interpreter` uses ``/GILLabLock/LockConfiguration/interpreters`` of `lock`.
     public var policies: [LockPolicy]
-    /// CPU-bound threads beside the I/O thread; 0 measures the I/O thread alone.
+    /// CPU-bound threads beside the I/O threads; 0 measures the I/O threads alone.
     public var cpuThreads: [Int]
-    /// Measured blocks per configuration and round, after ``warmupSamples`` uncounted ones.
+    /// I/O threads, each doing ``samples`` blocks; 1 by default, the convoy of bpo-7946. Several
+    /// show whether a stream of I/O threads can starve a CPU-bound one.
+    public var ioThreads: Int
+    /// Measured blocks per I/O thread, configuration and round, after ``warmupSamples`` uncounted ones.
     public var samples: Int
     /// Rounds over every configuration. Rounds alternate their order (A B … B A) so that a drift
     /// of the machine falls on every configuration alike; latencies pool over rounds, and CPU
@@ -33,14 +38,18 @@ public struct ConvoyPlan: Sendable, Equatable {
     public static let warmupSamples = 10
     /// Iterations of the CPU threads' countdown between looks at the stop flag.
     static let cpuChunk = 20_000
+    /// How long the CPU threads run alone, before each configuration with CPU threads, for
+    /// ``ConvoyResult/cpuThroughputVersusAlone``.
+    public static let aloneDuration: Duration = .milliseconds(200)
 
     /// The standard scenario: every policy; alone, then beside 1 and 2 CPU
     /// threads; 1 ms blocks; CPython's 5 ms switch interval.
-    public init(policies: [LockPolicy] = LockPolicy.allCases, cpuThreads: [Int] = [0, 1, 2], samples: Int = 150,
-                rounds: Int = 3, block: Duration = .milliseconds(1), lock: LockConfiguration = .default,
+    public init(policies: [LockPolicy] = LockPolicy.allCases, cpuThreads: [Int] = [0, 1, 2], ioThreads: Int = 1,
+                samples: Int = 150, rounds: Int = 3, block: Duration = .milliseconds(1), lock: LockConfiguration = .default,
                 timeLimit: Duration = .seconds(10), timerSlack: Duration? = .microseconds(1)) {
         self.policies = policies
         self.cpuThreads = cpuThreads
+        self.ioThreads = ioThreads
         self.samples = samples
         self.rounds = rounds
         self.block = block
@@ -57,6 +66,9 @@ public struct ConvoyPlan: Sendable, Equatable {
         if let bad = cpuThreads.first(where: { !(0...64).contains($0) }) {
             throw .setting("cpuThreads", "must be between 0 and 64, got \(bad)", subject: "CPU threads")
         }
+        guard (1...64).contains(ioThreads) else {
+            throw .setting("ioThreads", "must be between 1 and 64, got \(ioThreads)", subject: "I/O threads")
+        }
         guard (1...1_000_000).contains(samples) else { throw .setting("samples", "must be between 1 and 1000000, got \(samples)") }
         guard (1...100).contains(rounds) else { throw .setting("rounds", "must be between 1 and 100, got \(rounds)") }
         let longestBlock = Duration.seconds(10)
@@ -70,7 +82,7 @@ public struct ConvoyPlan: Sendable, Equatable {
     }
 }
 
-/// Percentiles of the I/O thread's extra wake-up latency, in microseconds, from HdrHistogram
+/// Percentiles of the I/O threads' extra wake-up latency, in microseconds, from HdrHistogram
 /// (3 significant digits).
 public struct LatencyPercentiles: Sendable, Codable, Equatable {
     /// The median.
@@ -85,9 +97,9 @@ public struct LatencyPercentiles: Sendable, Codable, Equatable {
 public struct ConvoyResult: Sendable, Codable, Equatable {
     /// The lock's policy.
     public var policy: LockPolicy
-    /// CPU-bound threads beside the I/O thread.
+    /// CPU-bound threads beside the I/O threads.
     public var cpuThreads: Int
-    /// Blocks measured, over all rounds.
+    /// Blocks measured, over all I/O threads and rounds.
     public var samples: Int
     /// How much longer than the block itself each blocking call took, up to the moment the I/O
     /// thread held the lock again: timer slack plus the wait for the lock.
@@ -97,7 +109,14 @@ public struct ConvoyResult: Sendable, Codable, Equatable {
     public var cpuIterationsPerSecond: Double?
     /// ``cpuIterationsPerSecond`` ÷ `new-gil`'s with as many CPU threads, when both were run.
     public var cpuThroughputVersusNewGIL: Double?
-    /// The I/O thread's completed requests per second, median over rounds.
+    /// The CPU threads' throughput beside the I/O threads ÷ theirs alone, under the same
+    /// policy, just before, for ``ConvoyPlan/aloneDuration``; the median over rounds. `nil`
+    /// with no CPU threads.
+    public var cpuThroughputVersusAlone: Double?
+    /// The CPU threads' longest single wait for the lock, in microseconds, over all rounds:
+    /// what the I/O threads' turns cost them at worst. `nil` with no CPU threads.
+    public var cpuMaxWaitMicroseconds: Double?
+    /// The I/O threads' completed requests per second, summed over them; median over rounds.
     public var ioRequestsPerSecond: Double
     /// The lock's counters, summed over rounds.
     public var lock: LockStatistics
@@ -107,6 +126,7 @@ public struct ConvoyResult: Sendable, Codable, Equatable {
     enum CodingKeys: String, CodingKey {
         case policy, cpuThreads = "cpu_threads", samples, latencyMicroseconds = "latency_us"
         case cpuIterationsPerSecond = "cpu_iterations_per_s", cpuThroughputVersusNewGIL = "cpu_throughput_vs_new_gil"
+        case cpuThroughputVersusAlone = "cpu_throughput_vs_alone", cpuMaxWaitMicroseconds = "cpu_max_wait_us"
         case ioRequestsPerSecond = "io_requests_per_s", lock, truncated
     }
 }
@@ -117,7 +137,9 @@ public struct ConvoySettings: Sendable, Codable, Equatable {
     public var policies: [LockPolicy]
     /// CPU thread counts.
     public var cpuThreads: [Int]
-    /// Measured blocks per configuration and round.
+    /// I/O threads.
+    public var ioThreads: Int
+    /// Measured blocks per I/O thread, configuration and round.
     public var samples: Int
     /// Rounds completed: the plan's, or fewer when the run was stopped early.
     public var rounds: Int
@@ -135,7 +157,7 @@ public struct ConvoySettings: Sendable, Codable, Equatable {
     public var timerSlackMicroseconds: Double?
 
     enum CodingKeys: String, CodingKey {
-        case policies, cpuThreads = "cpu_threads", samples, rounds, warmup, blockMicroseconds = "block_us"
+        case policies, cpuThreads = "cpu_threads", ioThreads = "io_threads", samples, rounds, warmup, blockMicroseconds = "block_us"
         case switchIntervalSeconds = "switch_interval_s", checkInterval = "check_interval", interpreters
         case timerSlackMicroseconds = "timer_slack_us"
     }
@@ -186,7 +208,12 @@ public enum ConvoyScenario: Scenario {
                                           progress: progress) { (_, index) throws(RunnerError) in
             var configuration = plan.lock
             configuration.policy = configurations[index].policy
-            rounds[index].append(try runOnce(plan, lock: configuration, cpuThreads: configurations[index].cpuThreads))
+            let cpuThreads = configurations[index].cpuThreads
+            // The CPU threads alone first, then beside the I/O threads: a pair within the round.
+            let alone = cpuThreads == 0 ? 0 : try cpuAlone(lock: configuration, cpuThreads: cpuThreads)
+            var round = try runOnce(plan, lock: configuration, cpuThreads: cpuThreads)
+            round.cpuAloneIterationsPerSecond = alone
+            rounds[index].append(round)
         }
         // Only whole rounds count, so that every configuration pools as many.
         var results = whole == 0 ? [] : configurations.indices.map { index in
@@ -200,7 +227,7 @@ public enum ConvoyScenario: Scenario {
             results[index].cpuThroughputVersusNewGIL = mine / baseline
         }
         let settings = ConvoySettings(
-            policies: plan.policies, cpuThreads: plan.cpuThreads, samples: plan.samples, rounds: whole,
+            policies: plan.policies, cpuThreads: plan.cpuThreads, ioThreads: plan.ioThreads, samples: plan.samples, rounds: whole,
             warmup: ConvoyPlan.warmupSamples, blockMicroseconds: Double(plan.block.wholeNanoseconds) / 1e3,
             switchIntervalSeconds: Double(plan.lock.switchIntervalNanoseconds) / 1e9,
             checkInterval: plan.lock.checkInterval, interpreters: plan.lock.interpreters,
@@ -221,25 +248,33 @@ public enum ConvoyScenario: Scenario {
             policy: policy, cpuThreads: cpuThreads, samples: Int(pooled.totalCount), latencyMicroseconds: latency,
             cpuIterationsPerSecond: cpuThreads == 0 ? nil : Summary(rounds.map(\.cpuIterationsPerSecond)).median,
             cpuThroughputVersusNewGIL: nil,
+            cpuThroughputVersusAlone: cpuThreads == 0 ? nil : Summary(rounds.map {
+                $0.cpuAloneIterationsPerSecond > 0 ? $0.cpuIterationsPerSecond / $0.cpuAloneIterationsPerSecond : 0
+            }).median,
+            cpuMaxWaitMicroseconds: cpuThreads == 0 ? nil : microseconds(rounds.map(\.cpuMaxWaitNanoseconds).max() ?? 0),
             ioRequestsPerSecond: Summary(rounds.map(\.ioRequestsPerSecond)).median,
             lock: rounds.reduce(LockStatistics()) { $0.adding($1.lock) },
             truncated: rounds.contains(where: \.truncated))
     }
 
-    /// One configuration, once: the I/O thread and `cpuThreads` CPU threads on one fresh lock.
+    /// One configuration, once: the I/O threads and `cpuThreads` CPU threads on one fresh lock.
     static func runOnce(_ plan: ConvoyPlan, lock configuration: LockConfiguration,
                         cpuThreads: Int) throws(RunnerError) -> ConvoyRound {
         let lock = InterpreterLock(configuration: configuration)
         let gate = StartGate()
         let stop = StopFlag()
-        let cpuResults = Locked<[(iterations: Int, seconds: Double)]>([])
-        let ioResult = Locked<Result<ConvoyRound, RunnerError>?>(nil)
+        let ioLeft = Atomic<Int>(plan.ioThreads)
+        let cpuResults = Locked<[CPUThreadResult]>([])
+        let ioResults = Locked<[Result<IOThreadResult, RunnerError>]>([])
         let blockNanoseconds = plan.block.wholeNanoseconds
         let limit = plan.timeLimit.wholeNanoseconds
 
-        // Made first, so that under per-interpreter it is thread 1, in interpreter 0.
-        let io = NativeThread {
-            let thread = lock.makeThreadState(name: "io")
+        // Thread i joins interpreter i mod K, the I/O threads first: with 2 interpreters and one
+        // I/O thread, it is alone in interpreter 0 beside 1 CPU thread, and shares it with cpu-1
+        // beside 2.
+        let ios = (0..<plan.ioThreads).map { ioIndex in NativeThread {
+            let thread = lock.makeThreadState(name: plan.ioThreads == 1 ? "io" : "io-\(ioIndex)",
+                                              interpreter: ioIndex % lock.interpreterCount)
             if let slack = plan.timerSlack { try? Kernels.setTimerSlack(slack) }  // not on macOS: kept default
             var histogram = Histogram<UInt64>(highestTrackableValue: 3_600_000_000_000, numberOfSignificantValueDigits: .three)
             var recorded = 0
@@ -266,6 +301,7 @@ public enum ConvoyScenario: Scenario {
             thread.release(reason: .exit)
             gate.arriveAndWait()
 
+            var seconds = 0.0
             if failure == nil {
                 let start = monotonicNanoseconds()  // the gate has just opened
                 thread.acquire()
@@ -288,64 +324,111 @@ public enum ConvoyScenario: Scenario {
                     failure = .workload(.python(error))
                 }
                 // Requests are counted only after the warm-up, which set measuredFrom.
-                let seconds = requests > 0 ? Double(monotonicNanoseconds() - measuredFrom) / 1e9 : 0
-                stop.raise()
-                let statistics = thread.statistics
-                thread.detach()
-                ioResult.withLock {
-                    $0 = failure.map { .failure($0) } ?? .success(ConvoyRound(
-                        latencies: histogram, cpuIterationsPerSecond: 0,
-                        ioRequestsPerSecond: seconds > 0 ? Double(requests) / seconds : 0,
-                        lock: statistics, truncated: truncated))
-                }
-            } else {
-                stop.raise()
-                ioResult.withLock { $0 = .failure(failure!) }
+                seconds = requests > 0 ? Double(monotonicNanoseconds() - measuredFrom) / 1e9 : 0
             }
-        }
+            // The CPU threads stop when the last I/O thread is done, or at once on a failure.
+            if failure != nil || ioLeft.wrappingSubtract(1, ordering: .relaxed).newValue == 0 { stop.raise() }
+            thread.detach()
+            ioResults.withLock {
+                $0.append(failure.map { .failure($0) } ?? .success(IOThreadResult(
+                    latencies: histogram, requestsPerSecond: seconds > 0 ? Double(requests) / seconds : 0,
+                    truncated: truncated)))
+            }
+        } }
 
         let cpus = (0..<cpuThreads).map { index in
-            NativeThread {
-                let thread = lock.makeThreadState(name: "cpu-\(index)")
-                thread.acquire()
-                let interpreter = Interpreter(thread: thread)
-                let loaded = (try? interpreter.load(Programs.countdown)) != nil
-                let chunk = interpreter.int(ConvoyPlan.cpuChunk)
-                thread.release(reason: .exit)
-                gate.arriveAndWait()
-                var iterations = 0
-                thread.acquire()
-                let begin = monotonicNanoseconds()
-                while loaded && !stop.isRaised {
-                    guard (try? interpreter.call("unit", [chunk])) != nil else { break }
-                    iterations += ConvoyPlan.cpuChunk
-                }
-                let seconds = Double(monotonicNanoseconds() - begin) / 1e9
-                thread.detach()
-                cpuResults.withLock { $0.append((iterations, seconds)) }
+            cpuThread(lock: lock, index: index, interpreter: (plan.ioThreads + index) % lock.interpreterCount,
+                      gate: gate, stop: stop, results: cpuResults)
+        }
+
+        _ = gate.openAndJoin(ios + cpus, lock: lock)
+
+        var pooled: IOThreadResult?
+        for result in ioResults.withLock({ $0 }) {
+            switch result {
+            case .failure(let error): throw error
+            case .success(let io):
+                if pooled == nil { pooled = io; continue }
+                pooled!.latencies.add(io.latencies)
+                pooled!.requestsPerSecond += io.requestsPerSecond
+                pooled!.truncated = pooled!.truncated || io.truncated
             }
         }
-
-        _ = gate.openAndJoin([io] + cpus, lock: lock)
-
-        var round: ConvoyRound
-        switch ioResult.withLock({ $0 }) {
-        case .success(let value)?: round = value
-        case .failure(let error)?: throw error
-        case nil: throw .failed("the I/O thread reported nothing")
-        }
-        round.cpuIterationsPerSecond = cpuResults.withLock { results in
-            results.reduce(0) { $0 + (($1.seconds > 0) ? Double($1.iterations) / $1.seconds : 0) }
-        }
-        round.lock = lock.statistics
-        return round
+        guard let pooled else { throw .failed("the I/O threads reported nothing") }
+        let cpu = cpuResults.withLock { $0 }
+        return ConvoyRound(
+            latencies: pooled.latencies, cpuIterationsPerSecond: cpu.reduce(0) { $0 + $1.iterationsPerSecond },
+            cpuAloneIterationsPerSecond: 0, cpuMaxWaitNanoseconds: cpu.map(\.maxWaitNanoseconds).max() ?? 0,
+            ioRequestsPerSecond: pooled.requestsPerSecond, lock: lock.statistics, truncated: pooled.truncated)
     }
+
+    /// The CPU threads alone on a fresh lock of the same configuration, for
+    /// ``ConvoyPlan/aloneDuration``: the baseline of ``ConvoyResult/cpuThroughputVersusAlone``.
+    /// - Returns: countdown iterations per second, summed over the threads.
+    static func cpuAlone(lock configuration: LockConfiguration, cpuThreads: Int) throws(RunnerError) -> Double {
+        let lock = InterpreterLock(configuration: configuration)
+        let gate = StartGate()
+        let stop = StopFlag()
+        let results = Locked<[CPUThreadResult]>([])
+        let cpus = (0..<cpuThreads).map { index in
+            cpuThread(lock: lock, index: index, interpreter: index % lock.interpreterCount, gate: gate, stop: stop, results: results)
+        }
+        let timer = NativeThread {
+            gate.arriveAndWait()
+            try? Kernels.sleep(for: ConvoyPlan.aloneDuration)
+            stop.raise()
+        }
+        _ = gate.openAndJoin(cpus + [timer], lock: lock)
+        return results.withLock { $0 }.reduce(0) { $0 + $1.iterationsPerSecond }
+    }
+
+    /// A CPU-bound thread: countdown in chunks of ``ConvoyPlan/cpuChunk`` until `stop`.
+    private static func cpuThread(lock: InterpreterLock, index: Int, interpreter: Int, gate: StartGate,
+                                  stop: StopFlag, results: Locked<[CPUThreadResult]>) -> NativeThread {
+        NativeThread {
+            let thread = lock.makeThreadState(name: "cpu-\(index)", interpreter: interpreter)
+            thread.acquire()
+            let interpreter = Interpreter(thread: thread)
+            let loaded = (try? interpreter.load(Programs.countdown)) != nil
+            let chunk = interpreter.int(ConvoyPlan.cpuChunk)
+            thread.release(reason: .exit)
+            gate.arriveAndWait()
+            var iterations = 0
+            thread.resetStatistics()
+            thread.acquire()
+            let begin = monotonicNanoseconds()
+            while loaded && !stop.isRaised {
+                guard (try? interpreter.call("unit", [chunk])) != nil else { break }
+                iterations += ConvoyPlan.cpuChunk
+            }
+            let seconds = Double(monotonicNanoseconds() - begin) / 1e9
+            thread.detach()
+            let result = CPUThreadResult(iterationsPerSecond: seconds > 0 ? Double(iterations) / seconds : 0,
+                                         maxWaitNanoseconds: thread.statistics.maxWaitNanoseconds)
+            results.withLock { $0.append(result) }
+        }
+    }
+}
+
+/// One I/O thread's figures from one round.
+private struct IOThreadResult {
+    var latencies: Histogram<UInt64>
+    var requestsPerSecond: Double
+    var truncated: Bool
+}
+
+/// One CPU thread's figures from one round.
+private struct CPUThreadResult {
+    var iterationsPerSecond: Double
+    var maxWaitNanoseconds: UInt64
 }
 
 /// One configuration's figures from one round.
 struct ConvoyRound: Sendable {
     var latencies: Histogram<UInt64>
     var cpuIterationsPerSecond: Double
+    var cpuAloneIterationsPerSecond: Double
+    var cpuMaxWaitNanoseconds: UInt64
     var ioRequestsPerSecond: Double
     var lock: LockStatistics
     var truncated: Bool

@@ -363,7 +363,7 @@ public enum ServiceScenario: Scenario {
         let perThread = Locked(LockStatistics())
         let threads = (0..<count).map { index in
             NativeThread { [make, body] in
-                let thread = lock.makeThreadState(name: "\(name)-\(index)")
+                let thread = lock.makeThreadState(name: "\(name)-\(index)", interpreter: index % lock.interpreterCount)
                 thread.acquire()
                 var state: State?
                 do { state = try make(index, thread) } catch { failure.withLock { $0 = $0 ?? error } }

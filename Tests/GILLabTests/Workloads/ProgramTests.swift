@@ -6,16 +6,22 @@ import GILLabTestSupport
 
 @Suite("Workload programs in the interpreter")
 struct ProgramTests {
-    @Test("disassembly marks the instructions that poll: back-edges and calls only")
+    @Test("disassembly marks 3.11's poll points (RESUME, back-edges, calls) and 2.7's ticks")
     func disassembly() throws {
         let listing = try withInterpreter { try $0.disassemble(Programs.countdown) }
         #expect(listing.contains("Disassembly of unit:"))
-        let polling = listing.split(separator: "\n").filter { $0.hasPrefix("*") }
-        #expect(polling.count == 1)
-        #expect(polling.allSatisfy { $0.contains("JUMP_BACKWARD") })
+        let lines = listing.split(separator: "\n")
+        let polling = lines.filter { $0.hasPrefix("*") }
+        // The module's RESUME, the function's RESUME, and the loop's back-edge.
+        #expect(polling.count == 3)
+        #expect(polling.filter { $0.contains("RESUME") }.count == 2)
+        #expect(polling.filter { $0.contains("JUMP_BACKWARD") }.count == 1)
         #expect(listing.contains("COMPARE_AND_BRANCH"))
+        // 2.7's ticks in the loop: INPLACE_SUBTRACT and JUMP_ABSOLUTE, not the predicted compare.
+        let unit = try #require(listing.components(separatedBy: "Disassembly of unit:").last)
+        #expect(unit.split(separator: "\n").filter { $0.count > 1 && $0.dropFirst().first == "1" }.map { $0.contains("RESUME") || $0.contains("BINARY_OP") || $0.contains("JUMP_BACKWARD") } == [true, true, true])
         let gemm = try withInterpreter { try $0.disassemble(Programs.gemm) }
-        for line in gemm.split(separator: "\n") where line.contains("CALL") || line.contains("JUMP_BACKWARD") {
+        for line in gemm.split(separator: "\n") where line.contains("CALL") || line.contains("JUMP_BACKWARD") || line.contains("RESUME") {
             #expect(line.hasPrefix("*"), "\(line)")
         }
         for line in gemm.split(separator: "\n") where line.contains("JUMP_FORWARD") || line.contains("POP_JUMP") || line.contains("COMPARE_AND_BRANCH") {
