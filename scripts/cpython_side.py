@@ -10,6 +10,10 @@ the CPython that runs this script. Standard library only: ctypes and the system'
 - countdown: `while n > 0: n -= 1` (Beazley's test), the total count split across the threads.
 - convoy: a thread repeats time.sleep(0.001) and a little Python code, alone and beside one
   CPU-bound thread; reported is the request rate beside ÷ alone.
+- switch-interval: the convoy's latency at sys.setswitchinterval(--switch-interval): a thread
+  repeats time.sleep(0.001) and a little Python code beside one CPU-bound thread; reported is
+  how much longer than 1 ms each sleep took until the thread ran Python code again (p50, p99 µs),
+  as `gillab scenario convoy --default-timer-slack` measures it.
 - glue: the dgemm unit with a zero-order call (M = N = K = 0: OpenBLAS returns at once), through
   CDLL: what a unit costs besides the arithmetic, almost all of it with the GIL held (ctypes
   converts the 14 arguments before it lets go). gillab compare-cpython pads GILLab's unit to
@@ -20,7 +24,8 @@ same round; within a round the rows run in turn (A B C …) and odd rounds in re
 drift of the machine falls on every row alike. GILLab's runner computes its speedups the same way.
 
 Prints one JSON object: {"python": …, "openblas": …, "rows": [{"workload", "size", "mode",
-"threads", "speedup", "wall_s"}], "glue_us": … (with --only glue)}.
+"threads", "speedup", "wall_s"}], "glue_us": … (with --only glue), "convoy_latency": {"p50_us",
+"p99_us", "samples"} (with --only switch-interval)}.
 """
 import argparse
 import ctypes
@@ -123,6 +128,33 @@ def convoy_rate(cpu_threads, samples):
     return samples / elapsed
 
 
+def convoy_latency(samples, block=0.001):
+    """Percentiles of how much longer than `block` each sleep took, beside one CPU-bound thread."""
+    stop = threading.Event()
+
+    def spin():
+        while not stop.is_set():
+            countdown(20_000)
+
+    worker = threading.Thread(target=spin)
+    worker.start()
+    extra = []
+    for k in range(10 + samples):  # the first 10 are the warm-up
+        before = time.perf_counter()
+        time.sleep(block)
+        after = time.perf_counter()  # time.sleep returns once it holds the GIL again
+        total = 0
+        for i in range(20):
+            total += (k * i) % 7
+        if k >= 10:
+            extra.append((after - before - block) * 1e6)
+    stop.set()
+    worker.join()
+    extra.sort()
+    return {"p50_us": statistics.median(extra), "p99_us": extra[min(len(extra) - 1, int(len(extra) * 0.99))],
+            "samples": samples}
+
+
 def glue_microseconds(lib, rounds, units=50_000):
     """Median µs per dgemm unit with a zero-order call: the unit's cost besides the arithmetic."""
     a, b, c = buffers(1, 0)
@@ -155,10 +187,17 @@ def main():
     parser.add_argument("--countdown", type=int, default=10_000_000)
     parser.add_argument("--seconds", type=float, default=0.25, help="serial seconds per dgemm row")
     parser.add_argument("--convoy-samples", type=int, default=150)
-    parser.add_argument("--only", choices=["dgemm", "countdown", "convoy", "glue"], help="run one workload only")
+    parser.add_argument("--switch-interval", type=float, default=0.005,
+                        help="sys.setswitchinterval for --only switch-interval, in seconds")
+    parser.add_argument("--only", choices=["dgemm", "countdown", "convoy", "glue", "switch-interval"],
+                        help="run one workload only")
     args = parser.parse_args()
     if args.repeat < 1:
         sys.exit(f"cpython_side.py: --repeat must be at least 1, got {args.repeat}")
+    if not args.switch_interval > 0:
+        sys.exit(f"cpython_side.py: --switch-interval must be positive, got {args.switch_interval}")
+    if args.convoy_samples < 1:
+        sys.exit(f"cpython_side.py: --convoy-samples must be at least 1, got {args.convoy_samples}")
     release, hold, config = load_openblas()
     sys.setswitchinterval(0.005)
 
@@ -207,6 +246,9 @@ def main():
     output = {"python": sys.version.split()[0], "openblas": config, "rows": rows}
     if args.only == "glue":
         output["glue_us"] = glue_microseconds(release, args.repeat)
+    if args.only == "switch-interval":
+        sys.setswitchinterval(args.switch_interval)
+        output["convoy_latency"] = convoy_latency(args.convoy_samples)
     print(json.dumps(output))
 
 

@@ -63,9 +63,9 @@ enum Instruction: Sendable, Equatable {
 
     /// The ticks of CPython 2.7's `_Py_Ticker` this instruction costs, given the instruction
     /// that follows it: what `legacy-gil` counts. 2.7's eval loop decrements the ticker at its
-    /// top, so an opcode ticks when it ends with `continue` and not when it ends with
-    /// `goto fast_next_opcode` (its FAST_DISPATCH group), or when a `PREDICT` jumps straight into
-    /// the opcode after it. In 2.7's `Python/ceval.c`:
+    /// top, so an opcode ticks when it ends with `continue` (or a successful `break`) and not
+    /// when it ends with `goto fast_next_opcode`, or when a `PREDICT` jumps straight into the
+    /// opcode after it. In 2.7's `Python/ceval.c`:
     ///
     /// | GILLab | CPython 2.7 | ticks |
     /// |---|---|---|

@@ -7,11 +7,13 @@ import Synchronization
 /// points where CPython 3.11's `ceval.c` polls it: RESUME (a frame's entry), backward jumps, and
 /// the return from a call to a native function; nowhere else. So the lock changes hands at the
 /// same kind of points as in CPython 3.11, and a call into a native function that keeps the lock
-/// cannot be interrupted until it returns. (3.13's `bytecodes.c` moves the backward-jump poll
-/// before the jump and adds CHECK_PERIODIC to more instructions; GILLab follows 3.11.)
+/// cannot be interrupted until it returns. (3.13's `Python/bytecodes.c` polls JUMP_BACKWARD
+/// before the jump rather than after; GILLab follows 3.11.)
 ///
-/// Under `legacy-gil` it polls nothing and counts CPython 2.7's ticks instead, one per opcode
-/// outside 2.7's FAST_DISPATCH group (the table is on `Instruction.python27Ticks(before:)`).
+/// Under `legacy-gil` it polls nothing and counts CPython 2.7's ticks instead (2.7
+/// `Python/ceval.c`), one per opcode that goes back to the top of 2.7's eval loop: not for an
+/// opcode that ends with `goto fast_next_opcode`, nor for one entered by a successful PREDICT.
+/// The table is on `Instruction.python27Ticks(before:)`.
 ///
 /// One `Interpreter` belongs to one thread, and every method must be called with that thread
 /// holding the lock.

@@ -4,9 +4,11 @@ import Synchronization
  Notes about the implementation
  ==============================
 
- This is the "new GIL" of CPython 3.2 and later (Antoine Pitrou, `Python/ceval_gil.c`), written
- again in Swift with the same state and the same steps, so that what GILLab measures is what
- CPython does.
+ This is the "new GIL" of CPython 3.2 and later (Antoine Pitrou; `Python/ceval_gil.h` until 3.11,
+ `Python/ceval_gil.c` since 3.12), written again in Swift with the same state and the same steps,
+ so that what GILLab measures is what CPython does. Where 3.11 and 3.12+ differ, GILLab follows
+ 3.12+ for a thread's final release and 3.11 for where the eval breaker is polled; both are
+ below.
 
  - The lock is a `locked` flag with a mutex and a condition variable (`cond`) that waiters
    sleep on. It is not a plain mutex because a plain mutex gives no say in who gets it next,
@@ -15,23 +17,35 @@ import Synchronization
  - A thread that wants the lock while another holds it waits on `cond` for at most the switch
    interval (5 ms by default). If the wait times out, the lock is still held, and no switch has
    happened meanwhile (`switchNumber` has not moved), the waiter sets the drop request. Setting
-   it also sets the eval breaker, the one word the holder polls.
+   it also sets the eval breaker, the one word the holder polls. A request already pending is
+   left as it is and not counted again: CPython's SET_GIL_DROP_REQUEST (3.11 `Python/ceval.c`)
+   just stores 1, so `dropRequests` counts only the sets that found it clear.
 
- - The holder polls the eval breaker at checkpoints only: in CPython 3.10+ these are backward
-   jumps and calls in the eval loop. A thread inside a C call that keeps the lock polls nothing,
-   so it cannot be asked to let go until it returns. When the holder sees the request it drops
-   the lock and takes it again; the waiter it wakes gets it first because of the next point.
+ - The holder polls the eval breaker at checkpoints only. GILLab's eval loop has them where
+   CPython 3.11's `Python/ceval.c` runs CHECK_EVAL_BREAKER: RESUME at a frame's entry, after
+   JUMP_BACKWARD, and after a CALL whose callee is native has returned (a Python callee is
+   polled by its own RESUME; 3.11 does not poll on its return). 3.13's `Python/bytecodes.c`
+   polls JUMP_BACKWARD before the jump instead of after; GILLab follows 3.11. A thread inside a
+   C call that keeps the lock polls nothing, so it cannot be asked to let go until it returns.
+   When the holder sees the request it drops the lock and takes it again; the waiter it wakes
+   gets it first because of the next point.
 
  - FORCE_SWITCHING. On a multicore machine the dropper is running and the woken waiter is not,
    so the dropper would usually win the lock straight back. To prevent that, a thread that
    drops while a drop request is pending waits on a second condition variable (`switchCond`)
    until `lastHolder` shows that another thread has taken the lock. A thread that releases for
-   the last time (thread exit) does not wait, as in CPython (gh-104341).
+   the last time (thread exit) does not wait. That is CPython 3.12+: since gh-104341, 3.12's
+   `Python/pystate.c` passes a NULL tstate to the final release, and 3.12's `drop_gil` skips the
+   wait for it (3.13+ passes `final_release` instead). In 3.11 (`Python/ceval_gil.h`) the final
+   `drop_gil` gets the thread's tstate and can wait for the handoff like any other.
 
- - Releasing around blocking work (Py_BEGIN_ALLOW_THREADS) is a drop followed later by a take
-   that goes through the same protocol. So a thread coming back from I/O while a CPU-bound
-   thread holds the lock waits up to one whole interval before it can even ask: the convoy
-   effect, bpo-7946, which CPython never fixed.
+ - Releasing around blocking work (Py_BEGIN_ALLOW_THREADS) is a drop like any other, followed
+   later by a take that goes through the same protocol. Usually no request is pending then and
+   the drop does not wait; but if a waiter has already timed out and set one, the drop waits
+   for the handoff too, here as in CPython, whose `drop_gil` (3.12 `Python/ceval_gil.c`) does
+   not ask why the thread releases. So a thread coming back from I/O while a CPU-bound thread holds the lock waits up to
+   one whole interval before it can even ask: the convoy effect, bpo-7946, which CPython never
+   fixed.
 
  - `switchNumber` counts acquisitions by a thread other than the previous holder. A waiter
    compares it across its timed wait so that it does not ask for a drop when the lock has
@@ -56,28 +70,47 @@ import Synchronization
 
  Other policies share the state and differ in take and drop:
 
- - `legacy-gil` (CPython 2): take waits on `cond` with no timeout and sets no drop request; drop
-   clears `locked` and signals. The holder lets go every `checkInterval` checkpoints and asks
-   again at once. Nothing hands the lock over, so the releaser, still running, usually wins.
+ - `legacy-gil` (CPython 2.7): a plain lock with no handoff, as 2.7's (on Linux a POSIX
+   semaphore, 2.7 `Python/thread_pthread.h`). Take waits on `cond` with no timeout and sets no
+   drop request; drop clears `locked` and signals. One ticker per lock, `ticker`, plays 2.7's
+   global `_Py_Ticker` (2.7 `Python/ceval.c`): it starts at 0, every checkpoint decrements it,
+   and when it goes below 0 it is reset to `checkInterval` and the holder releases and at once
+   asks again. So a release comes every `checkInterval` + 1 ticks (101 by default). The
+   interpreter ticks where 2.7's eval loop does, once per opcode that goes back to the top of
+   the loop (the table is on `Instruction.python27Ticks(before:)`); other code ticks once per
+   `checkpoint()`. Nothing hands the lock over, so the releaser, still running, usually wins.
    Its checkpoints find a permanent "ticker" bit in the eval breaker, which sends them to the
    slow path that counts ticks, so `new-gil`'s fast path stays one load.
- - `free` (PEP 703): take and drop only count. There is no mutual exclusion.
- - `per-interpreter` (PEP 684): one `new-gil` state per interpreter. A thread is bound to
-   interpreter `(id - 1) % interpreters` when it is made, and only ever takes that lock.
+ - `free` (PEP 703, CPython 3.13t): no mutual exclusion. Take and drop are 3.13t's attach and
+   detach (`Python/pystate.c`): a compare-and-swap on the thread's own state word, no shared
+   mutex. For its statistics GILLab adds one atomic add per attach and one subtract per detach
+   on a shared word, `attachments` (plus, when timed, the hold's length on detach, and two more
+   counters when an attach finds another thread attached): enough to count the attaches that
+   found another thread attached, each of which would have been a wait under a GIL, and the
+   most threads attached at once. No wait, and no switch, is ever recorded.
+ - `per-interpreter` (PEP 684): one `new-gil` state per interpreter. A thread is bound when its
+   state is made, to the interpreter its maker names or, with none named, to interpreter
+   `(id - 1) % interpreters` in the order the states are made; it only ever takes that lock.
  - `io-priority`, GILLab's fix for the convoy. A thread coming back from a release for I/O
    takes with priority: if the holder has held the lock for `minimumSlice` (a tenth of the
    switch interval) it sets the drop request at once, and otherwise it waits only until that
    point. Drops wake every waiter (broadcast), and a free lock goes to the highest-ranked
-   waiter: starving, then priority, then the rest. A waiter that has waited a whole switch
-   interval becomes starving, and nobody, priority threads included, takes the lock before it.
-   The bound that gives, however many I/O threads there are: a CPU-bound thread waits at most
-   one switch interval plus the time the holder needs to reach its next checkpoint, as
-   `new-gil` intends, and once it holds the lock no priority request preempts it before
-   `minimumSlice`. So a stream of I/O threads costs a CPU-bound thread at most one drop per
-   `minimumSlice` of its running time, and never all of it.
+   waiter: starving, then priority, then the rest. A normal waiter becomes starving once a
+   whole switch interval has passed since it asked. That is checked at every wake-up, not only
+   when a wait times out, and its timed wait never sleeps past that point: I/O threads that
+   keep dropping the lock wake it again and again, and a bound that waited for a timeout would
+   never come. On becoming starving it sets the drop request, and nobody, priority threads
+   included, takes the lock before it. The bound that gives, however many I/O threads there
+   are: a CPU-bound thread waits for them at most one switch interval plus the time the holder
+   needs to reach its next checkpoint, as `new-gil` intends (starving waiters take turns among
+   themselves as under `new-gil`), and once it holds the lock no priority request preempts it
+   before `minimumSlice`. So a stream of I/O threads costs a CPU-bound thread at most one drop
+   per `minimumSlice` of its running time, and never all of it.
 
- Lock order: `mutex` before `switchMutex`. `take` holds both while it publishes the new holder;
- `drop` takes `switchMutex` alone, after it has let `mutex` go.
+ Lock order: `mutex` before `switchMutex`. A take that changes the holder holds both while it
+ publishes the new one. A take by the last holder itself, on the slow path or the fast, changes
+ nothing a forced-switch dropper waits for (that dropper would be the same thread) and takes no
+ `switchMutex`. `drop` takes `switchMutex` alone, after it has let `mutex` go.
 */
 
 /// A simulated global interpreter lock.
@@ -98,8 +131,9 @@ import Synchronization
 /// ```
 ///
 /// Under `per-interpreter` one `InterpreterLock` stands for the whole runtime: it holds one lock
-/// per interpreter and binds each new thread state to one of them: the one its maker names, or
-/// round-robin in the order the states are made.
+/// per interpreter and binds each new thread state to one of them: the one its maker names, or,
+/// with none named, interpreter `(id - 1) % interpreterCount`, the states counted in the order
+/// they are made (see ``makeThreadState(name:interpreter:)``).
 public final class InterpreterLock: Sendable {
     /// The policy and switch interval this lock was made with.
     public let configuration: LockConfiguration
@@ -172,9 +206,11 @@ public enum ReleaseReason: Sendable, Equatable {
     case io
     /// The thread is done with the lock for now, as at the end of a `withLock` scope.
     case end
-    /// `legacy-gil`'s periodic release, every check interval.
+    /// `legacy-gil`'s periodic release, when CPython 2.7's ticker runs out: every
+    /// ``LockConfiguration/checkInterval`` + 1 ticks.
     case tick
-    /// The thread is done with the lock for good; no forced switch.
+    /// The thread is done with the lock for good: no forced-switch wait, as CPython 3.12+ skips
+    /// it on a thread's final release (3.11 does not).
     case exit
 }
 
@@ -238,9 +274,9 @@ final class LockState: @unchecked Sendable {
     var heldSince: UInt64 = 0
 
     // The holder's own counters: written only by the thread that holds the lock, while it
-    // holds it (under `free`, which excludes nobody, under `mutex`). A plain load and store,
-    // no read-modify-write, so they cost the fast path next to nothing; atomics so that a
-    // snapshot may read them from any thread.
+    // holds it. A plain load and store, no read-modify-write, so they cost the fast path next
+    // to nothing; atomics so that a snapshot may read them from any thread. Under `free`, where
+    // every attached thread writes `holdNanoseconds` at once, its detach adds atomically.
     /// Time the lock was held, summed.
     let holdNanoseconds = Atomic<UInt64>(0)
     /// Acquisitions on the fast path, which never touches `counters`.
@@ -255,8 +291,7 @@ final class LockState: @unchecked Sendable {
 
     /// `free`: threads attached now (the low bits, ``attachedMask``) and attaches so far (the
     /// bits above), in one word so that an attach is one atomic add. Written by every thread at
-    /// once: a counter shared by design, not a lock, and the one shared word `free` writes on
-    /// every take and drop.
+    /// once, on every take and drop: a counter shared by design, not a lock.
     let attachments = Atomic<UInt64>(0)
     static let attachedBits: UInt64 = 24
     static let attachedMask: UInt64 = (1 << attachedBits) - 1
@@ -345,7 +380,8 @@ final class LockState: @unchecked Sendable {
     }
 
     /// Adds a hold that ends at `releasedAt` to the holder's own counters; called by the holder
-    /// before it lets go (under `free`, under `mutex`). Untimed, both are 0 and nothing is written.
+    /// before it lets go (not under `free`: see `detachFree`). Untimed, both are 0 and nothing is
+    /// written.
     @inline(__always)
     private func accountHold(_ heldNanoseconds: UInt64, endingAt releasedAt: UInt64) {
         if heldNanoseconds != 0 { Self.bump(holdNanoseconds, by: heldNanoseconds) }
@@ -410,9 +446,11 @@ final class LockState: @unchecked Sendable {
     // MARK: - take and drop
 
     /// Takes the lock for `threadID` if it is free: sets `locked` and the holder in one
-    /// compare-and-swap, keeping the waiters bit. `mutex` must be held. A new holder is
-    /// published under `switchMutex` too, so that a forced-switch dropper that checks the
-    /// holder either sees it or is already waiting for the signal.
+    /// compare-and-swap, keeping the waiters bit. `mutex` must be held. When the holder changes,
+    /// the new one is published under `switchMutex` too, so that a forced-switch dropper that
+    /// checks the holder either sees it or is already waiting for the signal. A take by the last
+    /// holder itself changes no holder and takes no `switchMutex`: the only dropper that could be
+    /// waiting for a new holder is that same thread.
     /// - Returns: `nil` if the lock is held (or the last holder's fast path took it first);
     ///   else whether the holder changed, which is what `switchNumber` counts.
     private func claim(_ threadID: Int) -> Bool? {
@@ -486,7 +524,7 @@ final class LockState: @unchecked Sendable {
     }
 
     /// Takes the lock for `thread`, following CPython's `take_gil`: the slow path, for every
-    /// take that ``takeFast(threadID:)`` does not do.
+    /// take that ``takeFast(threadID:)`` does not do. Under `free`, an attach (`attachFree`).
     /// - Parameters:
     ///   - priority: the thread is coming back from a release for I/O; only `io-priority`
     ///     acts on it.
@@ -659,7 +697,7 @@ final class LockState: @unchecked Sendable {
     }
 
     /// `drop`'s slow path: under `mutex`, with the wake-up and the forced switch; and `free`'s
-    /// detach, which only counts.
+    /// detach, which takes no mutex (`detachFree`).
     @inline(never)
     private func dropSlow(threadID: Int, heldNanoseconds: UInt64, reason: ReleaseReason, at releasedAt: UInt64) -> Bool {
         if handoff == .free {

@@ -1,23 +1,38 @@
 /// How an interpreter lock hands itself between threads.
 public enum LockPolicy: String, Sendable, CaseIterable, Codable {
-    /// CPython 3.2+ (`Python/ceval_gil.c`): a waiter asks the holder to drop after one switch
-    /// interval, and the holder waits until another thread has taken the lock (forced switching).
+    /// CPython 3.2+ (`Python/ceval_gil.h` until 3.11, `Python/ceval_gil.c` since 3.12): a waiter
+    /// asks the holder to drop after one switch interval, and the holder waits until another
+    /// thread has taken the lock (forced switching). A thread's final release does not wait, as
+    /// in 3.12+; the eval breaker is polled where 3.11's `Python/ceval.c` polls it. See
+    /// ``InterpreterLock``.
     case newGIL = "new-gil"
-    /// CPython 2 (`Python/ceval.c`, `_Py_Ticker`): every `checkInterval` checkpoints the holder
-    /// releases a plain lock and at once asks for it again. Nothing hands the lock over, so on a
-    /// multicore machine the releaser, already running, usually wins it back: the "GIL battle".
+    /// CPython 2.7 (`Python/ceval.c`, `_Py_Ticker`): one ticker per lock, starting at 0, loses a
+    /// tick per checkpoint; when it goes below 0 it is reset to ``LockConfiguration/checkInterval``
+    /// and the holder releases a plain lock and at once asks for it again, so a release comes
+    /// every `checkInterval` + 1 ticks. The interpreter ticks where 2.7 does, once per opcode
+    /// that goes back to the top of 2.7's eval loop; other code ticks once per
+    /// ``ThreadState/checkpoint()``. Nothing hands the lock over, so on a multicore machine the
+    /// releaser, already running, usually wins it back: the "GIL battle".
     case legacyGIL = "legacy-gil"
-    /// PEP 703, free-threaded: no mutual exclusion at all. Acquire and release still count, so
-    /// the statistics show what would have been contended.
+    /// PEP 703, free-threaded (CPython 3.13t): no mutual exclusion at all. Acquire and release
+    /// are 3.13t's attach and detach (`Python/pystate.c`), a compare-and-swap on the thread's own
+    /// state, with no shared mutex. GILLab adds a shared atomic add per acquire and per release
+    /// to count ``LockStatistics/concurrentAcquisitions`` and
+    /// ``LockStatistics/maxConcurrentHolders``; no wait is ever recorded.
     case free
     /// PEP 684, a lock per interpreter: ``LockConfiguration/interpreters`` interpreters, each
-    /// with its own `new-gil` lock. Threads are assigned to them round-robin; threads of
-    /// different interpreters never contend.
+    /// with its own `new-gil` lock. A thread joins the interpreter its maker names in
+    /// ``InterpreterLock/makeThreadState(name:interpreter:)``, or, with none named, interpreter
+    /// `(id - 1) % interpreters`, the states counted in the order they are made. The lab puts its
+    /// thread i in interpreter i mod `interpreters`. Threads of different interpreters never
+    /// contend.
     case perInterpreter = "per-interpreter"
     /// GILLab's fix for the convoy effect (bpo-7946): `new-gil`, except that a thread coming back
-    /// from a blocking call sets the drop request at once instead of after a switch interval,
-    /// and is served before CPU-bound waiters. Bounded so that no stream of I/O threads can
-    /// starve a CPU-bound thread; see ``InterpreterLock``.
+    /// from a blocking call sets the drop request as soon as the holder has held the lock for a
+    /// tenth of the switch interval, instead of after a whole interval, and is served before
+    /// CPU-bound waiters. Bounded so that no stream of I/O threads can starve a CPU-bound
+    /// thread: a waiter that has waited a whole switch interval since it asked, checked at every
+    /// wake-up, sets the drop request and goes before everyone; see ``InterpreterLock``.
     case ioPriority = "io-priority"
 
     /// What the policy does, in one line.
@@ -26,13 +41,13 @@ public enum LockPolicy: String, Sendable, CaseIterable, Codable {
         case .newGIL:
             "CPython 3.2+: timed drop request after the switch interval, eval breaker, forced switching"
         case .legacyGIL:
-            "CPython 2: release and re-request a plain lock every check interval (100 checkpoints); no handoff"
+            "CPython 2.7: one ticker; release and re-request a plain lock every check interval + 1 ticks; no handoff"
         case .free:
-            "PEP 703 free-threading: no mutual exclusion; statistics still count"
+            "PEP 703 free-threading (3.13t): no mutual exclusion; counts threads that hold at once"
         case .perInterpreter:
-            "PEP 684: several interpreters, each with its own new-gil lock; threads assigned round-robin"
+            "PEP 684: several interpreters, each with its own new-gil lock; thread i joins interpreter i mod N"
         case .ioPriority:
-            "convoy fix: a thread back from I/O asks for the lock at once; a CPU thread waiting a switch interval goes first"
+            "convoy fix: a thread back from I/O asks for the lock once the holder has had a tenth of an interval; a waiter waiting a whole interval goes first"
         }
     }
 }
@@ -116,10 +131,11 @@ public struct LockConfiguration: Sendable, Equatable {
     /// The handoff policy.
     public var policy: LockPolicy
     /// How long a waiter waits before it sets the drop request (`sys.setswitchinterval`).
-    /// Used by `new-gil`.
+    /// Used by `new-gil`, `per-interpreter` and `io-priority`.
     public var switchInterval: Duration
-    /// Checkpoints between the holder's periodic releases (`sys.setcheckinterval`, 100 in
-    /// CPython 2). Used by `legacy-gil`.
+    /// CPython 2.7's `_Py_CheckInterval` (`sys.setcheckinterval`, 100): what the ticker is reset
+    /// to at each periodic release, which therefore comes every `checkInterval` + 1 ticks. Used
+    /// by `legacy-gil`.
     public var checkInterval: Int
 
     /// Interpreters, each with its own lock, under `per-interpreter`; the others use one.
@@ -135,7 +151,7 @@ public struct LockConfiguration: Sendable, Equatable {
     /// The longest spin accepted.
     public static let maximumSpin: Duration = .milliseconds(10)
 
-    /// CPython 2's default check interval, in ticks.
+    /// CPython 2.7's default check interval, in ticks.
     public static let defaultCheckInterval = 100
     /// Interpreters under `per-interpreter` unless told otherwise.
     public static let defaultInterpreters = 2
@@ -146,7 +162,8 @@ public struct LockConfiguration: Sendable, Equatable {
     /// - Parameters:
     ///   - policy: the handoff policy; CPython 3.2+ by default.
     ///   - switchInterval: a positive duration; 5 ms by default.
-    ///   - checkInterval: checkpoints between `legacy-gil`'s releases; 100 by default.
+    ///   - checkInterval: `legacy-gil`'s check interval, a release every `checkInterval` + 1
+    ///     ticks; 100 by default.
     ///   - interpreters: interpreters under `per-interpreter`; 2 by default.
     ///   - spin: the fast handoff: how long a `new-gil` waiter spins before it sleeps; 0 (CPython's
     ///     behaviour) by default, at most 10 ms.

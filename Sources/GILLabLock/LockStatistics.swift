@@ -6,7 +6,7 @@
 public struct LockStatistics: Sendable, Equatable, Codable {
     /// Times the lock was taken.
     public var acquisitions: UInt64 = 0
-    /// Acquisitions that found the lock held and had to wait.
+    /// Acquisitions that found the lock held and had to wait; 0 under `free`, which never waits.
     public var contendedAcquisitions: UInt64 = 0
     /// Time spent waiting for the lock, summed over all waits.
     public var totalWaitNanoseconds: UInt64 = 0
@@ -14,23 +14,26 @@ public struct LockStatistics: Sendable, Equatable, Codable {
     public var maxWaitNanoseconds: UInt64 = 0
     /// Time the lock was held, summed over all holds.
     public var totalHoldNanoseconds: UInt64 = 0
-    /// Drop requests set: a waiter timed out after a whole switch interval with no switch (under
-    /// `io-priority`, also a thread back from I/O, or a waiter at its bound). A request that is
-    /// already pending is not set again, as in CPython, and not counted.
+    /// Drop requests set while none was pending: a waiter timed out after a whole switch
+    /// interval with no switch (under `io-priority`, also a thread back from I/O, or a waiter at
+    /// its bound). Setting a request already pending changes nothing, since CPython's
+    /// `SET_GIL_DROP_REQUEST` (3.11 `Python/ceval.c`) just stores 1, so it is not counted.
     public var dropRequests: UInt64 = 0
     /// Drops on request that then waited for another thread to take the lock (FORCE_SWITCHING).
     public var forcedSwitches: UInt64 = 0
-    /// Acquisitions by a thread other than the previous holder (CPython's `switch_number`).
+    /// Acquisitions by a thread other than the previous holder (CPython's `switch_number`); 0
+    /// under `free`, which has no holder.
     public var switches: UInt64 = 0
-    /// `free`: acquisitions that found another thread holding at the same moment. Under a GIL
-    /// each of these would have been a wait; under `free` both threads ran.
+    /// `free`: acquisitions (attaches) that found another thread holding at the same moment.
+    /// Under a GIL each of these would have been a wait; under `free` both threads ran.
     public var concurrentAcquisitions: UInt64 = 0
     /// `free`: the most threads that held at once.
     public var maxConcurrentHolders: UInt64 = 0
-    /// `io-priority`: drop requests set at once by a thread coming back from I/O.
+    /// `io-priority`: drop requests set by a thread coming back from I/O, at once or as soon as
+    /// the holder has held the lock for a tenth of the switch interval.
     public var priorityRequests: UInt64 = 0
-    /// `io-priority`: waiters that waited a whole switch interval and so went ahead of every
-    /// other waiter (the starvation bound).
+    /// `io-priority`: waiters that had waited a whole switch interval since they asked (checked
+    /// at every wake-up) and so went ahead of every other waiter (the starvation bound).
     public var starvedWaiters: UInt64 = 0
 
     /// Time during which at least one thread was waiting for the lock (gil_load's "wait"): per

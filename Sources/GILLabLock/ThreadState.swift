@@ -3,7 +3,7 @@ import Synchronization
 /// One thread's use of an ``InterpreterLock``: CPython's `PyThreadState`.
 ///
 /// A `ThreadState` belongs to the thread that uses it. Make it on that thread with
-/// ``InterpreterLock/makeThreadState(name:)``, and read its ``statistics`` from elsewhere only
+/// ``InterpreterLock/makeThreadState(name:interpreter:)``, and read its ``statistics`` from elsewhere only
 /// after the thread has finished.
 ///
 /// ## Runtime checks
@@ -134,7 +134,8 @@ public final class ThreadState {
 
     // MARK: - Taking and dropping
 
-    /// Takes the lock, waiting under the policy's rules (CPython's `take_gil`).
+    /// Takes the lock, waiting under the policy's rules (CPython's `take_gil`; under `free`,
+    /// 3.13t's attach, which never waits).
     public func acquire() {
         precondition(!holdsLock, "\(name): acquire() while already holding the interpreter lock")
         if timed { take(since: monotonicNanoseconds()) } else { takeUntimed() }
@@ -190,8 +191,9 @@ public final class ThreadState {
         holdsLock = true
     }
 
-    /// Lets the lock go (CPython's `drop_gil`).
-    /// - Parameter reason: why; ``ReleaseReason/exit`` skips the forced-switch wait.
+    /// Lets the lock go (CPython's `drop_gil`; under `free`, 3.13t's detach).
+    /// - Parameter reason: why; ``ReleaseReason/exit`` skips the forced-switch wait, as CPython
+    ///   3.12+ does on a thread's final release.
     public func release(reason: ReleaseReason = .end) {
         _ = releaseStamped(reason)
     }
@@ -242,14 +244,17 @@ public final class ThreadState {
 
     // MARK: - Checkpoints
 
-    /// Polls the eval breaker, as CPython's eval loop does at its poll points (3.11: RESUME,
-    /// backward jumps, the return from a call). When a drop is requested it drops the lock,
-    /// waits for the handoff, and takes the lock again.
+    /// Polls the eval breaker, as CPython's eval loop does at its poll points (3.11's
+    /// `Python/ceval.c`: RESUME, backward jumps, the return from a call to a native function).
+    /// When a drop is requested it drops the lock, waits for the handoff, and takes the lock
+    /// again.
     ///
-    /// Under `legacy-gil` a checkpoint is one tick of CPython 2.7's ticker instead; 2.7 ticks
-    /// once per instruction outside its FAST_DISPATCH group, and the interpreter calls this
-    /// after each such instruction (see ``LockPolicy/legacyGIL``). Code that is not
-    /// bytecode counts one tick per checkpoint.
+    /// Under `legacy-gil` a checkpoint is one tick of CPython 2.7's ticker instead, and when the
+    /// ticker runs out the thread releases the lock and at once asks for it again. 2.7's eval
+    /// loop ticks once per opcode that goes back to the top of the loop, not for one that ends
+    /// with `goto fast_next_opcode` or is entered by a successful PREDICT; the interpreter calls
+    /// this once per such opcode (see ``LockPolicy/legacyGIL``). Code that is not bytecode
+    /// counts one tick per checkpoint.
     ///
     /// Costs one relaxed atomic load when nothing is requested. Inlinable, so that an eval loop
     /// in another module pays no call for it.

@@ -9,6 +9,7 @@ extension Transfer: ExpressibleByArgument {}
 extension ServiceStrategy: ExpressibleByArgument {}
 extension HybridCompute: ExpressibleByArgument {}
 extension CrossoverKernel: ExpressibleByArgument {}
+extension CPythonComparisonPart: ExpressibleByArgument {}
 
 /// `--release-threshold`: a matrix order, or `auto` for the crossover `gillab scenario
 /// crossover` measured on this machine.

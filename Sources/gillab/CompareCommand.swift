@@ -21,8 +21,12 @@ struct CompareCPython: ParsableCommand {
             options. ctypes converting 14 arguments holds the GIL longer than GILLab's native call \
             holds its lock, so first both sides' glue is measured (a zero-order call) and GILLab's \
             unit is padded with Python-level work to the same held time (--no-match-glue skips \
-            this). Without a python3 it exits 69. Example:
+            this). Last, the switch-interval sweep: CPython's own convoy (a thread sleeping 1 ms \
+            beside one CPU-bound thread) at sys.setswitchinterval 1, 5 and 20 ms, each followed by \
+            GILLab's convoy at the same --switch-interval; p50 and p99 latency side by side. Without \
+            a python3 it exits 69. Examples:
               gillab compare-cpython --format json
+              gillab compare-cpython --only switch-interval --switch-intervals 1ms,5ms,20ms
             """)
 
     @Option(help: ArgumentHelp("The CPython to run; default: python3 on PATH.", valueName: "path"))
@@ -46,6 +50,18 @@ struct CompareCPython: ParsableCommand {
           help: "Pad GILLab's dgemm unit with Python-level work until it holds the lock as long per call as CPython's ctypes call does, so that the two sides differ only in their locks.")
     var matchGlue = true
 
+    @Option(help: ArgumentHelp("Comma-separated parts: \(CPythonComparisonPart.allCases.map(\.rawValue).joined(separator: ", ")).",
+                               valueName: "parts"),
+            transform: CommaList<CPythonComparisonPart>.parse)
+    var only = CommaList<CPythonComparisonPart>(CPythonComparisonPart.allCases)
+
+    @Option(help: ArgumentHelp("Comma-separated switch intervals of the convoy sweep (sys.setswitchinterval on the CPython side).",
+                               valueName: "durations"))
+    var switchIntervals = CommaList<DurationArgument>(CPythonComparisonPlan(python: "", script: "").switchIntervals.map { DurationArgument($0) })
+
+    @Option(parsing: .unconditional, help: "Blocks per side and switch interval in the sweep.")
+    var sweepSamples = CPythonComparisonPlan(python: "", script: "").sweepSamples
+
     @OptionGroup var lock: LockOptions
     @OptionGroup var output: OutputOptions
 
@@ -57,7 +73,8 @@ struct CompareCPython: ParsableCommand {
 
     func plan(python: String, script: String) throws -> CPythonComparisonPlan {
         CPythonComparisonPlan(python: python, script: script, sizes: sizes.values, countdown: countdown,
-                              repeats: repeats, lock: try lock.configuration(), matchGlue: matchGlue)
+                              repeats: repeats, lock: try lock.configuration(), matchGlue: matchGlue, parts: only.values,
+                              switchIntervals: switchIntervals.values.map(\.duration), sweepSamples: sweepSamples)
     }
 
     func run() throws {

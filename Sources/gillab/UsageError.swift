@@ -7,7 +7,7 @@ import GILLab
 /// as ArgumentParser names them (`blasThreads` → `--blas-threads`), except those listed here.
 enum UsageError {
     /// Settings whose option is not named after the property.
-    static let optionNames = ["repeats": "--repeat"]
+    static let optionNames = ["repeats": "--repeat", "parts": "--only"]
 
     /// The option that sets the plan's property `setting`.
     static func option(for setting: String) -> String {

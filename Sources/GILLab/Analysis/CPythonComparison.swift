@@ -3,6 +3,20 @@ import Foundation
 // GILLab next to the real thing. `scripts/cpython_side.py` measures dgemm (ctypes: PyDLL keeps
 // the GIL, CDLL drops it), countdown and the convoy in the CPython it runs under; then the same
 // workloads run here under the lock configuration given, and each row pairs the two speedups.
+// The switch-interval sweep pairs the convoy's p50 latency at each `sys.setswitchinterval`
+// with GILLab's at the same `--switch-interval`.
+
+/// A part of `gillab compare-cpython`.
+public enum CPythonComparisonPart: String, Sendable, CaseIterable, Codable {
+    /// dgemm's hold and release speedups at each size.
+    case dgemm
+    /// countdown on 2 threads against 1.
+    case countdown
+    /// The request rate of a thread sleeping 1 ms beside a CPU thread ÷ alone.
+    case convoy
+    /// The convoy's p50 latency beside a CPU thread at each of ``CPythonComparisonPlan/switchIntervals``.
+    case switchInterval = "switch-interval"
+}
 
 /// What `gillab compare-cpython` runs.
 public struct CPythonComparisonPlan: Sendable, Equatable {
@@ -20,11 +34,23 @@ public struct CPythonComparisonPlan: Sendable, Equatable {
     public var lock: LockConfiguration
     /// Whether to pad GILLab's dgemm glue to CPython's held time per call (``GlueMatch``).
     public var matchGlue: Bool
+    /// The parts to run, in ``CPythonComparisonPart`` order whatever the order here.
+    public var parts: [CPythonComparisonPart]
+    /// The switch intervals of the sweep; GILLab's lock takes each in turn, its other settings kept.
+    public var switchIntervals: [Duration]
+    /// Blocks per side and switch interval in the sweep.
+    public var sweepSamples: Int
 
-    /// dgemm at 16, 64, 256 and 512, a countdown of 10 M, 9 repeats, `new-gil`, glue matched.
+    /// dgemm at 16, 64, 256 and 512, a countdown of 10 M, 9 repeats, `new-gil`, glue matched;
+    /// every part, the sweep at 1, 5 and 20 ms with 200 blocks each.
     public init(python: String, script: String, sizes: [Int] = [16, 64, 256, 512], countdown: Int = 10_000_000,
-                repeats: Int = 9, lock: LockConfiguration = .default, matchGlue: Bool = true) {
+                repeats: Int = 9, lock: LockConfiguration = .default, matchGlue: Bool = true,
+                parts: [CPythonComparisonPart] = CPythonComparisonPart.allCases,
+                switchIntervals: [Duration] = [.milliseconds(1), .milliseconds(5), .milliseconds(20)], sweepSamples: Int = 200) {
         self.matchGlue = matchGlue
+        self.parts = parts
+        self.switchIntervals = switchIntervals
+        self.sweepSamples = sweepSamples
         self.python = python
         self.script = script
         self.sizes = sizes
@@ -42,6 +68,18 @@ public struct CPythonComparisonPlan: Sendable, Equatable {
         }
         guard countdown >= 1 else { throw .setting("countdown", "must be at least 1, got \(countdown)") }
         guard (1...50).contains(repeats) else { throw .setting("repeats", "must be between 1 and 50, got \(repeats)", subject: "repeat") }
+        guard !parts.isEmpty else { throw .setting("parts", "no parts given", subject: "") }
+        if parts.contains(.switchInterval) {
+            guard !switchIntervals.isEmpty else { throw .setting("switchIntervals", "no switch intervals given", subject: "") }
+            for interval in switchIntervals {
+                do throws(LockConfigurationError) { _ = try LockConfiguration(switchInterval: interval) } catch {
+                    throw .setting("switchIntervals", error.problem, subject: "switch interval")
+                }
+            }
+            guard (1...100_000).contains(sweepSamples) else {
+                throw .setting("sweepSamples", "must be between 1 and 100000, got \(sweepSamples)")
+            }
+        }
     }
 
     /// Checks that the CPython side's script can be read, as ``CPythonComparison/run(_:progress:)``
@@ -74,6 +112,29 @@ public struct CPythonComparisonRow: Sendable, Codable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case workload, size, mode, threads, cpythonSpeedup = "cpython_speedup", gillabSpeedup = "gillab_speedup", difference
+    }
+}
+
+/// The convoy at one switch interval on both sides: a thread sleeping 1 ms beside one CPU-bound
+/// thread, and how much longer than 1 ms each sleep took until the thread held the lock again.
+public struct SwitchIntervalRow: Sendable, Codable, Equatable {
+    /// The switch interval both sides ran with, in milliseconds.
+    public var switchIntervalMilliseconds: Double
+    /// CPython's p50 extra latency, µs.
+    public var cpythonP50Microseconds: Double
+    /// GILLab's p50 extra latency, µs.
+    public var gillabP50Microseconds: Double
+    /// CPython's p99, µs.
+    public var cpythonP99Microseconds: Double
+    /// GILLab's p99, µs.
+    public var gillabP99Microseconds: Double
+
+    /// GILLab's p50 ÷ CPython's.
+    public var p50Ratio: Double { gillabP50Microseconds / cpythonP50Microseconds }
+
+    enum CodingKeys: String, CodingKey {
+        case switchIntervalMilliseconds = "switch_interval_ms", cpythonP50Microseconds = "cpython_p50_us"
+        case gillabP50Microseconds = "gillab_p50_us", cpythonP99Microseconds = "cpython_p99_us", gillabP99Microseconds = "gillab_p99_us"
     }
 }
 
@@ -121,11 +182,13 @@ public struct CPythonComparisonReport: Sendable, Codable, Equatable {
     public var repeats: Int
     /// One row per workload, size, mode and thread count measured on both sides.
     public var rows: [CPythonComparisonRow]
-    /// How the dgemm glue was matched; `nil` when it was not (`--no-match-glue`).
+    /// How the dgemm glue was matched; `nil` when it was not (`--no-match-glue`, or no dgemm).
     public var glue: GlueMatch?
+    /// The switch-interval sweep, one row per interval; empty when it did not run.
+    public var switchIntervalRows: [SwitchIntervalRow] = []
 
     enum CodingKeys: String, CodingKey {
-        case machine, python, policy, repeats = "repeat", rows, glue
+        case machine, python, policy, repeats = "repeat", rows, glue, switchIntervalRows = "switch_interval"
     }
 
     /// The largest |difference| over dgemm's hold and release rows at n ≥ 64 on 2 threads: the
@@ -150,9 +213,17 @@ public enum CPythonComparison {
         var rows: [Row]
         /// With `--only glue`: µs per unit besides the arithmetic.
         var glueMicroseconds: Double?
+        /// With `--only switch-interval`: the convoy's percentiles.
+        var latency: Latency?
+
+        struct Latency: Decodable {
+            var p50: Double
+            var p99: Double
+            enum CodingKeys: String, CodingKey { case p50 = "p50_us", p99 = "p99_us" }
+        }
 
         enum CodingKeys: String, CodingKey {
-            case python, rows, glueMicroseconds = "glue_us"
+            case python, rows, glueMicroseconds = "glue_us", latency = "convoy_latency"
         }
     }
 
@@ -163,11 +234,16 @@ public enum CPythonComparison {
         try plan.validate()
         try plan.validateScript()
         let machine = MachineInfo.current()
-        let steps = 2 * (plan.sizes.count + 2) + (plan.matchGlue ? 1 : 0)
+        let parts = Set(plan.parts)
+        let dgemm = parts.contains(.dgemm)
+        let steps = (dgemm ? 2 * plan.sizes.count + (plan.matchGlue ? 1 : 0) : 0)
+            + (parts.contains(.countdown) ? 2 : 0) + (parts.contains(.convoy) ? 2 : 0)
+            + (parts.contains(.switchInterval) ? 2 * plan.switchIntervals.count : 0)
         var step = 0
         var version = ""
         var rows: [CPythonComparisonRow] = []
         var glue: GlueMatch?
+        var sweep: [SwitchIntervalRow] = []
         func pair(_ cpython: PythonSide, _ gillab: [String: Double]) {
             version = cpython.python
             for row in cpython.rows {
@@ -178,7 +254,7 @@ public enum CPythonComparison {
         }
         func next() { progress(step, steps); step += 1 }
 
-        if plan.matchGlue {
+        if dgemm && plan.matchGlue {
             next()
             let cpython = try runScript(plan, ["--only", "glue"])
             guard let cpythonGlue = cpython.glueMicroseconds else {
@@ -189,7 +265,7 @@ public enum CPythonComparison {
             glue = GlueMatch(cpythonMicroseconds: cpythonGlue, gillabMicroseconds: unpadded, microsecondsPerPadIteration: perIteration,
                              padIterations: GlueMatch.padIterations(cpython: cpythonGlue, gillab: unpadded, perIteration: perIteration))
         }
-        for size in plan.sizes {
+        for size in dgemm ? plan.sizes : [] {
             next()
             let cpython = try runScript(plan, ["--only", "dgemm", "--sizes", "\(size)"])
             next()
@@ -202,27 +278,52 @@ public enum CPythonComparison {
                 ("dgemm \(size) \($0.mode.rawValue) \($0.threads)", $0.speedup)
             }))
         }
-        next()
-        let cpythonCountdown = try runScript(plan, ["--only", "countdown", "--countdown", "\(plan.countdown)"])
-        next()
-        let countdown = try Runner.run(RunPlan(workload: .countdown, size: plan.countdown, threads: [2], modes: [.serial, .hold],
-                                               repeats: plan.repeats, lock: plan.lock))
-        pair(cpythonCountdown, Dictionary(uniqueKeysWithValues: countdown.results.filter { $0.mode == .hold }.map {
-            ("countdown \(plan.countdown) hold \($0.threads)", $0.speedup)
-        }))
-        next()
-        let cpythonConvoy = try runScript(plan, ["--only", "convoy"])
-        next()
-        // The convoy as CPython's time.sleep sees it: default timer slack, 1 ms blocks.
-        let convoy = try ConvoyScenario.run(ConvoyPlan(policies: [plan.lock.policy], cpuThreads: [0, 1], samples: 150,
-                                                       rounds: max(1, plan.repeats / 2), lock: plan.lock, timerSlack: nil))
-        if let alone = convoy.results.first(where: { $0.cpuThreads == 0 }),
-           let beside = convoy.results.first(where: { $0.cpuThreads == 1 }) {
-            pair(cpythonConvoy, ["convoy 1000 beside-cpu 2": beside.ioRequestsPerSecond / alone.ioRequestsPerSecond])
+        if parts.contains(.countdown) {
+            next()
+            let cpythonCountdown = try runScript(plan, ["--only", "countdown", "--countdown", "\(plan.countdown)"])
+            next()
+            let countdown = try Runner.run(RunPlan(workload: .countdown, size: plan.countdown, threads: [2], modes: [.serial, .hold],
+                                                   repeats: plan.repeats, lock: plan.lock))
+            pair(cpythonCountdown, Dictionary(uniqueKeysWithValues: countdown.results.filter { $0.mode == .hold }.map {
+                ("countdown \(plan.countdown) hold \($0.threads)", $0.speedup)
+            }))
+        }
+        if parts.contains(.convoy) {
+            next()
+            let cpythonConvoy = try runScript(plan, ["--only", "convoy"])
+            next()
+            // The convoy as CPython's time.sleep sees it: default timer slack, 1 ms blocks.
+            let convoy = try ConvoyScenario.run(ConvoyPlan(policies: [plan.lock.policy], cpuThreads: [0, 1], samples: 150,
+                                                           rounds: max(1, plan.repeats / 2), lock: plan.lock, timerSlack: nil))
+            if let alone = convoy.results.first(where: { $0.cpuThreads == 0 }),
+               let beside = convoy.results.first(where: { $0.cpuThreads == 1 }) {
+                pair(cpythonConvoy, ["convoy 1000 beside-cpu 2": beside.ioRequestsPerSecond / alone.ioRequestsPerSecond])
+            }
+        }
+        for interval in parts.contains(.switchInterval) ? plan.switchIntervals : [] {
+            // CPython's own convoy at sys.setswitchinterval(interval), then GILLab's at once.
+            next()
+            let seconds = Double(interval.wholeNanoseconds) / 1e9
+            let cpython = try runScript(plan, ["--only", "switch-interval", "--switch-interval", "\(seconds)",
+                                               "--convoy-samples", "\(plan.sweepSamples)"])
+            guard let latency = cpython.latency else {
+                throw .failed("the CPython side's script printed no convoy_latency for --only switch-interval")
+            }
+            version = cpython.python
+            next()
+            var lock = plan.lock
+            lock.switchInterval = interval
+            let convoy = try ConvoyScenario.run(ConvoyPlan(policies: [lock.policy], cpuThreads: [1], samples: plan.sweepSamples,
+                                                           rounds: 1, lock: lock, timeLimit: .seconds(3600), timerSlack: nil))
+            guard let beside = convoy.results.first else { throw .failed("the convoy at \(interval) produced no row") }
+            sweep.append(SwitchIntervalRow(
+                switchIntervalMilliseconds: seconds * 1e3, cpythonP50Microseconds: latency.p50,
+                gillabP50Microseconds: beside.latencyMicroseconds.p50, cpythonP99Microseconds: latency.p99,
+                gillabP99Microseconds: beside.latencyMicroseconds.p99))
         }
         progress(steps, steps)
         return CPythonComparisonReport(machine: machine, python: version, policy: plan.lock.policy,
-                                       repeats: plan.repeats, rows: rows, glue: glue)
+                                       repeats: plan.repeats, rows: rows, glue: glue, switchIntervalRows: sweep)
     }
 
     /// Pad iterations used to measure what one costs.

@@ -7,14 +7,29 @@ extension ReportRenderer {
             [r.workload, "\(r.size)", r.mode, "\(r.threads)", fixed(r.cpythonSpeedup, 2), fixed(r.gillabSpeedup, 2),
              (r.difference >= 0 ? "+" : "") + fixed(r.difference, 2)]
         }
-        return renderScenario(report, machine: report.machine, header: comparisonColumns, rows: rows, as: format) {
+        let main = renderScenario(report, machine: report.machine, header: comparisonColumns, rows: rows, as: format) {
             "CPython \(report.python) and GILLab (\(report.policy.rawValue)) on the same machine, \(report.repeats) repeats each: "
                 + "dgemm speedups over 1 thread releasing (hold: ctypes.PyDLL keeps the GIL; release: ctypes.CDLL drops it; "
                 + "GILLab runs gemm-call, the same glue), "
                 + "countdown over 1 thread, convoy as the request rate of a thread sleeping 1 ms beside a CPU thread ÷ alone\n"
                 + glueLine(report.glue)
         }
+        guard format != .json, !report.switchIntervalRows.isEmpty else { return main }
+        // The sweep is a second table after a blank line (CSV and Markdown too).
+        let sweep = report.switchIntervalRows.map { r in
+            [fixed(r.switchIntervalMilliseconds, 3), fixed(r.cpythonP50Microseconds, 0), fixed(r.gillabP50Microseconds, 0),
+             fixed(r.p50Ratio, 2), fixed(r.cpythonP99Microseconds, 0), fixed(r.gillabP99Microseconds, 0)]
+        }
+        let table = format == .table
+            ? "\nswitch interval sweep: a thread sleeps 1 ms beside one CPU-bound thread; how much longer than 1 ms each sleep "
+                + "took until it held the lock again (default timer slack on both sides)\n\n"
+                + alignedTable(header: switchIntervalColumns, rows: sweep)
+            : "\n" + delimited(header: switchIntervalColumns, rows: sweep, markdown: format == .markdown)
+        return main + table
     }
+
+    static let switchIntervalColumns = ["switch_interval_ms", "cpython_p50_us", "gillab_p50_us", "p50_ratio",
+                                        "cpython_p99_us", "gillab_p99_us"]
 }
 
 extension ReportRenderer {
@@ -30,9 +45,21 @@ extension ReportRenderer {
 extension Verdict {
     /// Whether GILLab's dgemm speedups at n ≥ 64 on 2 threads are within ±0.10 of CPython's.
     public static func comparison(_ report: CPythonComparisonReport) -> String? {
-        guard let largest = report.largestDgemmDifference else { return nil }
+        let sweep = switchIntervalSweep(report)
+        guard let largest = report.largestDgemmDifference else { return sweep }
         let within = largest <= 0.10
         return "dgemm at n ≥ 64 on 2 threads: GILLab's hold and release speedups are \(within ? "within" : "not within") "
-            + "±0.10 of CPython's (largest difference \(fixed(largest, 2)))"
+            + "±0.10 of CPython's (largest difference \(fixed(largest, 2)))" + (sweep.map { "\nverdict: " + $0 } ?? "")
+    }
+
+    /// Whether GILLab's convoy p50 is within ±15 % of CPython's at every switch interval swept.
+    static func switchIntervalSweep(_ report: CPythonComparisonReport) -> String? {
+        let rows = report.switchIntervalRows
+        guard !rows.isEmpty else { return nil }
+        let worst = rows.max { abs($0.p50Ratio - 1) < abs($1.p50Ratio - 1) }!
+        let within = rows.allSatisfy { abs($0.p50Ratio - 1) <= 0.15 }
+        return "convoy p50 beside a CPU thread: GILLab's is \(within ? "within" : "not within") ±15 % of CPython's at every "
+            + "switch interval (\(rows.map { "\(fixed($0.switchIntervalMilliseconds, 0)) ms: \(fixed($0.p50Ratio, 2))×" }.joined(separator: ", ")); "
+            + "furthest \(fixed(worst.p50Ratio, 2))×)"
     }
 }

@@ -4,7 +4,8 @@ import GILLab
 import Synchronization
 
 // The lock's own costs, which every GILLab figure carries: an uncontended take and drop, a
-// release and re-take around an empty kernel (Py_BEGIN/END_ALLOW_THREADS with nothing between),
+// release and re-take around an empty kernel (Py_BEGIN/END_ALLOW_THREADS with nothing between;
+// under new-gil and under free, whose attach and detach take no mutex),
 // the latency of a handoff to a sleeping waiter, and the time from a drop request to the handoff.
 // CPython 3.11 on this machine, for comparison: 39 ns for an uncontended release + re-take,
 // 22 µs median for a threading.Event ping-pong.
@@ -34,7 +35,11 @@ let benchmarks: @Sendable () -> Void = {
     let variants = [("new-gil", LockConfiguration.default),
                     ("new-gil+spin", try! LockConfiguration(spin: .microseconds(50))),
                     ("new-gil untimed", try! LockConfiguration(timing: .untimed))]
-    for (variant, configuration) in variants {
+    // `free` (3.13t): attach and detach are the thread's own compare-and-swap plus the one
+    // shared counter GILLab keeps for its statistics; no mutex, nothing to hand over.
+    let roundTrips = variants + [("free", try! LockConfiguration(policy: .free)),
+                                 ("free untimed", try! LockConfiguration(policy: .free, timing: .untimed))]
+    for (variant, configuration) in roundTrips {
         Benchmark("uncontended acquire + release, \(variant)", configuration: .init(scalingFactor: .kilo)) { benchmark in
             let thread = InterpreterLock(configuration: configuration).makeThreadState(name: "bench")
             for _ in benchmark.scaledIterations {
