@@ -35,6 +35,13 @@ struct List: ParsableCommand {
     }
 
     private func printPrograms() throws {
+        print("""
+
+            Programs and their bytecode. First column: `*` marks a poll of the eval breaker, where CPython 3.11's \
+            ceval.c polls (RESUME on a frame's entry, after JUMP_BACKWARD, after a CALL whose callee is native \
+            returns). Second column: the ticks CPython 2.7 counts for the instruction, what legacy-gil counts \
+            (blank: none, it is in 2.7's FAST_DISPATCH group or predicted; ? depends on the value).
+            """)
         for workload in WorkloadKind.allCases {
             guard let source = Programs.source(of: workload), let listing = try Programs.disassembly(of: workload) else { continue }
             print("\n== \(workload.rawValue): source\n")

@@ -30,13 +30,13 @@ extension Verdict {
             let p50 = busy.latencyMicroseconds.p50
             let alone = row(policy, 0).map { " (alone: \(us($0.latencyMicroseconds.p50)))" } ?? ""
             let cpu = busy.cpuThroughputVersusNewGIL.map { ", CPU throughput \(fixed($0, 2))× new-gil's" } ?? ""
-            let cpuWait = busy.cpuMaxWaitMicroseconds.map { "; the CPU threads' longest wait \(us($0))" } ?? ""
+            let cpuWait = busy.cpuMaxWaitMicroseconds.map { "; the CPU threads' longest wait \(us($0)) (the I/O threads alone cannot make one wait much longer than a switch interval plus the holder's time to its next checkpoint)" } ?? ""
             let head = "\(policy.rawValue), \(cpuThreads) CPU thread\(cpuThreads == 1 ? "" : "s"): p50 \(us(p50))\(alone)"
             let meaning: String = switch policy {
             case .newGIL:
                 "\(fixed(p50 / interval, 2)) switch intervals: the returning I/O thread waits out a whole interval before it may ask (the convoy effect, bpo-7946)"
             case .ioPriority:
-                "the returning I/O thread asks for the lock at once\(cpu)\(cpuWait), bounded by one switch interval plus the holder's time to its next checkpoint"
+                "the returning I/O thread asks for the lock at once, or once the holder has had a tenth of the switch interval\(cpu)\(cpuWait)"
             case .legacyGIL:
                 "p99 \(us(busy.latencyMicroseconds.p99)), max \(us(busy.latencyMicroseconds.max)): no handoff, so the I/O thread gets the lock only when it wins the race against the CPU thread's immediate re-request"
             case .free:
@@ -55,10 +55,10 @@ extension Verdict {
         let k = config.interpreters
         let shared = (0..<cpuThreads).filter { (config.ioThreads + $0) % k < config.ioThreads }
         if shared.isEmpty {
-            return "every I/O thread is in an interpreter of its own, without CPU threads, so it never waits for one"
+            return "no CPU thread is in an interpreter with an I/O thread (thread i, counting the I/O threads first, is in interpreter i mod \(k)), so an I/O thread never waits for one"
         }
         let names = shared.map { "cpu-\($0)" }.joined(separator: ", ")
-        return "\(names) share\(shared.count == 1 ? "s" : "") an interpreter, and so a lock, with an I/O thread (thread i is in interpreter i mod \(k)): that I/O thread waits as under new-gil"
+        return "\(names) share\(shared.count == 1 ? "s" : "") an interpreter, and so a lock, with an I/O thread (thread i, counting the I/O threads first, is in interpreter i mod \(k)): there the I/O thread waits as under new-gil"
     }
 }
 

@@ -29,3 +29,46 @@ extension OpenBLASProcessWide {
         }
     }
 }
+
+@Suite("compare-cpython's switch-interval sweep")
+struct SwitchIntervalSweepTests {
+    /// The repository's `scripts/cpython_side.py`, found from this file.
+    static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .appendingPathComponent("../../../scripts/cpython_side.py").standardized.path
+    static let python = ["/usr/bin/python3", "/usr/local/bin/python3"].first { FileManager.default.isExecutableFile(atPath: $0) }
+
+    @Test("one row per interval, both sides measured at it; only the parts asked for run",
+          .enabled(if: python != nil, "needs a python3"))
+    func sweep() throws {
+        let plan = CPythonComparisonPlan(python: try #require(Self.python), script: Self.script, repeats: 1,
+                                         parts: [.switchInterval], switchIntervals: [.milliseconds(1), .milliseconds(2)],
+                                         sweepSamples: 5)
+        let report = try CPythonComparison.run(plan)
+        #expect(report.rows.isEmpty && report.glue == nil)
+        #expect(report.switchIntervalRows.map(\.switchIntervalMilliseconds) == [1, 2])
+        for row in report.switchIntervalRows {
+            #expect(row.cpythonP50Microseconds > 0 && row.gillabP50Microseconds > 0)
+            #expect(row.cpythonP50Microseconds <= row.cpythonP99Microseconds && row.gillabP50Microseconds <= row.gillabP99Microseconds)
+        }
+        #expect(ReportRenderer.render(report, as: .table).contains("switch interval sweep"))
+        #expect(ReportRenderer.render(report, as: .json).contains("\"switch_interval\""))
+        #expect(Verdict.comparison(report)?.contains("every switch interval") == true)
+    }
+
+    @Test("bad sweeps are refused with the value named")
+    func badPlans() {
+        let plan = { (intervals: [Duration], samples: Int) in
+            CPythonComparisonPlan(python: "python3", script: "", parts: [.switchInterval], switchIntervals: intervals, sweepSamples: samples)
+        }
+        #expect(throws: RunnerError.invalidSetting(InvalidSetting("switchIntervals", "no switch intervals given", subject: ""))) {
+            try plan([], 10).validate()
+        }
+        #expect(throws: RunnerError.self) { try plan([.zero], 10).validate() }
+        #expect(throws: RunnerError.invalidSetting(InvalidSetting("sweepSamples", "must be between 1 and 100000, got 0"))) {
+            try plan([.milliseconds(1)], 0).validate()
+        }
+        #expect(throws: RunnerError.invalidSetting(InvalidSetting("parts", "no parts given", subject: ""))) {
+            try CPythonComparisonPlan(python: "python3", script: "", parts: []).validate()
+        }
+    }
+}
