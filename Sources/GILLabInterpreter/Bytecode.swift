@@ -28,7 +28,7 @@ enum Instruction: Sendable, Equatable {
     case storeGlobal(Int)
     case binary(BinaryOp)
     case compare(CompareOp)
-    /// COMPARE_OP fused with POP_JUMP_IF_FALSE, as CPython 3.12's COMPARE_AND_BRANCH: no bool
+    /// COMPARE_OP fused with POP_JUMP_IF_FALSE, like the COMPARE_AND_BRANCH of CPython 3.12's alphas: no bool
     /// object is pushed and popped. A forward jump, so it does not poll.
     case compareJumpIfFalse(CompareOp, Int)
     case negate

@@ -36,16 +36,17 @@ import Synchronization
    until `lastHolder` shows that another thread has taken the lock. A thread that releases for
    the last time (thread exit) does not wait. That is CPython 3.12+: since gh-104341, 3.12's
    `Python/pystate.c` passes a NULL tstate to the final release, and 3.12's `drop_gil` skips the
-   wait for it (3.13+ passes `final_release` instead). In 3.11 (`Python/ceval_gil.h`) the final
-   `drop_gil` gets the thread's tstate and can wait for the handoff like any other.
+   wait for it (3.13+ passes `final_release` instead). In 3.11 (`Python/ceval.c`,
+   `Python/ceval_gil.h`) the final `drop_gil` gets the thread's tstate and can wait for the
+   handoff like any other.
 
  - Releasing around blocking work (Py_BEGIN_ALLOW_THREADS) is a drop like any other, followed
    later by a take that goes through the same protocol. Usually no request is pending then and
    the drop does not wait; but if a waiter has already timed out and set one, the drop waits
    for the handoff too, here as in CPython, whose `drop_gil` (3.12 `Python/ceval_gil.c`) does
-   not ask why the thread releases. So a thread coming back from I/O while a CPU-bound thread holds the lock waits up to
-   one whole interval before it can even ask: the convoy effect, bpo-7946, which CPython never
-   fixed.
+   not ask why the thread releases. So a thread coming back from I/O while a CPU-bound thread
+   holds the lock waits up to one whole interval before it can even ask: the convoy effect,
+   bpo-7946, which CPython never fixed.
 
  - `switchNumber` counts acquisitions by a thread other than the previous holder. A waiter
    compares it across its timed wait so that it does not ask for a drop when the lock has

@@ -3,8 +3,8 @@ import Synchronization
 /// One thread's use of an ``InterpreterLock``: CPython's `PyThreadState`.
 ///
 /// A `ThreadState` belongs to the thread that uses it. Make it on that thread with
-/// ``InterpreterLock/makeThreadState(name:interpreter:)``, and read its ``statistics`` from elsewhere only
-/// after the thread has finished.
+/// ``InterpreterLock/makeThreadState(name:interpreter:)``, and read its ``statistics`` from
+/// elsewhere only after the thread has finished.
 ///
 /// ## Runtime checks
 ///

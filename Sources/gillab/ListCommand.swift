@@ -40,7 +40,7 @@ struct List: ParsableCommand {
             Programs and their bytecode. First column: `*` marks a poll of the eval breaker, where CPython 3.11's \
             ceval.c polls (RESUME on a frame's entry, after JUMP_BACKWARD, after a CALL whose callee is native \
             returns). Second column: the ticks CPython 2.7 counts for the instruction, what legacy-gil counts \
-            (blank: none, it is in 2.7's FAST_DISPATCH group or predicted; ? depends on the value).
+            (blank: none, as for an opcode that ends with `goto fast_next_opcode` in 2.7's ceval.c or is entered by a PREDICT; ? depends on the value).
             """)
         for workload in WorkloadKind.allCases {
             guard let source = Programs.source(of: workload), let listing = try Programs.disassembly(of: workload) else { continue }

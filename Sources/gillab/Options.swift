@@ -13,7 +13,7 @@ struct LockTuningOptions: ParsableArguments {
     var checkInterval = LockConfiguration.defaultCheckInterval
 
     @Option(parsing: .unconditional,
-            help: ArgumentHelp("Interpreters, each with its own lock; threads join them round-robin. per-interpreter.",
+            help: ArgumentHelp("Interpreters, each with its own lock; thread i of a group joins interpreter i mod K. per-interpreter.",
                                valueName: "count"))
     var interpreters = LockConfiguration.defaultInterpreters
 

@@ -223,7 +223,7 @@ struct LockTests {
         thread.release()
     }
 
-    @Test("free: no exclusion, two threads hold at once, and the statistics still count")
+    @Test("free: no exclusion, two threads hold at once, and the statistics count their attaches")
     func freeHasNoExclusion() {
         let lock = Self.lock(policy: .free)
         #expect(twoThreadsHoldAtOnce(lock))

@@ -10,7 +10,7 @@ struct PolicyTests {
             policy: policy, switchInterval: .microseconds(intervalMicroseconds), interpreters: interpreters))
     }
 
-    @Test("per-interpreter: threads join interpreters round-robin, and each interpreter excludes its own threads")
+    @Test("per-interpreter: states made without a named interpreter join them in creation order, i mod K, and each interpreter excludes its own threads")
     func perInterpreterExclusion() {
         let interpreters = 3, threads = 6, iterations = 10_000
         let lock = Self.lock(.perInterpreter, intervalMicroseconds: 100, interpreters: interpreters)

@@ -40,11 +40,15 @@ public struct LockSummary: Sendable, Codable, Equatable {
     /// Fraction of the wall time during which at least one thread was waiting for the lock:
     /// gil_load's "wait" figure, measured exactly rather than sampled.
     public var waitingFraction: Double
+    /// `free` only: acquisitions that found another thread holding at the same moment, each a
+    /// wait that a GIL would have imposed; 0 under the other policies.
+    public var concurrentAcquisitions: UInt64
 
     enum CodingKeys: String, CodingKey {
         case heldFraction = "held_fraction", switches, dropRequests = "drop_requests"
         case forcedSwitches = "forced_switches", acquisitions, contendedAcquisitions = "contended_acquisitions"
         case waitSeconds = "wait_s", maxWaitSeconds = "max_wait_s", waitingFraction = "waiting_fraction"
+        case concurrentAcquisitions = "concurrent_acquisitions"
     }
 
     init(_ statistics: LockStatistics, wallNanoseconds: UInt64) {
@@ -57,6 +61,7 @@ public struct LockSummary: Sendable, Codable, Equatable {
         waitSeconds = statistics.totalWaitSeconds
         maxWaitSeconds = Double(statistics.maxWaitNanoseconds) / 1e9
         waitingFraction = Double(statistics.someoneWaitingNanoseconds) / Double(max(wallNanoseconds, 1))
+        concurrentAcquisitions = statistics.concurrentAcquisitions
     }
 }
 

@@ -42,6 +42,16 @@ extension OpenBLASProcessWide {
             #expect(Set(report.results.map(\.checksum)).count == 1)
         }
 
+        @Test("free: threads never wait; attaches that found another thread attached are counted, not waited")
+        func freeNeverWaits() throws {
+            let report = try Runner.run(RunPlan(workload: .countdown, size: 200_000, units: 8, threads: [2],
+                                                modes: [.serial, .free], repeats: 1))
+            let row = try #require(report.results.first { $0.mode == .free })
+            #expect(row.lock.contendedAcquisitions == 0 && row.lock.waitSeconds == 0 && row.lock.dropRequests == 0)
+            #expect(row.lock.concurrentAcquisitions <= row.lock.acquisitions)
+            #expect(Set(report.results.map(\.checksum)).count == 1)
+        }
+
         @Test("eventloop on CPU-bound work computes the same result as serial")
         func eventLoopCPUBound() throws {
             let report = try Runner.run(RunPlan(workload: .countdown, size: 10_000, units: 8, threads: [4],
