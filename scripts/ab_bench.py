@@ -62,6 +62,10 @@ def main():
         print(f"wall clock p50 (ns), A = {rev}, B = this checkout, {pairs} interleaved pairs")
         for name, sides in samples.items():
             ratios = [sides["B"][i] / sides["A"][i] for i in sides["A"] if i in sides["B"] and sides["A"][i]]
+            if not ratios:  # a benchmark that only one side has
+                only = "A" if sides["A"] else "B"
+                print(f"  {name}: only {only} has it: {sorted(sides[only].values())}")
+                continue
             print(f"  {name}: A {sorted(sides['A'].values())}  B {sorted(sides['B'].values())}  "
                   f"B/A median {statistics.median(ratios):.3f} (pairs {min(ratios):.3f}-{max(ratios):.3f})")
     finally:

@@ -71,7 +71,8 @@ enum Instruction: Sendable, Equatable {
     /// |---|---|---|
     /// | RESUME | entry to `PyEval_EvalFrameEx`'s loop at its top | 1 |
     /// | LOAD_CONST, LOAD_FAST, STORE_FAST, POP_TOP, COPY_2 (DUP_TOPX 2), JUMP_FORWARD | same, `goto fast_next_opcode` | 0 |
-    /// | LOAD_GLOBAL, STORE_GLOBAL, BINARY_OP, UNARY_*, BINARY_SUBSCR, STORE_SUBSCR, BUILD_LIST, BUILD_MAP, MAKE_FUNCTION | same, `continue` | 1 |
+    /// | LOAD_GLOBAL, STORE_GLOBAL, BINARY_OP, UNARY_*, BINARY_SUBSCR, STORE_SUBSCR, BUILD_LIST, MAKE_FUNCTION | same, `continue` | 1 |
+    /// | BUILD_MAP n | BUILD_MAP, then one STORE_MAP per entry, each `continue` | 1 + n |
     /// | JUMP_BACKWARD | JUMP_ABSOLUTE, `continue` (`FAST_LOOPS` is off) | 1 |
     /// | CALL | CALL_FUNCTION, `continue` once the callee returns | 1 |
     /// | CALL_METHOD | LOAD_ATTR then CALL_FUNCTION | 2 |
@@ -85,16 +86,24 @@ enum Instruction: Sendable, Equatable {
     /// So `while n > 0: n -= 1` ticks twice per iteration (BINARY_OP for INPLACE_SUBTRACT, and
     /// JUMP_BACKWARD), and 2.7 releases the lock every 101 / 2 = 50.5 iterations. GILLab's
     /// bytecode has no SETUP_LOOP and POP_BLOCK, which tick once per loop in 2.7, not per
-    /// iteration.
+    /// iteration, and its `break` is a JUMP_FORWARD where 2.7's BREAK_LOOP ticks once.
+    ///
+    /// The mapping is one instruction to its 2.7 opcodes; it does not model 2.7's peephole
+    /// optimizer (`Python/peephole.c`), which folds `-1` into a constant, turns UNARY_NOT before
+    /// POP_JUMP_IF_FALSE into POP_JUMP_IF_TRUE, and sends a jump whose target is a jump straight
+    /// on. Each such form costs GILLab a tick, or saves it one, where it occurs; countdown has
+    /// none.
     func python27Ticks(before next: Instruction?) -> UInt8 {
         switch self {
         case .loadConst, .loadFast, .storeFast, .pop, .dupTop2, .jump, .returnValue, .compareJumpIfFalse:
             return 0
         case .popJumpIfFalse, .popJumpIfTrue, .jumpIfFalseOrPop, .jumpIfTrueOrPop:
             return 0  // on a bool; the eval loop counts the tick for any other value
-        case .resume, .loadGlobal, .storeGlobal, .binary, .negate, .not, .getItem, .setItem, .buildList, .buildDict,
+        case .resume, .loadGlobal, .storeGlobal, .binary, .negate, .not, .getItem, .setItem, .buildList,
              .makeFunction, .jumpBackward, .call:
             return 1
+        case .buildDict(let entries):
+            return UInt8(clamping: 1 + entries)
         case .callMethod:
             return 2
         case .compare:

@@ -278,7 +278,9 @@ public final class Interpreter {
                 } else {
                     _ = pop()
                     pc = target
-                    if ticking { thread.checkpoint() }  // 2.7's exhausted FOR_ITER: `continue`
+                    // 2.7's exhausted FOR_ITER: `JUMPBY(oparg); continue;`, one tick, of which the
+                    // table below counted `ticks[at]` (1 unless a STORE_FAST follows).
+                    if ticking && ticks[at] == 0 { thread.checkpoint() }
                 }
             case .buildList(let count):
                 push(PyList(popArguments(count)))

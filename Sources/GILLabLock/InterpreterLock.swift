@@ -95,18 +95,22 @@ import Synchronization
  - `io-priority`, GILLab's fix for the convoy. A thread coming back from a release for I/O
    takes with priority: if the holder has held the lock for `minimumSlice` (a tenth of the
    switch interval) it sets the drop request at once, and otherwise it waits only until that
-   point. Drops wake every waiter (broadcast), and a free lock goes to the highest-ranked
-   waiter: starving, then priority, then the rest. A normal waiter becomes starving once a
-   whole switch interval has passed since it asked. That is checked at every wake-up, not only
-   when a wait times out, and its timed wait never sleeps past that point: I/O threads that
-   keep dropping the lock wake it again and again, and a bound that waited for a timeout would
-   never come. On becoming starving it sets the drop request, and nobody, priority threads
-   included, takes the lock before it. The bound that gives, however many I/O threads there
-   are: a CPU-bound thread waits for them at most one switch interval plus the time the holder
-   needs to reach its next checkpoint, as `new-gil` intends (starving waiters take turns among
-   themselves as under `new-gil`), and once it holds the lock no priority request preempts it
-   before `minimumSlice`. So a stream of I/O threads costs a CPU-bound thread at most one drop
-   per `minimumSlice` of its running time, and never all of it.
+   point. Drops wake every waiter (broadcast). Threads back from I/O go before CPU-bound
+   waiters, and a starving waiter goes before threads back from I/O. A waiter, priority or
+   not, becomes starving once a whole switch interval has passed since it asked. That is
+   checked at every wake-up, not only when a wait times out, and a CPU-bound waiter's timed wait
+   never sleeps past that point: I/O threads that keep dropping the lock wake it again and
+   again, and a bound that waited for a timeout would never come. On becoming starving it asks
+   a holder back from I/O to drop. The bound that gives, however many I/O threads there are: a
+   CPU-bound thread waits for them at most about one switch interval plus the time the holder
+   needs to reach its next checkpoint, and once it holds the lock no priority request preempts
+   it before `minimumSlice`. So a stream of I/O threads costs a CPU-bound thread at most one
+   drop per `minimumSlice` of its running time, and never all of it. Among CPU-bound threads
+   nothing changes from `new-gil`: a starving waiter does not hold back a running CPU-bound
+   thread that finds the lock free, and a CPU-bound holder is asked to drop by the timed
+   request only. (Holding everyone back behind starving waiters made every take wait for a
+   sleeping waiter's wake-up once many threads contend: a fair lock's convoy, ten times slower
+   in the 64-thread stress test.)
 
  Lock order: `mutex` before `switchMutex`. A take that changes the holder holds both while it
  publishes the new one. A take by the last holder itself, on the slow path or the fast, changes
@@ -273,6 +277,9 @@ final class LockState: @unchecked Sendable {
     /// Guarded by `mutex`. When the current holder took the lock (slow path; `io-priority`
     /// reads it).
     var heldSince: UInt64 = 0
+    /// Guarded by `mutex`. `io-priority`: the current holder came back from I/O and took the
+    /// lock with priority; a waiter that becomes starving asks only such a holder to drop.
+    var holderHasPriority = false
 
     // The holder's own counters: written only by the thread that holds the lock, while it
     // holds it. A plain load and store, no read-modify-write, so they cost the fast path next
@@ -415,7 +422,9 @@ final class LockState: @unchecked Sendable {
         copy.acquisitions += fastAcquisitionsSinceReset
         copy.totalHoldNanoseconds = holdNanoseconds.load(ordering: .relaxed) &- holdBase
         if handoff == .free {
-            copy.acquisitions = (attachments.load(ordering: .relaxed) >> Self.attachedBits) &- attachmentsBase
+            // The attach count is the word's top 40 bits: it wraps there, so the difference does too.
+            copy.acquisitions = ((attachments.load(ordering: .relaxed) >> Self.attachedBits) &- attachmentsBase)
+                & (UInt64.max >> Self.attachedBits)
             copy.concurrentAcquisitions = concurrentAttachments.load(ordering: .relaxed) &- concurrentBase
             copy.maxConcurrentHolders = peakAttached.load(ordering: .relaxed)
         }
@@ -476,28 +485,21 @@ final class LockState: @unchecked Sendable {
     /// `free`'s take: no exclusion and no mutex. The thread's own compare-and-swap (3.13t's
     /// `tstate->state`) is the caller's; this adds the thread to `attachments`, one atomic add,
     /// and counts an attach that found another thread attached: a wait, under a GIL.
-    /// - Returns: what the thread adds to its own counters.
-    private func attachFree() -> LockStatistics {
-        let before = attachments.wrappingAdd(Self.oneAttachment, ordering: .relaxed).oldValue
-        var mine = LockStatistics()
-        mine.acquisitions = 1
-        let others = before & Self.attachedMask
-        if others > 0 {
-            mine.concurrentAcquisitions = 1
-            concurrentAttachments.wrappingAdd(1, ordering: .relaxed)
-            var peak = peakAttached.load(ordering: .relaxed)
-            while others + 1 > peak {
-                let (exchanged, original) = peakAttached.compareExchange(expected: peak, desired: others + 1, ordering: .relaxed)
-                if exchanged { break }
-                peak = original
-            }
-            mine.maxConcurrentHolders = others + 1
+    /// - Returns: the threads attached now, this one included.
+    func attachFree() -> UInt64 {
+        let attached = (attachments.wrappingAdd(Self.oneAttachment, ordering: .relaxed).newValue) & Self.attachedMask
+        if attached > 1 { concurrentAttachments.wrappingAdd(1, ordering: .relaxed) }
+        var peak = peakAttached.load(ordering: .relaxed)
+        while attached > peak {
+            let (exchanged, original) = peakAttached.compareExchange(expected: peak, desired: attached, ordering: .relaxed)
+            if exchanged { break }
+            peak = original
         }
-        return mine
+        return attached
     }
 
     /// `free`'s drop: the hold's time, then one atomic subtract. No wake-up, no handoff.
-    private func detachFree(heldNanoseconds: UInt64) {
+    func detachFree(heldNanoseconds: UInt64) {
         if heldNanoseconds != 0 { holdNanoseconds.wrappingAdd(heldNanoseconds, ordering: .relaxed) }
         attachments.wrappingSubtract(1, ordering: .relaxed)
     }
@@ -532,7 +534,6 @@ final class LockState: @unchecked Sendable {
     ///   - start: when the thread asked, on the monotonic clock; waits are measured from it.
     /// - Returns: what the thread should add to its own counters, and when it got the lock.
     func take(threadID: Int, priority: Bool = false, since start: UInt64) -> (LockStatistics, acquiredAt: UInt64) {
-        if handoff == .free { return (attachFree(), start) }
         var mine = LockStatistics()
         mutex.lock()
         var contended = false
@@ -572,15 +573,18 @@ final class LockState: @unchecked Sendable {
                 // io-priority's bound, checked at every wake-up and not only when a wait times
                 // out: while I/O threads keep dropping the lock, their broadcasts wake a CPU
                 // waiter again and again, and a bound that waited for a timeout would never come.
-                if handoff == .ioPriority && rank == .normal
+                // A priority waiter too: starving waiters outrank it, and it must not wait on them
+                // for ever.
+                if handoff == .ioPriority && rank != .starving
                     && monotonicNanoseconds() &- start >= switchIntervalNanoseconds {
                     waitingByRank[rank.rawValue] -= 1
                     rank = .starving
                     waitingByRank[rank.rawValue] += 1
                     mine.starvedWaiters += 1
-                    // Nobody outranks it now; ask the holder to drop so that its turn comes at
-                    // the holder's next checkpoint.
-                    if isLocked && setDropRequest() { mine.dropRequests += 1 }
+                    // Nobody outranks it now. If an I/O thread holds the lock, ask it to drop, so
+                    // that the turn comes at its next checkpoint; a CPU-bound holder is left to
+                    // new-gil's timed request, as among CPU-bound threads nothing changes.
+                    if isLocked && holderHasPriority && setDropRequest() { mine.dropRequests += 1 }
                 }
                 if !isOutranked(rank), let taken = claim(threadID) {
                     switched = taken
@@ -593,8 +597,9 @@ final class LockState: @unchecked Sendable {
                 }
                 let saved = switchNumber
                 var timeout = switchIntervalNanoseconds
-                if rank == .priority && isLocked {
-                    // Back from I/O: ask at once, once the holder has had its minimum slice.
+                if rank == .priority && isLocked && !isOutranked(rank) {
+                    // Back from I/O: ask at once, once the holder has had its minimum slice. Not
+                    // when a starving waiter outranks us: the drop would only serve it.
                     let held = monotonicNanoseconds() &- heldSince
                     if held < minimumSliceNanoseconds {
                         timeout = minimumSliceNanoseconds - held
@@ -605,6 +610,10 @@ final class LockState: @unchecked Sendable {
                         }
                         timeout = minimumSliceNanoseconds  // look again if a third thread gets it
                     }
+                } else if rank == .priority {
+                    // A starving waiter outranks us; once it has the lock (its claim wakes
+                    // nobody), look again after its minimum slice.
+                    timeout = minimumSliceNanoseconds
                 } else if handoff == .ioPriority && rank == .normal {
                     // Wake up no later than the bound, however the waits before went.
                     let waited = monotonicNanoseconds() &- start
@@ -628,6 +637,7 @@ final class LockState: @unchecked Sendable {
         // before this one got the mutex): no second clock read.
         heldSince = contended ? monotonicNanoseconds() : max(start, lastDropAt.load(ordering: .relaxed))
         if contended { endWaiting(at: heldSince) }
+        holderHasPriority = rank == .priority
 
         // A pending request was aimed at the previous holder; it is served.
         if isDropRequested { resetDropRequest() }
@@ -668,10 +678,21 @@ final class LockState: @unchecked Sendable {
         return waitingByRank
     }
 
-    /// Whether a waiter of higher rank than `rank` is waiting; `mutex` must be held.
+    /// Whether a waiter that goes before `rank` is waiting; `mutex` must be held. A starving
+    /// waiter goes before threads back from I/O, and those go before CPU-bound threads, but only
+    /// while no starving waiter holds them back too: then a CPU-bound thread may take a free lock
+    /// as under new-gil, where a running thread may beat a woken waiter, and the timed drop
+    /// request settles the rest. (A strict order, starving before all, made every take wait for a
+    /// sleeping starving waiter's wake-up once many threads contend: a fair lock's convoy, ten
+    /// times slower in the 64-thread stress test.)
     private func isOutranked(_ rank: Rank) -> Bool {
         guard handoff == .ioPriority else { return false }
-        return waitingByRank[(rank.rawValue + 1)...].contains { $0 > 0 }
+        let starving = waitingByRank[Rank.starving.rawValue] > 0
+        return switch rank {
+        case .normal: waitingByRank[Rank.priority.rawValue] > 0 && !starving
+        case .priority: starving
+        case .starving: false
+        }
     }
 
     /// Lets the lock go, following CPython's `drop_gil`. The fast path is inlined into the

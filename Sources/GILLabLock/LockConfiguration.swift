@@ -32,7 +32,8 @@ public enum LockPolicy: String, Sendable, CaseIterable, Codable {
     /// tenth of the switch interval, instead of after a whole interval, and is served before
     /// CPU-bound waiters. Bounded so that no stream of I/O threads can starve a CPU-bound
     /// thread: a waiter that has waited a whole switch interval since it asked, checked at every
-    /// wake-up, sets the drop request and goes before everyone; see ``InterpreterLock``.
+    /// wake-up, asks a holder back from I/O to drop and goes before the threads back from I/O.
+    /// Among CPU-bound threads it is `new-gil`. See ``InterpreterLock``.
     case ioPriority = "io-priority"
 
     /// What the policy does, in one line.
@@ -47,7 +48,7 @@ public enum LockPolicy: String, Sendable, CaseIterable, Codable {
         case .perInterpreter:
             "PEP 684: several interpreters, each with its own new-gil lock; thread i joins interpreter i mod N"
         case .ioPriority:
-            "convoy fix: a thread back from I/O asks for the lock once the holder has had a tenth of an interval; a waiter waiting a whole interval goes first"
+            "convoy fix: a thread back from I/O asks for the lock once the holder has had a tenth of an interval; a waiter waiting a whole interval goes before I/O threads"
         }
     }
 }

@@ -147,6 +147,9 @@ public final class ThreadState {
         if state.takeFast(threadID: id) {
             statistics.acquisitions += 1
             tookLock()
+        } else if state.handoff == .free {
+            attach()
+            tookLock()
         } else {
             take(since: monotonicNanoseconds())
         }
@@ -163,8 +166,10 @@ public final class ThreadState {
             acquiredAt = max(wantsAt, state.lastDropAt.load(ordering: .relaxed))
             statistics.acquisitions += 1
             statistics.totalWaitNanoseconds += acquiredAt &- wantsAt
+        } else if state.handoff == .free {
+            attach()  // never waits: the hold starts when the thread asked
+            acquiredAt = wantsAt
         } else {
-            if state.handoff == .free { changeAttachState(from: Self.detached, to: Self.attached) }
             let (outcome, at) = state.take(threadID: id, priority: returningFromIO, since: wantsAt)
             acquiredAt = at
             statistics.add(outcome)
@@ -176,6 +181,16 @@ public final class ThreadState {
         if timed { statistics.releasedNanoseconds += wantsAt &- lastRelease }
         tookLock()
         sink?.record(LockEvent(.acquired, at: acquiredAt, thread: id))
+    }
+
+    /// `free`'s take: the thread's own compare-and-swap, then the lock's shared count, which
+    /// says whether another thread was attached at the same moment.
+    private func attach() {
+        changeAttachState(from: Self.detached, to: Self.attached)
+        let attached = state.attachFree()
+        statistics.acquisitions += 1
+        if attached > 1 { statistics.concurrentAcquisitions += 1 }
+        if attached > statistics.maxConcurrentHolders { statistics.maxConcurrentHolders = attached }
     }
 
     /// `free`'s attach or detach of this thread: 3.13t's `tstate_try_attach` / `tstate_set_detached`.

@@ -100,71 +100,64 @@ struct InterpreterLanguageTests {
 
 @Suite("Interpreter and the lock")
 struct InterpreterLockTests {
-    /// Holds the lock on this thread while a second thread waits long enough to set the drop
-    /// request; returns a function that reports whether that thread has had the lock yet.
-    static func pendingDropRequest(_ lock: InterpreterLock, _ body: (ThreadState, @escaping () -> Bool) throws -> Void) rethrows {
+    @Test("straight-line code and forward jumps have no poll point but RESUME: a request pending at the call is served there, once")
+    func resumeAndStraightLineCode() throws {
+        let lock = InterpreterLock(configuration: try LockConfiguration(switchInterval: .microseconds(200)))
         let thread = lock.makeThreadState(name: "main")
         thread.acquire()
-        let entered = Counter()
-        let waiter = NativeThread {
-            let other = lock.makeThreadState(name: "waiter")
-            other.withLock { _ = entered.add() }
-        }
-        while !lock.isDropRequested { sched_yield() }  // holding, not polling: the waiter times out and asks
-        try body(thread, { entered.load > 0 })
+        let interpreter = Interpreter(thread: thread)
+        let source = """
+            def straight(x):
+                y = x * 2 + 1
+                if y > 3:
+                    y = y - 1
+                else:
+                    y = y + 1
+                z = [y, y + 1, {1: y}]
+                return z[0] + z[1] + z[2][1]
+            """
+        try interpreter.load(source)  // before the request, so that the module's RESUME finds none
+        let got = Counter()
+        let waiter = PollPointTests.waiterAsksForTheLock(lock, got: got)
+        thread.resetStatistics()
+        _ = try interpreter.call("straight", [interpreter.int(5)])
+        #expect(got.load == 1, "RESUME did not hand the lock over")
+        #expect(!lock.isDropRequested)
+        #expect(thread.statistics.acquisitions == 1)  // one handoff: at RESUME
+        // The only poll point the compiled function has is its RESUME.
+        let function = try #require(try interpreter.disassemble(source).components(separatedBy: "Disassembly of straight:").last)
+        #expect(function.split(separator: "\n").filter { $0.hasPrefix("*") }.map { $0.contains("RESUME") } == [true])
         thread.detach()
         waiter.join()
     }
 
-    @Test("a request pending at a call is served at the callee's RESUME, once; straight-line code and forward jumps have no other poll")
-    func resumeAndStraightLineCode() throws {
-        let lock = InterpreterLock(configuration: try LockConfiguration(switchInterval: .microseconds(200)))
-        try Self.pendingDropRequest(lock) { thread, waiterHasRun in
-            let interpreter = Interpreter(thread: thread)
-            try interpreter.load("""
-                def straight(x):
-                    y = x * 2 + 1
-                    if y > 3:
-                        y = y - 1
-                    else:
-                        y = y + 1
-                    z = [y, y + 1, {1: y}]
-                    return z[0] + z[1] + z[2][1]
-                """)
-            _ = try interpreter.call("straight", [interpreter.int(5)])
-            #expect(waiterHasRun(), "RESUME did not hand the lock over")
-            #expect(!lock.isDropRequested)
-            #expect(thread.statistics.acquisitions == 2)
-            // The only poll point the compiled function has is its RESUME.
-            let listing = try interpreter.disassemble("def straight(x):\n    y = x * 2 + 1\n    if y > 3:\n        y = y - 1\n    return [y, {1: y}]\n")
-            let function = try #require(listing.components(separatedBy: "Disassembly of straight:").last)
-            #expect(function.split(separator: "\n").filter { $0.hasPrefix("*") }.map { $0.contains("RESUME") } == [true])
-        }
-    }
-
     @Test("a drop request that comes during a loop is served at a back-edge")
     func backEdge() throws {
-        let lock = InterpreterLock(configuration: try LockConfiguration(switchInterval: .milliseconds(2)))
+        let lock = InterpreterLock(configuration: try LockConfiguration(switchInterval: .milliseconds(1)))
         let thread = lock.makeThreadState(name: "main")
         thread.acquire()
         let interpreter = Interpreter(thread: thread)
-        let entered = Counter()
+        let flag = Unchecked(PyList([PyInt.make(0)]))
         var waiter: NativeThread?
-        // Starts a thread that waits for the lock; its request comes one interval later, by
-        // when `start_waiter` has returned and the loop, which calls nothing, is running.
+        // Starts a thread that waits for the lock and, once it has it, sets flag[0]. The loop
+        // reads flag[0] and calls nothing, so only a back-edge can let the waiter in and end it.
         interpreter.register("start_waiter", arity: 0...0) { _, _, _ in
-            waiter = NativeThread { lock.makeThreadState(name: "waiter").withLock { _ = entered.add() } }
+            waiter = NativeThread {
+                lock.makeThreadState(name: "waiter").withLock { flag.value.items[0] = PyInt.make(1) }
+            }
             return PyNone.shared
         }
         try interpreter.load("""
-            def spin(n):
+            def spin(flag, n):
                 start_waiter()
-                while n > 0:
+                while flag[0] == 0 and n > 0:
                     n -= 1
                 return n
             """)
-        _ = try interpreter.call("spin", [interpreter.int(500_000)])
-        #expect(entered.load == 1, "no back-edge handed the lock over")
+        // n only bounds the loop if no back-edge ever hands over: about a minute in a debug build.
+        let left = try interpreter.call("spin", [flag.value, interpreter.int(1_000_000_000)])
+        #expect(Interpreter.str(left) != "0", "no back-edge handed the lock over")
+        #expect(flag.value.items[0] === PyInt.make(1))
         thread.detach()
         waiter?.join()
     }
@@ -254,4 +247,11 @@ struct BiasedReferenceCountingTests {
         #expect(try sharedCounts(PyFloat(1.5), on: thread).during == 0)
         #expect(try sharedCounts(PyInt.make(7), on: thread).during == 0)
     }
+}
+
+/// A value handed to another thread that only touches it holding the interpreter lock, as
+/// interpreter objects may be.
+final class Unchecked<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
 }

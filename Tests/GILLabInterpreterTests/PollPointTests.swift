@@ -25,7 +25,9 @@ struct PollPointTests {
             got.store(1)
             thread.detach()
         }
-        while !lock.isDropRequested { sched_yield() }
+        let deadline = monotonicNanoseconds() + 60_000_000_000
+        while !lock.isDropRequested && monotonicNanoseconds() < deadline { sched_yield() }
+        #expect(lock.isDropRequested, "the waiter never asked for the lock")
         return waiter
     }
 

@@ -199,12 +199,16 @@ struct PolicyTests {
 
     @Test("a drop request already pending is not set again, nor counted", arguments: [LockPolicy.newGIL, .ioPriority])
     func dropRequestCountedOnce(policy: LockPolicy) {
-        let lock = Self.lock(policy, intervalMicroseconds: 1_000)
+        // 20 ms: after the release, a second request would need a waiter to hold the lock for
+        // a whole interval, which `withLock {}` does not.
+        let lock = Self.lock(policy, intervalMicroseconds: 20_000)
         let holder = lock.makeThreadState(name: "holder")
         holder.acquire()
         let waiters = (0..<2).map { index in NativeThread { lock.makeThreadState(name: "w\(index)").withLock {} } }
-        while !lock.isDropRequested { sched_yield() }
-        usleep(20_000)  // twenty more intervals of timed waits, none of which sets it again
+        let watchdog = Watchdog(stall: 60)
+        while !lock.isDropRequested && !watchdog.hasFired { sched_yield() }
+        watchdog.finish()
+        usleep(200_000)  // ten more intervals of timed waits, none of which sets it again
         holder.release()
         for waiter in waiters { waiter.join() }
         #expect(lock.statistics.dropRequests == 1)

@@ -313,8 +313,11 @@ public enum CPythonComparison {
             next()
             var lock = plan.lock
             lock.switchInterval = interval
+            // Ten times what the samples need at one interval of wait each, so that a policy
+            // that starves the sleeper (legacy-gil) stops early and says so instead of hanging.
+            let limit = Duration.milliseconds(1) * (10 * plan.sweepSamples) + interval * (10 * plan.sweepSamples) + .seconds(10)
             let convoy = try ConvoyScenario.run(ConvoyPlan(policies: [lock.policy], cpuThreads: [1], samples: plan.sweepSamples,
-                                                           rounds: 1, lock: lock, timeLimit: .seconds(3600), timerSlack: nil))
+                                                           rounds: 1, lock: lock, timeLimit: limit, timerSlack: nil))
             guard let beside = convoy.results.first else { throw .failed("the convoy at \(interval) produced no row") }
             sweep.append(SwitchIntervalRow(
                 switchIntervalMilliseconds: seconds * 1e3, cpythonP50Microseconds: latency.p50,

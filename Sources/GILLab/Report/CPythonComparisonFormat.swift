@@ -15,6 +15,16 @@ extension ReportRenderer {
                 + glueLine(report.glue)
         }
         guard format != .json, !report.switchIntervalRows.isEmpty else { return main }
+        if report.rows.isEmpty && format == .table {
+            // Only the sweep ran: no empty speedup table above it.
+            return machineLine(report.machine) + "\n" + "CPython \(report.python) and GILLab (\(report.policy.rawValue)) on the same machine\n"
+                + sweepTable(report)
+        }
+        return main + sweepTable(report, format: format)
+    }
+
+    /// The switch-interval sweep as a second table.
+    static func sweepTable(_ report: CPythonComparisonReport, format: ReportFormat = .table) -> String {
         // The sweep is a second table after a blank line (CSV and Markdown too).
         let sweep = report.switchIntervalRows.map { r in
             [fixed(r.switchIntervalMilliseconds, 3), fixed(r.cpythonP50Microseconds, 0), fixed(r.gillabP50Microseconds, 0),
@@ -25,7 +35,7 @@ extension ReportRenderer {
                 + "took until it held the lock again (default timer slack on both sides)\n\n"
                 + alignedTable(header: switchIntervalColumns, rows: sweep)
             : "\n" + delimited(header: switchIntervalColumns, rows: sweep, markdown: format == .markdown)
-        return main + table
+        return table
     }
 
     static let switchIntervalColumns = ["switch_interval_ms", "cpython_p50_us", "gillab_p50_us", "p50_ratio",

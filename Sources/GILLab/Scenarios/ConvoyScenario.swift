@@ -113,8 +113,9 @@ public struct ConvoyResult: Sendable, Codable, Equatable {
     /// policy, just before, for ``ConvoyPlan/aloneDuration``; the median over rounds. `nil`
     /// with no CPU threads.
     public var cpuThroughputVersusAlone: Double?
-    /// The CPU threads' longest single wait for the lock, in microseconds, over all rounds:
-    /// what the I/O threads' turns cost them at worst. `nil` with no CPU threads.
+    /// The CPU threads' longest single wait for the lock, in microseconds, over all rounds, from
+    /// the start gate on (the I/O threads' warm-up included): behind the I/O threads and, with
+    /// several CPU threads, behind each other. `nil` with no CPU threads.
     public var cpuMaxWaitMicroseconds: Double?
     /// The I/O threads' completed requests per second, summed over them; median over rounds.
     public var ioRequestsPerSecond: Double
@@ -397,9 +398,11 @@ public enum ConvoyScenario: Scenario {
             thread.resetStatistics()
             thread.acquire()
             let begin = monotonicNanoseconds()
-            while loaded && !stop.isRaised {
+            // At least one chunk, so that a thread that starts late still has a rate.
+            while loaded {
                 guard (try? interpreter.call("unit", [chunk])) != nil else { break }
                 iterations += ConvoyPlan.cpuChunk
+                if stop.isRaised { break }
             }
             let seconds = Double(monotonicNanoseconds() - begin) / 1e9
             thread.detach()
