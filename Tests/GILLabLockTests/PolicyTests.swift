@@ -70,8 +70,8 @@ struct PolicyTests {
         handedOver.store(1)
         #expect(io.holdsLock)
         #expect(io.statistics.priorityRequests == 1)
-        // Handed over well inside the switch interval: a request was set at once, not after 1 s.
-        #expect(io.statistics.maxWaitNanoseconds < 1_000_000_000)
+        // Its one request was the priority one, set at once: not new-gil's, after a whole second.
+        #expect(io.statistics.dropRequests == 1)
         io.release()
         cpuThread.join()
     }
@@ -149,9 +149,8 @@ struct PolicyTests {
         #expect(!watchdog.hasFired, "the CPU thread made no progress for 30 s: starved")
         let stats = cpuStatistics.all[0]
         #expect(stats.acquisitions >= 200)
-        // The bound is one interval plus the time to the holder's next checkpoint; 250 intervals
-        // is a liveness bound, not a timing claim, and still catches real starvation.
-        #expect(stats.maxWaitNanoseconds < UInt64(250 * interval) * 1_000)
+        // The bound itself is measured by the convoy scenario (`--io-threads 4`), not asserted:
+        // here the watchdog is the proof that the CPU thread kept progressing.
         #expect(lock.statistics.priorityRequests > 0)
     }
 
