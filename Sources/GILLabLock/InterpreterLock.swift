@@ -36,7 +36,7 @@ import Synchronization
    until `lastHolder` shows that another thread has taken the lock. A thread that releases for
    the last time (thread exit) does not wait. That is CPython 3.12+: since gh-104341, 3.12's
    `Python/pystate.c` passes a NULL tstate to the final release, and 3.12's `drop_gil` skips the
-   wait for it (3.13+ passes `final_release` instead). In 3.11 (`Python/ceval.c`,
+   wait for it (later versions pass an explicit `final_release` flag, gh-118727). In 3.11 (`Python/ceval.c`,
    `Python/ceval_gil.h`) the final `drop_gil` gets the thread's tstate and can wait for the
    handoff like any other.
 
