@@ -401,6 +401,14 @@ final class LockState: @unchecked Sendable {
         fastAcquisitions.load(ordering: .relaxed) &- fastAcquisitionsBase
     }
 
+    /// Every acquisition since the last reset, whichever path took it; `mutex` held. Under
+    /// `free` that is the attaches, the top 40 bits of `attachments`: the count wraps there, so
+    /// the difference is taken in 40 bits too.
+    private var acquisitionsSinceReset: UInt64 {
+        guard handoff == .free else { return counters.acquisitions &+ fastAcquisitionsSinceReset }
+        return ((attachments.load(ordering: .relaxed) >> Self.attachedBits) &- attachmentsBase) & (UInt64.max >> Self.attachedBits)
+    }
+
     func resetCounters() {
         mutex.lock()
         counters = LockStatistics()
@@ -419,12 +427,9 @@ final class LockState: @unchecked Sendable {
     func snapshot() -> LockStatistics {
         mutex.lock()
         var copy = counters
-        copy.acquisitions += fastAcquisitionsSinceReset
+        copy.acquisitions = acquisitionsSinceReset
         copy.totalHoldNanoseconds = holdNanoseconds.load(ordering: .relaxed) &- holdBase
         if handoff == .free {
-            // The attach count is the word's top 40 bits: it wraps there, so the difference does too.
-            copy.acquisitions = ((attachments.load(ordering: .relaxed) >> Self.attachedBits) &- attachmentsBase)
-                & (UInt64.max >> Self.attachedBits)
             copy.concurrentAcquisitions = concurrentAttachments.load(ordering: .relaxed) &- concurrentBase
             copy.maxConcurrentHolders = peakAttached.load(ordering: .relaxed)
         }
@@ -527,7 +532,8 @@ final class LockState: @unchecked Sendable {
     }
 
     /// Takes the lock for `thread`, following CPython's `take_gil`: the slow path, for every
-    /// take that ``takeFast(threadID:)`` does not do. Under `free`, an attach (`attachFree`).
+    /// take that ``takeFast(threadID:)`` does not do. Never under `free`, whose take is the thread
+    /// state's attach (`attachFree()`).
     /// - Parameters:
     ///   - priority: the thread is coming back from a release for I/O; only `io-priority`
     ///     acts on it.
@@ -654,7 +660,7 @@ final class LockState: @unchecked Sendable {
         mutex.lock()
         switchMutex.lock()
         let word = word.load(ordering: .relaxed)
-        let acquisitions = counters.acquisitions &+ fastAcquisitionsSinceReset
+        let acquisitions = acquisitionsSinceReset
         let line = "locked=\(word & Self.lockedBit != 0) lastHolder=\(word >> Self.holderShift) "
             + "waitersBit=\(word & Self.waitersBit != 0) waiters=\(waiters) waiting=\(waitingThreads) "
             + "switchNumber=\(switchNumber) dropRequested=\(isDropRequested) waitingByRank=\(waitingByRank) "
