@@ -4,7 +4,7 @@
 SWIFT ?= swift
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test stress tsan asan fuzz docs bench deps clean
+.PHONY: demo install test example stress tsan asan fuzz docs bench figures deps clean
 
 ## demo: release build, the showcase (`gillab` with no arguments), then a report folder in
 ## gillab-report/ (report.md, SVG charts, a Perfetto trace, the JSON)
@@ -12,11 +12,33 @@ demo: deps
 	$(SWIFT) build -c release --product gillab
 	.build/release/gillab
 	.build/release/gillab report --out gillab-report --workload gemm --size 256 --threads 1,2
+	@echo
+	@echo "gillab is $(CURDIR)/.build/release/gillab; 'make install' copies it to $(PREFIX)/bin"
+	@echo "(or: export PATH=\"$(CURDIR)/.build/release:\$$PATH\"). The report is in $(CURDIR)/gillab-report/report.md."
 
-## test: the arrows of the house (scripts/check_arrows.py), then the test suite (Swift Testing)
+## install: the release build of gillab into $(PREFIX)/bin (default /usr/local; PREFIX=$$HOME/.local
+## without root), with cpython_side.py beside it for `gillab compare-cpython`
+PREFIX ?= /usr/local
+install: deps
+	$(SWIFT) build -c release --product gillab
+	install -d "$(DESTDIR)$(PREFIX)/bin"
+	install -m 755 .build/release/gillab "$(DESTDIR)$(PREFIX)/bin/gillab"
+	install -m 644 scripts/cpython_side.py "$(DESTDIR)$(PREFIX)/bin/cpython_side.py"
+	@echo "installed $(DESTDIR)$(PREFIX)/bin/gillab"
+
+## test: the arrows of the house (scripts/check_arrows.py), every figure block whole and dated
+## (scripts/figures.py --check), the test suite (Swift Testing only: there are no XCTest tests, so
+## XCTest's empty "Executed 0 tests" is not printed), then the library example
 test: deps
 	python3 scripts/check_arrows.py
-	$(SWIFT) test
+	python3 scripts/figures.py --check
+	$(SWIFT) test --disable-xctest
+	$(MAKE) example
+
+## example: build and run examples/LibraryQuickStart, a package that depends on this one by path
+## as a user's would (the complete example of the "Getting started as a library" article)
+example: deps
+	cd examples/LibraryQuickStart && $(SWIFT) run LibraryQuickStart
 
 ## stress: the lock stress tests at full weight: 64 threads × 100,000 acquisitions per policy
 stress: deps
@@ -65,6 +87,14 @@ fuzz: deps
 DOC_TARGETS := --target GILLabLock --target GILLabInterpreter --target GILLabKernels --target GILLab
 docs: deps
 	$(SWIFT) package --disable-sandbox generate-documentation $(DOC_TARGETS) --enable-experimental-combined-documentation --warnings-as-errors
+
+## figures: re-run the command of every figure block in README.md and the DocC articles and
+## rewrite the block with today's output, date and machine (FILES=README.md limits it; a release
+## build first, and nothing else running: these are measurements)
+FILES ?=
+figures: deps
+	$(SWIFT) build -c release --product gillab
+	python3 scripts/figures.py $(FILES)
 
 ## bench: the package-benchmark suite in benchmarks/
 bench: deps

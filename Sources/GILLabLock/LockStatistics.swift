@@ -99,3 +99,42 @@ public struct LockStatistics: Sendable, Equatable, Codable {
         if switched { switches += 1 }
     }
 }
+
+extension LockStatistics: CustomStringConvertible {
+    /// The counters in words, one line per group, leaving out what does not apply: the lines
+    /// about one thread's life appear only for a thread's statistics (after its
+    /// ``ThreadState/detach()``), and a policy's own counters only when that policy moved them.
+    ///
+    /// ```text
+    /// acquisitions 412 (37 waited), switches 36
+    /// held 210.31 ms; waited 180.20 ms in all, longest 5.12 ms
+    /// drop requests 30, forced switches 29
+    /// ```
+    public var description: String {
+        var lines = ["acquisitions \(acquisitions) (\(contendedAcquisitions) waited), switches \(switches)"]
+        lines.append("held \(Self.milliseconds(totalHoldNanoseconds)); waited \(Self.milliseconds(totalWaitNanoseconds)) in all, "
+                     + "longest \(Self.milliseconds(maxWaitNanoseconds))")
+        lines.append("drop requests \(dropRequests), forced switches \(forcedSwitches)")
+        if someoneWaitingNanoseconds > 0 {
+            lines.append("someone waiting for \(Self.milliseconds(someoneWaitingNanoseconds)) (gil_load's wait)")
+        }
+        if lifetimeNanoseconds > 0 {
+            lines.append("released \(Self.milliseconds(releasedNanoseconds)) of a \(Self.milliseconds(lifetimeNanoseconds)) life: "
+                         + "\(Self.milliseconds(releasedKernelNanoseconds)) in kernels, \(Self.milliseconds(releasedIONanoseconds)) in I/O")
+        }
+        if concurrentAcquisitions > 0 || maxConcurrentHolders > 0 {
+            lines.append("free: \(concurrentAcquisitions) acquisitions found another thread holding, at most \(maxConcurrentHolders) held at once")
+        }
+        if priorityRequests > 0 || starvedWaiters > 0 {
+            lines.append("io-priority: \(priorityRequests) priority requests, \(starvedWaiters) waiters reached the starvation bound")
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    private static func milliseconds(_ nanoseconds: UInt64) -> String {
+        // Hundredths of a millisecond, rounded; no Foundation in this module.
+        let hundredths = (nanoseconds + 5_000) / 10_000
+        let fraction = hundredths % 100
+        return "\(hundredths / 100).\(fraction < 10 ? "0" : "")\(fraction) ms"
+    }
+}

@@ -43,6 +43,21 @@ struct CommaList<Element: ExpressibleByArgument>: ExpressibleByArgument {
     var defaultValueDescription: String { values.map { "\($0)" }.joined(separator: ",") }
 }
 
+extension CommaList where Element == Int {
+    /// Parses a list of whole numbers; anything else is named, with the form expected.
+    static func parse(_ argument: String) throws -> CommaList {
+        var values: [Int] = []
+        for part in argument.split(separator: ",", omittingEmptySubsequences: false) {
+            let text = part.trimmingCharacters(in: " ")
+            guard let value = Int(text) else {
+                throw ValidationError("'\(text)' is not a whole number; expected comma-separated whole numbers, such as 1,2,4")
+            }
+            values.append(value)
+        }
+        return CommaList(values)
+    }
+}
+
 extension CommaList where Element: CaseIterable & RawRepresentable<String> {
     /// Parses a list of choices; an unknown one is named along with the valid ones.
     static func parse(_ argument: String) throws -> CommaList {

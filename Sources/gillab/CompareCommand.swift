@@ -36,7 +36,8 @@ struct CompareCPython: ParsableCommand {
                                valueName: "path"))
     var script: String?
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("Comma-separated dgemm orders.", valueName: "sizes"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Comma-separated dgemm orders.", valueName: "sizes"),
+            transform: CommaList<Int>.parse)
     var sizes = CommaList<Int>(CPythonComparisonPlan(python: "", script: "").sizes)
 
     @Option(parsing: .unconditional, help: "The countdown's total count.")

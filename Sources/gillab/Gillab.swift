@@ -22,6 +22,10 @@ enum GillabMain {
     /// (EX_USAGE), as ArgumentParser decides; runtime failures exit 1.
     static func main() {
         WorkerProcess.runIfWorker()  // `gillab --gillab-worker`: serve the job on stdin and exit
+        if let unknown = unknownCommand(CommandLine.arguments.dropFirst()) {
+            printDiagnostic(unknown)
+            Foundation.exit(64)  // EX_USAGE
+        }
         do {
             var command = try Gillab.parseAsRoot()
             try command.run()
@@ -37,6 +41,17 @@ enum GillabMain {
             printDiagnostic(oneLineError(error))
             Foundation.exit(code.rawValue)
         }
+    }
+
+    /// The error for a first argument that names no command. With a default subcommand,
+    /// ArgumentParser would take `gillab foo` for the showcase with a stray argument and say
+    /// only "Unexpected argument 'foo'".
+    static func unknownCommand(_ arguments: ArraySlice<String>) -> String? {
+        guard let first = arguments.first, !first.hasPrefix("-") else { return nil }
+        let names = Gillab.configuration.subcommands.map { $0._commandName }
+        guard !names.contains(first), first != "help" else { return nil }
+        return "gillab: error: unknown command '\(first)'; the commands are \(names.joined(separator: ", ")) "
+            + "(gillab help COMMAND for one)"
     }
 
     /// `gillab: error: …` with only the first line of the message: help text is a `--help` away.
@@ -57,6 +72,9 @@ enum GillabMain {
 }
 
 /// Writes one line to stderr, where diagnostics go, so that stdout stays parseable.
+/// stdout is flushed first: redirected to a file it is block-buffered, and a warning must not
+/// land in the middle of a table line written before it.
 func printDiagnostic(_ line: String) {
+    fflush(nil)  // every output stream, stdout among them (stdout itself is a global Swift 6 will not read)
     FileHandle.standardError.write(Data((line + "\n").utf8))
 }

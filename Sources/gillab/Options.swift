@@ -53,6 +53,9 @@ struct OutputOptions: ParsableArguments {
     @Option(help: "Output format.")
     var format: ReportFormat = .table
 
+    @Flag(help: "Tables: every column. By default a table shows the columns that fit 100 characters; JSON, CSV and Markdown always carry every field.")
+    var wide = false
+
     @Flag(help: "No progress line on stderr (it shows only on a terminal, after 2 s, and never with --format json).")
     var quiet = false
 }

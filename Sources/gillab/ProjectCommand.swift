@@ -13,7 +13,8 @@ struct Project: ParsableCommand {
               gillab project --cores 4,8,16 --workload gemm --size 256 --threads 1,2
             """)
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("Comma-separated core counts to project to.", valueName: "counts"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Comma-separated core counts to project to.", valueName: "counts"),
+            transform: CommaList<Int>.parse)
     var cores = CommaList<Int>(Projection.defaultCores)
 
     @OptionGroup var options: RunOptions
@@ -26,6 +27,6 @@ struct Project: ParsableCommand {
     func run() throws {
         let plan = try options.plan()
         let report = try ProgressLine("gillab project", output: output).around { try Runner.run(plan, progress: $0) }
-        print(ReportRenderer.render(Projection.project(report, cores: cores.values), as: output.format), terminator: "")
+        print(ReportRenderer.render(Projection.project(report, cores: cores.values), as: output.format, wide: output.wide), terminator: "")
     }
 }

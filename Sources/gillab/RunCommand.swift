@@ -32,9 +32,9 @@ struct Run: ParsableCommand {
         let report = try ProgressLine("gillab run", output: output).around {
             try Runner.run(plan, trace: recording, stop: Interrupt.request, progress: $0)
         }
-        print(ReportRenderer.render(report, as: output.format), terminator: "")
-        if output.format == .table, let verdict = Verdict.scaling(report.results, cores: report.machine.cores) {
-            print("\nverdict: " + verdict)
+        print(ReportRenderer.render(report, as: output.format, wide: output.wide), terminator: "")
+        if output.format == .table, let verdict = Verdict.scalingLines(report.results, cores: report.machine.cores) {
+            print("\n" + verdict, terminator: "")
         }
         if stats && output.format != .json { print("\n" + ReportRenderer.load(report.results), terminator: "") }
         if let warning = Verdict.noise(report.results) { printDiagnostic(warning) }
@@ -65,7 +65,8 @@ struct RunOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "Total units of work split across threads; default: about 0.25 s of serial work.")
     var units: Int?
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("Comma-separated thread counts.", valueName: "counts"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Comma-separated thread counts.", valueName: "counts"),
+            transform: CommaList<Int>.parse)
     var threads = CommaList<Int>(RunPlan(workload: .gemm).threads)
 
     @Option(help: ArgumentHelp("Comma-separated modes: \(Mode.allCases.map(\.rawValue).joined(separator: ", ")).",

@@ -19,7 +19,7 @@ struct ScenarioCommand: ParsableCommand {
         let report = try ProgressLine("gillab scenario \(S.name)", output: output).around {
             try S.run(plan, stop: Interrupt.request, progress: $0)
         }
-        print(report.rendered(as: output.format), terminator: "")
+        print(report.rendered(as: output.format, wide: output.wide), terminator: "")
         if output.format == .table && !report.verdicts.isEmpty {
             print("")
             for line in report.verdicts { print("verdict: " + line) }
@@ -53,7 +53,8 @@ struct Convoy: ParsableCommand {
     var policies = CommaList<LockPolicy>(ConvoyPlan().policies)
 
     @Option(parsing: .unconditional, help: ArgumentHelp("Comma-separated counts of CPU-bound threads; 0 is the I/O thread alone.",
-                                                        valueName: "counts"))
+                                                        valueName: "counts"),
+            transform: CommaList<Int>.parse)
     var cpuThreads = CommaList<Int>(ConvoyPlan().cpuThreads)
 
     @Option(parsing: .unconditional, help: "I/O threads, each doing --samples blocks.")
@@ -109,10 +110,12 @@ struct Oversubscription: ParsableCommand {
               gillab scenario oversubscription --app-threads 1,2,4 --blas-threads 1,2,4 --format json
             """)
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("Comma-separated app thread counts.", valueName: "counts"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Comma-separated app thread counts.", valueName: "counts"),
+            transform: CommaList<Int>.parse)
     var appThreads = CommaList<Int>(OversubscriptionPlan().appThreads)
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("Comma-separated OpenBLAS thread counts.", valueName: "counts"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Comma-separated OpenBLAS thread counts.", valueName: "counts"),
+            transform: CommaList<Int>.parse)
     var blasThreads = CommaList<Int>(OversubscriptionPlan().blasThreads)
 
     @Option(parsing: .unconditional, help: "Matrix order of each dgemm.")

@@ -64,8 +64,8 @@ struct Showcase: ParsableCommand {
             switch output.format {
             case .table:
                 print("\n== \(title)\n")
-                print(ReportRenderer.table(report.results), terminator: "")
-                if let verdict { print("verdict: \(verdict)") }
+                print(ReportRenderer.table(report.results, wide: output.wide), terminator: "")
+                if let lines = Verdict.scalingLines(report.results, cores: machine.cores) { print(lines, terminator: "") }
             case .markdown:
                 print("### \(title)\n")
                 print(ReportRenderer.render(report, as: .markdown))

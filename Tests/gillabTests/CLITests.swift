@@ -12,6 +12,7 @@ struct CLITests {
         (["run", "--threads", "0"], "got 0"),
         (["run", "--threads", "-2"], "-2"),
         (["run", "--threads", "two"], "'two'"),
+        (["run", "--threads", "two"], "expected comma-separated whole numbers, such as 1,2,4"),
         (["run", "--threads", "1,,2"], "'1,,2'"),
         (["run", "--size", "0"], "got 0"),
         (["run", "--size", "-5"], "-5"),
@@ -124,6 +125,16 @@ struct CLITests {
         #expect(DurationArgument(argument: "ms") == nil)
     }
 
+    @Test("an unknown command is named, with the list of commands")
+    func unknownCommand() throws {
+        let line = try #require(GillabMain.unknownCommand(["frobnicate", "--threads", "2"]))
+        #expect(line == "gillab: error: unknown command 'frobnicate'; the commands are showcase, run, scenario, report, "
+                + "compare-cpython, project, advise, list, info (gillab help COMMAND for one)")
+        for fine in [[], ["run"], ["help", "run"], ["--repeat", "3"], ["--help"]] as [[String]] {
+            #expect(GillabMain.unknownCommand(fine[...]) == nil, "\(fine)")
+        }
+    }
+
     @Test("the showcase thread ladder covers 1 to the core count")
     func ladder() {
         #expect(Showcase.threadLadder(cores: 1) == [1, 2])
@@ -156,6 +167,18 @@ struct CLITests {
         #expect(process.terminationStatus == 64)
         #expect(text == "gillab: error: --threads must be at least 1, got 0\n")
         #expect(stdout.fileHandleForReading.readDataToEndOfFile().isEmpty)
+
+        let unknown = Process()
+        unknown.executableURL = binary
+        unknown.arguments = ["frobnicate"]
+        let unknownErrors = Pipe()
+        unknown.standardError = unknownErrors
+        unknown.standardOutput = Pipe()
+        try unknown.run()
+        unknown.waitUntilExit()
+        let unknownText = String(decoding: unknownErrors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(unknown.terminationStatus == 64)
+        #expect(unknownText.hasPrefix("gillab: error: unknown command 'frobnicate'; the commands are showcase, run,"), "\(unknownText)")
     }
 }
 

@@ -64,6 +64,9 @@ extension Verdict {
 
 extension ConvoyReport: TabularScenarioReport {
     public static var columns: [String] { ReportRenderer.convoyColumns }
+    public static var narrowColumns: [String]? {
+        ["policy", "cpu_threads", "p50_us", "p99_us", "max_us", "cpu_vs_new_gil", "cpu_vs_alone", "cpu_max_wait_us"]
+    }
     public var rows: [[String]] { results.map(ReportRenderer.convoyCells) }
 
     public var preamble: String {

@@ -1,6 +1,7 @@
 extension CrossoverReport: PrintableScenarioReport {
-    /// JSON, or a table per kernel (sizes down, variants across) for the other formats.
-    public func rendered(as format: ReportFormat) -> String {
+    /// JSON, or a table per kernel (sizes down, variants across) for the other formats; every
+    /// column fits, so `wide` changes nothing.
+    public func rendered(as format: ReportFormat, wide: Bool) -> String {
         let report = self
         if format == .json { return ReportRenderer.json(report) }
         var out = ReportRenderer.machineLine(report.machine) + "\n"

@@ -32,6 +32,9 @@ extension Verdict {
 
 extension OversubscriptionReport: TabularScenarioReport {
     public static var columns: [String] { ReportRenderer.oversubscriptionColumns }
+    public static var narrowColumns: [String]? {
+        ["app_threads", "blas_threads", "asked", "oversubscribed", "wall_med_ms", "speedup", "vs_fix"]
+    }
     public var rows: [[String]] { results.map(ReportRenderer.oversubscriptionCells) }
 
     public var preamble: String {

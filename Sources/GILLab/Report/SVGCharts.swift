@@ -20,7 +20,7 @@ public enum SVGChart {
             .map { (Double($0), Double(min($0, cores))) }
         let amdahlSource = rows.first { $0.mode != .hybrid && $0.mode != .processes } ?? rows.first
         let amdahl = rows.filter { $0.mode == amdahlSource?.mode }.sorted { $0.threads < $1.threads }
-            .map { (Double($0.threads), $0.amdahlSpeedup) }
+            .compactMap { row in row.amdahlSpeedup.map { (Double(row.threads), $0) } }
         let top = niceCeiling(max(rows.map(\.speedup).max() ?? 1, Double(min(most, cores)), 1) * 1.1)
 
         let width = 760.0, height = 440.0

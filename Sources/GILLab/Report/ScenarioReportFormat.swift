@@ -3,8 +3,8 @@
 
 /// A scenario report this folder knows how to print.
 public protocol PrintableScenarioReport: ScenarioReport {
-    /// The report in `format`.
-    func rendered(as format: ReportFormat) -> String
+    /// The report in `format`; a table shows every column only when `wide`.
+    func rendered(as format: ReportFormat, wide: Bool) -> String
     /// One-line interpretations, printed under the table as `verdict: …`.
     var verdicts: [String] { get }
 }
@@ -18,19 +18,30 @@ public protocol TabularScenarioReport: PrintableScenarioReport {
     var rows: [[String]] { get }
     /// What was measured and how, above the table.
     var preamble: String { get }
+    /// The columns a table shows without `--wide`, so that it fits 100 characters; `nil`: all.
+    static var narrowColumns: [String]? { get }
 }
 
 extension TabularScenarioReport {
-    /// The report in `format`.
-    public func rendered(as format: ReportFormat) -> String {
-        ReportRenderer.renderScenario(self, machine: machine, header: Self.columns, rows: rows, as: format) { preamble }
+    public static var narrowColumns: [String]? { nil }
+
+    /// The report in `format`; a table shows only ``narrowColumns`` unless `wide`.
+    public func rendered(as format: ReportFormat, wide: Bool) -> String {
+        ReportRenderer.renderScenario(self, machine: machine, header: Self.columns, rows: rows, as: format,
+                                      narrow: Self.narrowColumns, wide: wide) { preamble }
     }
+}
+
+extension PrintableScenarioReport {
+    /// The report in `format`, as a table with the columns that fit 100 characters.
+    public func rendered(as format: ReportFormat) -> String { rendered(as: format, wide: false) }
 }
 
 extension ReportRenderer {
     /// Renders a scenario's report in `format`.
-    public static func render<Report: PrintableScenarioReport>(_ report: Report, as format: ReportFormat) -> String {
-        report.rendered(as: format)
+    public static func render<Report: PrintableScenarioReport>(_ report: Report, as format: ReportFormat,
+                                                               wide: Bool = false) -> String {
+        report.rendered(as: format, wide: wide)
     }
 }
 

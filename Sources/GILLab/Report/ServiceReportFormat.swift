@@ -34,6 +34,9 @@ extension Verdict {
 
 extension ServiceReport: TabularScenarioReport {
     public static var columns: [String] { ReportRenderer.serviceColumns }
+    public static var narrowColumns: [String]? {
+        ["strategy", "threads", "processes", "throughput_rps", "vs_hold", "p50_us", "p99_us", "cpu_util", "rss_mib"]
+    }
     public var rows: [[String]] { results.map(ReportRenderer.serviceCells) }
 
     public var preamble: String {

@@ -84,11 +84,14 @@ public struct RunResult: Sendable, Codable, Equatable {
     /// The median over the counted rounds of `serial`'s wall ÷ this row's wall in the same
     /// round (rows interleave within a round).
     public var speedup: Double
-    /// `speedup` ÷ min(threads, cores).
-    public var efficiency: Double
+    /// `speedup` ÷ min(threads, cores); `nil` for an I/O-bound workload, whose threads mostly
+    /// wait rather than compute, so that the cores are no bound (16 threads sleeping 1 ms each
+    /// finish 16 times sooner on 2 cores). JSON writes `null`.
+    public var efficiency: Double?
     /// 1 ÷ (s + (1 − s) / min(threads, cores)), s the held fraction of the serial run: what this
-    /// row could reach if only the Python-level part were serial.
-    public var amdahlSpeedup: Double
+    /// row could reach if only the Python-level part were serial. `nil` for an I/O-bound
+    /// workload, as ``efficiency`` is. JSON writes `null`.
+    public var amdahlSpeedup: Double?
     /// The lock's figures from the counted run with the median wall time.
     public var lock: LockSummary
     /// The wrapping sum of all unit digests, in hex; equal in every row, or the run fails.
@@ -106,6 +109,27 @@ public struct RunResult: Sendable, Codable, Equatable {
         case workload, size, units, mode, threads, policy, wall = "wall_s", speedup, efficiency
         case amdahlSpeedup = "amdahl_speedup", lock, checksum, residentBytes = "rss_bytes", processes
         case perThread = "per_thread"
+    }
+
+    /// As synthesized, except that a missing ``efficiency`` or ``amdahlSpeedup`` is written as
+    /// `null` rather than left out, so that every row has the same keys.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(workload, forKey: .workload)
+        try c.encode(size, forKey: .size)
+        try c.encode(units, forKey: .units)
+        try c.encode(mode, forKey: .mode)
+        try c.encode(threads, forKey: .threads)
+        try c.encode(policy, forKey: .policy)
+        try c.encode(wall, forKey: .wall)
+        try c.encode(speedup, forKey: .speedup)
+        try c.encode(efficiency, forKey: .efficiency)
+        try c.encode(amdahlSpeedup, forKey: .amdahlSpeedup)
+        try c.encode(lock, forKey: .lock)
+        try c.encode(checksum, forKey: .checksum)
+        try c.encode(residentBytes, forKey: .residentBytes)
+        try c.encode(perThread, forKey: .perThread)
+        try c.encodeIfPresent(processes, forKey: .processes)
     }
 }
 

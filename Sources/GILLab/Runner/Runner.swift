@@ -290,10 +290,13 @@ public enum Runner {
                 // round, so a drift of the machine between rounds cancels in each ratio, where a
                 // ratio of medians would carry one slow serial run into every row.
                 let speedup = Summary(zip(serialWalls, outcomes[index]).map { $0 / Double($1.wallNanoseconds) }).median
+                // Cores bound only work that computes: I/O-bound threads mostly wait.
+                let computes = !plan.workload.isIOBound
                 return RunResult(
                     workload: plan.workload.rawValue, size: plan.size, units: units, mode: row.mode,
                     threads: row.threads, policy: row.mode.lockConfiguration(plan.lock).policy, wall: walls, speedup: speedup,
-                    efficiency: speedup / usable, amdahlSpeedup: 1 / (s + (1 - s) / usable),
+                    efficiency: computes ? speedup / usable : nil,
+                    amdahlSpeedup: computes ? 1 / (s + (1 - s) / usable) : nil,
                     lock: LockSummary(median.lock, wallNanoseconds: median.wallNanoseconds),
                     checksum: hex(median.checksum), residentBytes: median.residentBytes,
                     perThread: median.perThread.enumerated().map { index, statistics in

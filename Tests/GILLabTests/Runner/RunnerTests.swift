@@ -30,7 +30,14 @@ extension OpenBLASProcessWide {
                 default: row.policy == .free ? Double(row.threads) : 1
                 }
                 #expect((0...most + 1e-6).contains(row.lock.heldFraction))
-                #expect(row.amdahlSpeedup >= 1 && row.amdahlSpeedup <= Double(row.threads) + 1e-9)
+                // Cores bound only work that computes; I/O-bound rows leave both figures out.
+                if workload.isIOBound {
+                    #expect(row.amdahlSpeedup == nil && row.efficiency == nil)
+                } else {
+                    let amdahl = try #require(row.amdahlSpeedup)
+                    #expect(amdahl >= 1 && amdahl <= Double(row.threads) + 1e-9)
+                    #expect(row.efficiency == row.speedup / Double(min(row.mode.osThreads(row.threads, computeWorkers: plan.computeWorkers), report.machine.cores)))
+                }
             }
         }
 
