@@ -4,7 +4,8 @@ across the invocations with their range. On a shared, noisy machine one invocati
 median of interleaved rounds) can land in a slow spell; the median of several is what to quote.
 
 Usage: scripts/repeat.py [--against OTHER-GILLAB] N gillab-arguments...
-  e.g. scripts/repeat.py 5 run --workload gemm --size 512 --threads 1,2 --modes serial,hold,release
+  e.g. scripts/repeat.py 5 showcase
+       scripts/repeat.py 5 run --workload gemm --size 512 --threads 1,2 --modes serial,hold,release
        scripts/repeat.py 3 scenario service --compute processes
        scripts/repeat.py 3 scenario oversubscription
        scripts/repeat.py --against /tmp/old/.build/release/gillab 5 run --workload gemm --size 512
@@ -13,7 +14,7 @@ With --against, each of the N rounds runs the other binary and this one, in alte
 (A B, B A, …), and both are summarized, the other first: an A/B of two builds on the same
 machine in the same minutes.
 
-The figures shown depend on the command: `run` and `project` rows show speedup (and, for
+The figures shown depend on the command: the showcase's rows show speedup; `run` and `project` rows show speedup (and, for
 processes rows, start-up and IPC), `scenario service` throughput against threads+hold,
 `scenario oversubscription` the wall time against the fix, `scenario convoy` the latency
 percentiles. --format json is added; every row's checksum, where it has one, must agree.
@@ -30,8 +31,9 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 # The fields that tell rows apart, and the figures to summarize, by command.
-KEYS = ["mode", "threads", "strategy", "app_threads", "blas_threads", "policy", "cpu_threads", "kernel"]
+KEYS = ["workload", "size", "mode", "threads", "strategy", "app_threads", "blas_threads", "policy", "cpu_threads", "kernel"]
 FIGURES = {
+    "showcase": ["speedup"],
     "run": ["speedup", "lock.held_fraction", "lock.switches", "processes.startup_s.median", "processes.ipc_s"],
     "scenario service": ["vs_threads_hold", "throughput_rps", "latency_us.p50", "latency_us.p99", "cpu_utilisation"],
     "scenario oversubscription": ["vs_fix", "speedup"],
@@ -83,22 +85,27 @@ def main():
     figures = FIGURES.get(command, FIGURES["run"])
     binaries = [gillab()] if other is None else [other, gillab()]
     rows = [{} for _ in binaries]
-    checksums = set()
+    checksums = {}  # per workload and size: every row of one must agree
     for round in range(count):
         sides = list(range(len(binaries)))
         for side in (sides if round % 2 == 0 else sides[::-1]):
             output = subprocess.run([binaries[side], *arguments, "--format", "json"], check=True, capture_output=True,
                                     text=True).stdout
-            for result in json.loads(output)["results"]:
+            report = json.loads(output)
+            # The showcase prints several runs ("cases"), each with its results.
+            results = [r for case in report["cases"] for r in case["results"]] if "cases" in report else report["results"]
+            for result in results:
                 key = tuple((name, result[name]) for name in KEYS if name in result)
                 rows[side].setdefault(key, []).append(result)
                 if "checksum" in result:
-                    checksums.add(result["checksum"])
+                    checksums.setdefault((result.get("workload"), result.get("size")), set()).add(result["checksum"])
     for side, binary in enumerate(binaries):
-        summarize(f"{count} invocations of: {binary} {' '.join(arguments)}", rows[side], figures)
+        shown = os.path.relpath(binary, ROOT) if binary.startswith(ROOT + os.sep) else binary
+        summarize(f"{count} invocations of: {shown} {' '.join(arguments)}", rows[side], figures)
     if checksums:
-        print(f"checksums: {'all equal' if len(checksums) == 1 else 'MISMATCH ' + str(sorted(checksums))}")
-        if len(checksums) > 1:
+        bad = {k: v for k, v in checksums.items() if len(v) > 1}
+        print(f"checksums: {'all equal' if not bad else 'MISMATCH ' + str(bad)}")
+        if bad:
             sys.exit(1)
 
 
