@@ -17,13 +17,14 @@ demo: deps
 	@echo "(or: export PATH=\"$(CURDIR)/.build/release:\$$PATH\"). The report is in $(CURDIR)/gillab-report/report.md."
 
 ## install: the release build of gillab into $(PREFIX)/bin (default /usr/local; PREFIX=$$HOME/.local
-## without root), with cpython_side.py beside it for `gillab compare-cpython`
+## without root), and cpython_side.py in $(PREFIX)/share/gillab/ for `gillab compare-cpython`
 PREFIX ?= /usr/local
 install: deps
 	$(SWIFT) build -c release --product gillab
 	install -d "$(DESTDIR)$(PREFIX)/bin"
 	install -m 755 .build/release/gillab "$(DESTDIR)$(PREFIX)/bin/gillab"
-	install -m 644 scripts/cpython_side.py "$(DESTDIR)$(PREFIX)/bin/cpython_side.py"
+	install -d "$(DESTDIR)$(PREFIX)/share/gillab"
+	install -m 644 scripts/cpython_side.py "$(DESTDIR)$(PREFIX)/share/gillab/cpython_side.py"
 	@echo "installed $(DESTDIR)$(PREFIX)/bin/gillab"
 
 ## test: the arrows of the house (scripts/check_arrows.py), every figure block whole and dated

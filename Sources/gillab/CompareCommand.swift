@@ -32,7 +32,7 @@ struct CompareCPython: ParsableCommand {
     @Option(help: ArgumentHelp("The CPython to run; default: python3 on PATH.", valueName: "path"))
     var python: String?
 
-    @Option(help: ArgumentHelp("The CPython side's script; default: cpython_side.py beside the gillab binary, or scripts/cpython_side.py in the checkout it was built in.",
+    @Option(help: ArgumentHelp("The CPython side's script; default: cpython_side.py beside the gillab binary, in ../share/gillab/ (make install), or scripts/cpython_side.py in the checkout it was built in.",
                                valueName: "path"))
     var script: String?
 
@@ -113,13 +113,14 @@ struct CompareCPython: ParsableCommand {
     }
 
     /// Where the CPython side's script may be, in order, found from the gillab binary and never
-    /// from the current directory: beside the binary (an installed copy), then
-    /// `scripts/cpython_side.py` in the checkout it was built in (the binary lives in
+    /// from the current directory: beside the binary, then in `../share/gillab/` (where `make
+    /// install` puts it), then `scripts/cpython_side.py` in the checkout it was built in (the binary lives in
     /// `<checkout>/.build/<triple>/<configuration>/`, or one level less for `.build/release`).
     static func scriptCandidates() -> [String] {
         let executable = Bundle.main.executableURL ?? URL(fileURLWithPath: CommandLine.arguments[0])
         let binary = executable.resolvingSymlinksInPath().deletingLastPathComponent()
-        var candidates = [binary.appendingPathComponent("cpython_side.py").path]
+        var candidates = [binary.appendingPathComponent("cpython_side.py").path,
+                          binary.deletingLastPathComponent().appendingPathComponent("share/gillab/cpython_side.py").path]
         var directory = binary
         for _ in 0..<4 {
             directory.deleteLastPathComponent()

@@ -9,7 +9,7 @@ struct Report: ParsableCommand {
         discussion: """
             A sweep (the run options, as for gillab run) writes report.md (tables, verdicts, lock load), \
             speedup.svg (speedup against threads, with the ideal and Amdahl lines), one timeline-MODE-THREADS.svg \
-            per traced row (who held the lock, first --timeline-ms), trace.json (Chrome trace, for Perfetto) and \
+            per traced row but serial, which has one thread and no handoff (who held the lock, the first --timeline of it, 50 ms by default), trace.json (Chrome trace, for Perfetto) and \
             results.json. --scenario runs that scenario with its defaults instead and writes report.md and its JSON. \
             Example:
               gillab report --out /tmp/gemm-report --workload gemm --size 256 --threads 1,2

@@ -12,7 +12,7 @@ extension ReportRenderer {
         }
         lines.append(alignedTable(header: header, rows: rows))
         lines.append("classification: \(advice.classification.rawValue)")
-        lines.append("recommendation: \(advice.recommendation.rawValue), predicted \(fixed(advice.predictedSpeedup, 2))× on \(advice.threads) workers")
+        lines.append("recommendation: \(advice.recommendation.rawValue), predicted \(fixed(advice.predictedSpeedup, 2))× on \(counted(advice.threads, "worker"))")
         for reason in Verdict.advice(advice) { lines.append("why: " + reason) }
         return lines.joined(separator: "\n") + "\n"
     }
@@ -25,7 +25,7 @@ extension Verdict {
         let (held, kernel, io) = a.oneThread.normalized
         var reasons = [
             "one thread's time: \(percent(held)) holding the lock, \(percent(kernel)) in released kernels, \(percent(io)) in released I/O",
-            "measured on \(a.threads) threads: \(fixed(a.measuredThreadSpeedup, 2))× one thread, \(percent(a.manyThreads.waiting)) of thread time waiting for the lock",
+            "measured on \(counted(a.threads, "thread")): \(fixed(a.measuredThreadSpeedup, 2))× one thread, \(percent(a.manyThreads.waiting)) of thread time waiting for the lock",
         ]
         switch a.classification {
         case .ioBound:

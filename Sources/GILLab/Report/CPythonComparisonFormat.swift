@@ -8,7 +8,7 @@ extension ReportRenderer {
              (r.difference >= 0 ? "+" : "") + fixed(r.difference, 2)]
         }
         let main = renderScenario(report, machine: report.machine, header: comparisonColumns, rows: rows, as: format) {
-            "CPython \(report.python) and GILLab (\(report.policy.rawValue)) on the same machine, \(report.repeats) repeats each: "
+            "CPython \(report.python) and GILLab (\(report.policy.rawValue)) on the same machine, \(counted(report.repeats, "repeat")) each: "
                 + "dgemm speedups over 1 thread releasing (hold: ctypes.PyDLL keeps the GIL; release: ctypes.CDLL drops it; "
                 + "GILLab runs gemm-call, the same glue), "
                 + "countdown over 1 thread, convoy as the request rate of a thread sleeping 1 ms beside a CPU thread ÷ alone\n"

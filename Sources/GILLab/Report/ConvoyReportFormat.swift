@@ -73,8 +73,8 @@ extension ConvoyReport: TabularScenarioReport {
         let c = config
         let io = c.ioThreads == 1 ? "one I/O thread blocks" : "\(c.ioThreads) I/O threads each block"
         return "convoy: \(io) \(fixed(c.blockMicroseconds, 0)) µs, then run\(c.ioThreads == 1 ? "s" : "") a little Python-level code; "
-             + "\(c.samples) samples × \(c.rounds) rounds after \(c.warmup) warm-up; switch interval "
-             + "\(fixed(c.switchIntervalSeconds * 1e3, 3)) ms, check interval \(c.checkInterval), \(c.interpreters) interpreters, "
+             + "\(counted(c.samples, "sample")) × \(counted(c.rounds, "round")) after \(c.warmup) warm-up; switch interval "
+             + "\(fixed(c.switchIntervalSeconds * 1e3, 3)) ms, check interval \(c.checkInterval), \(counted(c.interpreters, "interpreter")), "
              + "I/O thread's timer slack \(c.timerSlackMicroseconds.map { "\(fixed($0, 0)) µs" } ?? "the system default")\n"
              + "latency: how much longer than the block each blocking call took, until the lock was held again; "
              + "cpu_vs_alone: the CPU threads' throughput ÷ theirs alone for \(fixed(Double(ConvoyPlan.aloneDuration.wholeNanoseconds) / 1e6, 0)) ms just before; "

@@ -5,8 +5,8 @@ extension CrossoverReport: PrintableScenarioReport {
         let report = self
         if format == .json { return ReportRenderer.json(report) }
         var out = ReportRenderer.machineLine(report.machine) + "\n"
-            + "crossover: release ÷ hold wall time at \(report.config.threads) threads (above 1, releasing pays), "
-            + "\(report.config.repeats) repeats after 1 warm-up; new-gil+spin waits up to \(fixed(report.config.spinMicroseconds, 0)) µs spinning before it sleeps\n"
+            + "crossover: release ÷ hold wall time at \(counted(report.config.threads, "thread")) (above 1, releasing pays), "
+            + "\(counted(report.config.repeats, "repeat")) after 1 warm-up; new-gil+spin waits up to \(fixed(report.config.spinMicroseconds, 0)) µs spinning before it sleeps\n"
         let kernels = report.results.map(\.kernel).reduce(into: [CrossoverKernel]()) { if !$0.contains($1) { $0.append($1) } }
         for kernel in kernels {
             let sweeps = report.results.filter { $0.kernel == kernel }

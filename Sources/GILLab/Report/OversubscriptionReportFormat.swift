@@ -40,7 +40,7 @@ extension OversubscriptionReport: TabularScenarioReport {
     public var preamble: String {
         let c = config
         return "oversubscription: gemm n=\(c.size), \(c.units) dgemm calls split across the app threads (lock released "
-             + "around each), \(c.rounds) rounds after 1 warm-up; fix = max(1, \(c.cores) cores ÷ app threads); "
+             + "around each), \(counted(c.rounds, "round")) after 1 warm-up; fix = max(1, \(c.cores) cores ÷ app threads); "
              + "OpenBLAS threads restored to \(c.blasThreadsBefore) after every cell\n"
              + "vs_fix: wall ÷ the fix's wall for the same app threads (above 1 is a slowdown)\n"
     }

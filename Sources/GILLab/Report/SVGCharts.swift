@@ -30,7 +30,7 @@ public enum SVGChart {
         func y(_ speedup: Double) -> Double { topMargin + plotHeight - speedup / top * plotHeight }
 
         var svg = header(width: width, height: height)
-        let title = "\(report.config.workload) size \(report.config.size): speedup over serial (\(cores) cores, \(report.config.policy.rawValue))"
+        let title = "\(report.config.workload) size \(report.config.size): speedup over serial (\(counted(cores, "core")), \(report.config.policy.rawValue))"
         svg += text(title, x: width / 2, y: 26, size: 15, anchor: "middle", weight: "bold")
         // Grid and axes.
         for tick in stride(from: 0.0, through: top + 1e-9, by: tickStep(top)) {
@@ -50,7 +50,7 @@ public enum SVGChart {
         var legend: [(label: String, colour: String, dash: String?)] = []
         if !ideal.isEmpty {
             svg += polyline(ideal.map { (x($0.0), y($0.1)) }, stroke: "#999", width: 2, dash: "6 4")
-            legend.append(("ideal (\(cores) cores)", "#999", "6 4"))
+            legend.append(("ideal (\(counted(cores, "core")))", "#999", "6 4"))
         }
         if amdahl.count > 0 {
             svg += polyline(amdahl.map { (x($0.0), y($0.1)) }, stroke: "#000", width: 1.5, dash: "2 3")

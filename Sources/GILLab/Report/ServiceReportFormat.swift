@@ -41,7 +41,7 @@ extension ServiceReport: TabularScenarioReport {
 
     public var preamble: String {
         let c = config
-        return "service: \(c.requests) requests × \(c.rounds) rounds after 1 warm-up, \(c.concurrency) clients in a closed loop; "
+        return "service: \(counted(c.requests, "request")) × \(counted(c.rounds, "round")) after 1 warm-up, \(c.concurrency) clients in a closed loop; "
              + "each request: fetch (loopback, \(fixed(c.fetchDelayMicroseconds / 1e3, 1)) ms), parse \(c.lines) lines (Python-level), "
              + "dgemm n=\(c.size), serialize (Python-level); hybrid computes on \(c.computeWorkers) \(c.compute == .release ? "threads" : "processes"); "
              + "policy \(c.policy.rawValue), switch interval \(fixed(c.switchIntervalSeconds * 1e3, 3)) ms; every answer checked against the serial reference\n"

@@ -26,9 +26,9 @@ public enum RunnerError: Error, Equatable, CustomStringConvertible {
         case .failed(let detail):
             detail
         case .tooLarge(let workload, let size, let threads, let bytes, let available):
-            "\(workload) size \(size) on \(threads) threads needs about \(formatBytes(bytes)), more than the \(formatBytes(Int(clamping: available))) of memory here"
+            "\(workload) size \(size) on \(counted(threads, "thread")) needs about \(formatBytes(bytes)), more than the \(formatBytes(Int(clamping: available))) of memory here"
         case .checksumMismatch(let mode, let threads, let expected, let actual):
-            "checksum mismatch: \(mode.rawValue) on \(threads) threads computed \(actual), serial computed \(expected)"
+            "checksum mismatch: \(mode.rawValue) on \(counted(threads, "thread")) computed \(actual), serial computed \(expected)"
         case .workload(let error):
             error.description
         case .worker(let error):

@@ -87,6 +87,14 @@ struct ReadableOutputTests {
         #expect(warning.hasPrefix("warning: gemm size 512, release on 1 thread varied by 67%"), "\(warning)")
     }
 
+    @Test("counts read in the singular for one")
+    func singular() {
+        #expect(counted(1, "counted run") == "1 counted run" && counted(2, "thread") == "2 threads")
+        let settings = RunSettings(workload: "gemm", size: 8, units: 2, threads: [1], modes: [.serial], repeats: 1, warmup: 1,
+                                   blasThreads: 1, policy: .newGIL, switchIntervalSeconds: 0.005, interpreters: 1)
+        #expect(ReportRenderer.configLine(settings).contains("1 counted run after"))
+    }
+
     @Test("scenario tables fit 100 columns without --wide and say which columns --wide adds")
     func scenarioTables() throws {
         let report = try ConvoyScenario.run(ConvoyPlan(policies: [.newGIL, .perInterpreter], cpuThreads: [0, 1], samples: 5, rounds: 1))
