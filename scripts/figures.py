@@ -8,7 +8,8 @@ A figure block is the output of one command, between two HTML comments:
     <!-- /figure -->
 
 `figure:` blocks get the output as a text code block, with the command on its first line;
-`figure markdown:` blocks get it as is (for commands that print Markdown, `--format markdown`).
+`figure markdown:` blocks get it as is, under the command (for commands that print Markdown,
+`--format markdown`).
 Below the output goes one line naming the date and the machine. The command runs in bash from
 the repository root, with the release build of gillab first on PATH (`make figures` builds it).
 The same command in several blocks runs once, so its blocks agree.
@@ -93,7 +94,8 @@ def machine(binary_dir, wants_python):
 
 def render(match, output, line):
     if match.group("markdown"):
-        body = output.rstrip("\n") + "\n\n"
+        # The marker is invisible once rendered; the command is shown above the table.
+        body = "`$ " + match.group("command") + "`\n\n" + output.rstrip("\n") + "\n\n"
     else:
         body = "```text\n$ " + match.group("command") + "\n" + output.rstrip("\n") + "\n```\n\n"
     return f"<!-- figure{match.group('markdown') or ''}: {match.group('command')} -->\n" + body + line + "\n<!-- /figure -->"
