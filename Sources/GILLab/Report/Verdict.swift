@@ -77,12 +77,12 @@ public enum Verdict {
             return "above the \(fixed(ideal, 2))× possible with \(bound): a measurement problem, most likely a slow "
                 + "serial round; re-run with a higher --repeat on a quiet machine"
         }
+        if ideal <= 1 { return row.mode == .eventloop ? "one thread computes: nothing to gain" : "one core: nothing to gain" }
         if row.speedup >= 1.005 * ideal {
             // A few percent over can be noise, or two cores' caches holding more than one's.
             return "scales; \(Int(((row.speedup / ideal - 1) * 100).rounded()))% above the \(fixed(ideal, 2))× possible, "
                 + "within noise (past 5% it would be a measurement problem)"
         }
-        if ideal <= 1 { return row.mode == .eventloop ? "one thread computes: nothing to gain" : "one core: nothing to gain" }
         if row.speedup >= 0.85 * ideal { return "scales" }
         if row.speedup > 1.15 { return "scales partly" }
         return row.speedup < 0.95 ? "no gain, a loss" : "no gain: one thread at a time"

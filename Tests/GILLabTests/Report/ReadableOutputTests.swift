@@ -77,6 +77,9 @@ struct ReadableOutputTests {
         let io = try #require(Verdict.scaling([Self.row(.ioSleep, size: 1000, .serial, threads: 1, speedup: 1, io: true),
                                                Self.row(.ioSleep, size: 1000, .release, threads: 16, speedup: 15.4, io: true)], cores: 2))
         #expect(io.contains("15.40× on 16 threads (scales)"), "\(io)")
+        // An event loop computes on one thread: a little over 1× is noise, not scaling.
+        let loop = try #require(Verdict.scaling([serial, Self.row(.gemm, size: 512, .eventloop, threads: 4, speedup: 1.03)], cores: 2))
+        #expect(loop.contains("1.03× with 4 tasks on one thread (one thread computes: nothing to gain)"), "\(loop)")
     }
 
     @Test("the noise warning names the workload, size, mode and thread count, in the singular for one")
