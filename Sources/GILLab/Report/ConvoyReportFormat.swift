@@ -31,7 +31,7 @@ extension Verdict {
             let alone = row(policy, 0).map { " (alone: \(us($0.latencyMicroseconds.p50)))" } ?? ""
             let cpu = busy.cpuThroughputVersusNewGIL.map { ", CPU throughput \(fixed($0, 2))× new-gil's" } ?? ""
             let cpuWait = busy.cpuMaxWaitMicroseconds.map { "; the CPU threads' longest wait \(us($0)) (the I/O threads alone cannot make one wait much longer than a switch interval plus the holder's time to its next checkpoint)" } ?? ""
-            let head = "\(policy.rawValue), \(cpuThreads) CPU thread\(cpuThreads == 1 ? "" : "s"): p50 \(us(p50))\(alone)"
+            let head = "\(policy.rawValue), \(counted(cpuThreads, "CPU thread")): p50 \(us(p50))\(alone)"
             let meaning: String = switch policy {
             case .newGIL:
                 "\(fixed(p50 / interval, 2)) switch intervals: the returning I/O thread waits out a whole interval before it may ask (the convoy effect, bpo-7946)"

@@ -18,7 +18,7 @@ extension Verdict {
         return apps.compactMap { app in
             let row = report.results.filter { $0.appThreads == app }
             guard let fix = row.first(where: \.isFix) else { return nil }
-            let head = "\(app) app thread\(app == 1 ? "" : "s"): fix BLAS \(fix.blasThreads)"
+            let head = "\(counted(app, "app thread")): fix BLAS \(fix.blasThreads)"
             guard let worst = row.filter(\.oversubscribed).max(by: { $0.versusFix < $1.versusFix }) else {
                 return head + "; no cell asks for more threads than the \(report.config.cores) cores"
             }
