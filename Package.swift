@@ -42,12 +42,15 @@ let package = Package(
             publicHeadersPath: "include"
         ),
 
+        // Declarations of runtime entry points the Swift modules call directly; no kernels.
+        .target(name: "CShims", path: "Sources/CShims"),
+
         // MARK: - The modules readers study
 
         // The interpreter lock: policies, thread states, statistics, event hooks, pthread wrappers.
         .target(name: "GILLabLock", path: "Sources/GILLabLock"),
         // The Python-level runtime: objects, parser, compiler, eval loop, builtins.
-        .target(name: "GILLabInterpreter", dependencies: ["GILLabLock"], path: "Sources/GILLabInterpreter"),
+        .target(name: "GILLabInterpreter", dependencies: ["GILLabLock", "CShims"], path: "Sources/GILLabInterpreter"),
         // Swift faces of the C kernels, and the hooks behind ck_lock.h's macros.
         .target(name: "GILLabKernels", dependencies: ["GILLabLock", "CKernels"], path: "Sources/GILLabKernels"),
 

@@ -27,10 +27,10 @@ LAB = os.path.join(ROOT, "Sources", "GILLab")
 FOLDERS = ["Support", "Workloads", "Modes", "Multiprocessing", "Runner", "Scenarios", "Analysis", "Report"]
 
 # Which of our modules each module may import.
-OUR_MODULES = {"CKernels", "GILLabLock", "GILLabInterpreter", "GILLabKernels", "GILLab"}
+OUR_MODULES = {"CKernels", "CShims", "GILLabLock", "GILLabInterpreter", "GILLabKernels", "GILLab"}
 ALLOWED_IMPORTS = {
     "GILLabLock": set(),
-    "GILLabInterpreter": {"GILLabLock"},
+    "GILLabInterpreter": {"GILLabLock", "CShims"},
     "GILLabKernels": {"GILLabLock", "CKernels"},
     "GILLab": {"GILLabLock", "GILLabInterpreter", "GILLabKernels", "CKernels"},
 }

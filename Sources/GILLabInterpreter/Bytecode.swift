@@ -52,10 +52,74 @@ enum Instruction: Sendable, Equatable {
     case pop
     case returnValue
 
+    // MARK: Quickened forms (PEP 659): written into a code object's instructions, never compiled
+
+    /// CPython 3.11's superinstructions, formed when a code object is quickened: two instructions
+    /// in one dispatch. The second stays in place, so a jump to it runs it alone; the
+    /// superinstruction does both and skips it.
+    case loadFastLoadFast(Int, Int)
+    case loadFastLoadConst(Int, Int)
+    case loadConstLoadFast(Int, Int)
+    case storeFastLoadFast(Int, Int)
+    case storeFastStoreFast(Int, Int)
+    /// BINARY_OP specialised on its operands' types, as 3.11's `BINARY_OP_ADD_INT` and kin: an
+    /// adaptive BINARY_OP rewrites itself to one of these when it sees the types, and one of
+    /// these rewrites itself back when its guard fails.
+    case binaryAddInt
+    case binarySubtractInt
+    case binaryMultiplyInt
+    case binaryAddFloat
+    case binarySubtractFloat
+    case binaryMultiplyFloat
+    case binaryAddUnicode
+    /// COMPARE_AND_BRANCH specialised, as 3.11's `COMPARE_OP_INT_JUMP`, `COMPARE_OP_FLOAT_JUMP`
+    /// and `COMPARE_OP_STR_JUMP` (which, as there, handles only `==` and `!=`).
+    case compareJumpIfFalseInt(CompareOp, Int)
+    case compareJumpIfFalseFloat(CompareOp, Int)
+    case compareJumpIfFalseStr(CompareOp, Int)
+    /// BINARY_SUBSCR and STORE_SUBSCR specialised for a list and an int: 3.11's
+    /// `BINARY_SUBSCR_LIST_INT` and `STORE_SUBSCR_LIST_INT`.
+    case getItemListInt
+    case setItemListInt
+    /// `list.append(x)`: 3.11's `PRECALL_NO_KW_LIST_APPEND`. Polls like the call it replaces.
+    case callMethodListAppend(Int)
+
+    /// The instruction the compiler emitted that this quickened form stands for: what the
+    /// listing shows, what polls and what 2.7 ticks.
+    var unquickened: Instruction {
+        switch self {
+        case .loadFastLoadFast(let index, _), .loadFastLoadConst(let index, _): .loadFast(index)
+        case .loadConstLoadFast(let index, _): .loadConst(index)
+        case .storeFastLoadFast(let index, _), .storeFastStoreFast(let index, _): .storeFast(index)
+        case .binaryAddInt, .binaryAddFloat, .binaryAddUnicode: .binary(.add)
+        case .binarySubtractInt, .binarySubtractFloat: .binary(.subtract)
+        case .binaryMultiplyInt, .binaryMultiplyFloat: .binary(.multiply)
+        case .compareJumpIfFalseInt(let op, let target), .compareJumpIfFalseFloat(let op, let target),
+             .compareJumpIfFalseStr(let op, let target):
+            .compareJumpIfFalse(op, target)
+        case .getItemListInt: .getItem
+        case .setItemListInt: .setItem
+        case .callMethodListAppend(let name): .callMethod(name, 1)
+        default: self
+        }
+    }
+
+    /// The superinstruction CPython 3.11's `_PyCode_Quicken` makes of `self` followed by `next`.
+    func superinstruction(before next: Instruction) -> Instruction? {
+        switch (self, next) {
+        case (.loadFast(let a), .loadFast(let b)): .loadFastLoadFast(a, b)
+        case (.loadFast(let a), .loadConst(let b)): .loadFastLoadConst(a, b)
+        case (.loadConst(let a), .loadFast(let b)): .loadConstLoadFast(a, b)
+        case (.storeFast(let a), .loadFast(let b)): .storeFastLoadFast(a, b)
+        case (.storeFast(let a), .storeFast(let b)): .storeFastStoreFast(a, b)
+        default: nil
+        }
+    }
+
     /// Whether executing this instruction polls the eval breaker (calls: once a native callee
     /// has returned).
     var pollsEvalBreaker: Bool {
-        switch self {
+        switch unquickened {
         case .resume, .jumpBackward, .call, .callMethod: true
         default: false
         }
@@ -95,6 +159,12 @@ enum Instruction: Sendable, Equatable {
     /// none.
     func python27Ticks(before next: Instruction?) -> UInt8 {
         switch self {
+        case .loadFastLoadFast, .loadFastLoadConst, .loadConstLoadFast, .storeFastLoadFast, .storeFastStoreFast,
+             .binaryAddInt, .binarySubtractInt, .binaryMultiplyInt, .binaryAddFloat, .binarySubtractFloat,
+             .binaryMultiplyFloat, .binaryAddUnicode, .compareJumpIfFalseInt, .compareJumpIfFalseFloat,
+             .compareJumpIfFalseStr, .getItemListInt, .setItemListInt,
+             .callMethodListAppend:
+            return unquickened.python27Ticks(before: next)
         case .loadConst, .loadFast, .storeFast, .pop, .dupTop2, .jump, .returnValue, .compareJumpIfFalse:
             return 0
         case .popJumpIfFalse, .popJumpIfTrue, .jumpIfFalseOrPop, .jumpIfTrueOrPop:
@@ -135,6 +205,13 @@ final class CodeObject {
     let names: [String]
     /// Global slot names, indexed by slot, for the disassembly.
     let globalNames: () -> [String]
+    /// The instructions the eval loop runs: `instructions` quickened, with 3.11's
+    /// superinstructions formed at once (as 3.12 does; 3.11 waits for 8 calls) and the adaptive
+    /// instructions rewriting themselves as they run. Written only by the thread that holds the
+    /// lock, as CPython writes its bytecode.
+    let quickened: UnsafeMutablePointer<Instruction>
+    /// `constants` as the eval loop pushes them: borrowed, as the array keeps them alive.
+    let constantRefs: UnsafeMutablePointer<Ref>
 
     init(name: String, parameterCount: Int, localNames: [String], instructions: [Instruction],
          constants: [PyObject], names: [String], globalNames: @escaping () -> [String]) {
@@ -148,6 +225,27 @@ final class CodeObject {
         self.constants = constants
         self.names = names
         self.globalNames = globalNames
+        quickened = .allocate(capacity: instructions.count)
+        quickened.initialize(from: instructions, count: instructions.count)
+        for index in instructions.indices.dropLast() {
+            if let fused = instructions[index].superinstruction(before: instructions[index + 1]) {
+                quickened[index] = fused
+            }
+        }
+        constantRefs = .allocate(capacity: max(constants.count, 1))
+        for (index, constant) in constants.enumerated() { (constantRefs + index).initialize(to: Ref.passUnretained(constant)) }
+    }
+
+    deinit {
+        quickened.deinitialize(count: instructions.count)
+        quickened.deallocate()
+        constantRefs.deallocate()
+    }
+
+    /// The listing of the instructions as quickening has left them (`dis.dis(adaptive=True)`):
+    /// superinstructions and specialised forms by their CPython names.
+    var quickenedNames: [String] {
+        (0..<instructions.count).map { quickened[$0].specialisedName ?? "" }
     }
 
     /// A listing in the style of Python's `dis` module, nested code objects included. The first
@@ -191,6 +289,7 @@ final class CodeObject {
                 ("MAKE_FUNCTION", "\(i) (\(describe(constants[i])))")
             case .pop: ("POP_TOP", "")
             case .returnValue: ("RETURN_VALUE", "")
+            default: (instruction.specialisedName ?? "?", "")  // the compiler emits no quickened form
             }
             if case .makeFunction(let i) = instruction, let function = constants[i] as? PyFunction {
                 nested.append(function.code)
@@ -211,6 +310,33 @@ final class CodeObject {
         case .str: "'\(unsafeDowncast(object, to: PyStr.self).value)'"
         case .function: "<code \(unsafeDowncast(object, to: PyFunction.self).code.name)>"
         default: Interpreter.repr(object)
+        }
+    }
+}
+
+extension Instruction {
+    /// CPython's name for a quickened form, or `nil` for the compiled instructions.
+    var specialisedName: String? {
+        switch self {
+        case .loadFastLoadFast: "LOAD_FAST__LOAD_FAST"
+        case .loadFastLoadConst: "LOAD_FAST__LOAD_CONST"
+        case .loadConstLoadFast: "LOAD_CONST__LOAD_FAST"
+        case .storeFastLoadFast: "STORE_FAST__LOAD_FAST"
+        case .storeFastStoreFast: "STORE_FAST__STORE_FAST"
+        case .binaryAddInt: "BINARY_OP_ADD_INT"
+        case .binarySubtractInt: "BINARY_OP_SUBTRACT_INT"
+        case .binaryMultiplyInt: "BINARY_OP_MULTIPLY_INT"
+        case .binaryAddFloat: "BINARY_OP_ADD_FLOAT"
+        case .binarySubtractFloat: "BINARY_OP_SUBTRACT_FLOAT"
+        case .binaryMultiplyFloat: "BINARY_OP_MULTIPLY_FLOAT"
+        case .binaryAddUnicode: "BINARY_OP_ADD_UNICODE"
+        case .compareJumpIfFalseInt: "COMPARE_OP_INT_JUMP"
+        case .compareJumpIfFalseFloat: "COMPARE_OP_FLOAT_JUMP"
+        case .compareJumpIfFalseStr: "COMPARE_OP_STR_JUMP"
+        case .getItemListInt: "BINARY_SUBSCR_LIST_INT"
+        case .setItemListInt: "STORE_SUBSCR_LIST_INT"
+        case .callMethodListAppend: "PRECALL_NO_KW_LIST_APPEND"
+        default: nil
         }
     }
 }

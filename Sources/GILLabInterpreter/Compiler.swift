@@ -200,10 +200,10 @@ struct Compiler {
 
     private func compile(_ expr: Expr, into unit: inout Unit) throws(PyError) {
         switch expr {
-        // A constant belongs to its code object, even a small int: threads running their own
-        // interpreters then share no constant whose reference count they would both hammer.
-        // (CPython 3.12 makes small ints immortal instead, PEP 683; Swift objects cannot be.)
-        case .int(let value): unit.emit(.loadConst(unit.constant(PyInt.constant(value))))
+        // A constant belongs to its code object, except a small int, which is the shared
+        // immortal one (PEP 683, CPython 3.12): no thread counts references to it, so threads
+        // running their own interpreters share no constant whose count they would both hammer.
+        case .int(let value): unit.emit(.loadConst(unit.constant(PyInt.make(value))))
         case .float(let value): unit.emit(.loadConst(unit.constant(PyFloat(value))))
         case .str(let value): unit.emit(.loadConst(unit.constant(PyStr(value))))
         case .bool(let value): unit.emit(.loadConst(unit.constant(PyBool.of(value))))

@@ -31,10 +31,13 @@ import Synchronization
 public final class Interpreter {
     /// The thread whose lock this interpreter polls and releases.
     public let thread: ThreadState
-    private var globals: [PyObject?] = []
+    // The interpreter's state is touched only by the thread that holds the lock, and the eval
+    // loop never holds overlapping accesses to it: no run-time exclusivity checks (nor on the
+    // objects' mutable fields; the compiler still checks exclusivity statically).
+    @exclusivity(unchecked) private var globals: [PyObject?] = []
     private var globalIndex: [String: Int] = [:]
     private var globalNameList: [String] = []
-    private var depth = 0
+    @exclusivity(unchecked) private var depth = 0
 
     /// Python's default recursion limit is 1000; Swift frames are larger, so ours is lower.
     static let maxDepth = 400
@@ -46,6 +49,8 @@ public final class Interpreter {
     let ticking: Bool
     /// The running thread's `ob_tid`.
     let threadToken: UInt32
+    /// How the eval loop counts its references, and its free lists.
+    let counter: ReferenceCounter
 
     /// Creates an interpreter with the builtins installed. The thread must hold the lock, and
     /// the interpreter is used on the thread that makes it.
@@ -54,6 +59,7 @@ public final class Interpreter {
         biased = thread.lock.configuration.policy == .free
         ticking = thread.lock.configuration.policy == .legacyGIL
         threadToken = currentThreadToken()
+        counter = ReferenceCounter(biased: biased, thread: threadToken)
         installBuiltins()
     }
 
@@ -71,7 +77,7 @@ public final class Interpreter {
     /// Compiles `source` and runs its module body, which defines its functions and globals.
     /// - Throws: ``PyError`` for a syntax error or an exception raised by the module body.
     public func load(_ source: String) throws(PyError) {
-        _ = try run(try compile(source), [])
+        counter.decref(try run(Frame(code: try compile(source))))
     }
 
     func compile(_ source: String) throws(PyError) -> CodeObject {
@@ -140,9 +146,15 @@ public final class Interpreter {
         case .function:
             let code = unsafeDowncast(callee, to: PyFunction.self).code
             guard arguments.count == code.parameterCount else {
-                throw PyError(.typeError, "\(code.name)() takes \(code.parameterCount) positional arguments but \(arguments.count) were given")
+                throw Self.arityError(code, arguments.count)
             }
-            return try run(code, arguments)
+            let frame = Frame(code: code)
+            for (index, argument) in arguments.enumerated() {
+                let ref = Ref.passUnretained(argument)
+                counter.incref(ref)
+                frame.locals[index] = ref
+            }
+            return counter.export(try run(frame))
         case .native:
             let native = unsafeDowncast(callee, to: PyNative.self)
             guard native.arity.contains(arguments.count) else {
@@ -154,182 +166,415 @@ public final class Interpreter {
         }
     }
 
-    private func run(_ code: CodeObject, _ arguments: [PyObject]) throws(PyError) -> PyObject {
-        depth += 1
-        defer { depth -= 1 }
-        guard depth <= Self.maxDepth else { throw PyError(.recursionError, "maximum recursion depth exceeded") }
-        let frame = Frame(code: code, arguments: arguments)
-        defer { frame.clear(biased ? threadToken : nil) }
-        return try frame.code.instructions.withUnsafeBufferPointer { (instructions) throws(PyError) in
-            try evaluate(frame, instructions)
-        }
+    private static func arityError(_ code: CodeObject, _ count: Int) -> PyError {
+        PyError(.typeError, "\(code.name)() takes \(code.parameterCount) positional arguments but \(count) were given")
     }
 
-    /// The eval loop. The value stack and the locals are raw buffers owned by `frame`: a Swift
-    /// array would check uniqueness and bounds on every push, which is most of the cost of a
-    /// bytecode; CPython's frame is a raw array too.
-    private func evaluate(_ frame: Frame, _ instructions: UnsafeBufferPointer<Instruction>) throws(PyError) -> PyObject {
+    /// Runs `frame`, whose locals hold the arguments, and returns the result with its count.
+    private func run(_ frame: Frame) throws(PyError) -> Ref {
+        depth += 1
+        defer {
+            depth -= 1
+            frame.clear(counter)
+        }
+        guard depth <= Self.maxDepth else { throw PyError(.recursionError, "maximum recursion depth exceeded") }
+        return try evaluate(frame)
+    }
+
+    /// The eval loop. The value stack and the locals are raw buffers of unmanaged references
+    /// that `counter` counts by hand (see References.swift): a Swift array would check
+    /// uniqueness and bounds on every push, and ARC would count atomically; CPython's frame is a
+    /// raw array too. The instructions are the code object's quickened copy, which the adaptive
+    /// instructions rewrite as they run (PEP 659).
+    private func evaluate(_ frame: Frame) throws(PyError) -> Ref {
         let code = frame.code
-        let constants = code.constants
+        let instructions = code.quickened
+        let constants = code.constantRefs
         let locals = frame.locals
-        let stack = frame.stack
+        let base = frame.stack
+        var sp = base
         let thread = self.thread
         let ticking = self.ticking
         let ticks = code.python27Ticks
+        let counter = self.counter
+        let (trueRef, falseRef) = (Ref.passUnretained(PyBool.true as PyObject), Ref.passUnretained(PyBool.false as PyObject))
         var pc = 0
 
-        // PEP 703's biased reference counting, under `free` only (see PyObject): what a
-        // free-threaded build adds to each INCREF on push and each DECREF on pop.
-        let biased = self.biased
-        let me = self.threadToken
-        @inline(__always) func push(_ object: PyObject) {
-            assert(frame.depth < stack.capacity, "value stack overflow in \(code.name)")
-            if biased { Self.countShared(object, +1, me) }
-            (stack.base + frame.depth).initialize(to: object)
-            frame.depth += 1
+        // A pushed reference brings its count; a popped one hands its count to the caller.
+        @inline(__always) func push(_ ref: Ref) {
+            sp.initialize(to: ref)
+            sp += 1
         }
-        @inline(__always) func pop() -> PyObject {
-            frame.depth -= 1
-            let object = (stack.base + frame.depth).move()
-            if biased { Self.countShared(object, -1, me) }
-            return object
+        @inline(__always) func pop() -> Ref {
+            sp -= 1
+            return sp.move()
         }
-        @inline(__always) func top() -> PyObject { stack.base[frame.depth - 1] }
-        @inline(__always) func popArguments(_ count: Int) -> [PyObject] {
-            frame.depth -= count
-            let arguments = Array(UnsafeBufferPointer(start: stack.base + frame.depth, count: count))
-            (stack.base + frame.depth).deinitialize(count: count)
-            if biased { for argument in arguments { Self.countShared(argument, -1, me) } }
-            return arguments
+        @inline(__always) func loadFast(_ index: Int) throws(PyError) {
+            guard let value = locals[index] else {
+                throw PyError(.nameError, "local variable '\(code.localNames[index])' referenced before assignment")
+            }
+            counter.incref(value)
+            push(value)
+        }
+        @inline(__always) func loadConst(_ index: Int) {
+            counter.incref(constants[index])
+            push(constants[index])
+        }
+        @inline(__always) func storeFast(_ index: Int) {
+            let old = locals[index]
+            locals[index] = pop()
+            if let old { counter.decref(old) }
+        }
+        /// Replaces the top `count` values, whose counts are dropped, with `result`.
+        @inline(__always) func replace(_ count: Int, with result: Ref) {
+            for _ in 0..<count { counter.decref(pop()) }
+            push(result)
+        }
+        /// Python's truth of a popped value, dropping its count; True and False are settled by
+        /// identity, as CPython's POP_JUMP_IF_* settle them first.
+        @inline(__always) func popTruth() -> Bool {
+            let value = pop()
+            if value.toOpaque() == trueRef.toOpaque() { return true }
+            if value.toOpaque() == falseRef.toOpaque() { return false }
+            if ticking { thread.checkpoint() }  // 2.7 takes its fast exit only on True and False
+            defer { counter.decref(value) }
+            return Self.truth(value.object)
+        }
+        /// The top `count` values as a Swift array, still counted on the stack.
+        @inline(__always) func peekArguments(_ count: Int) -> [PyObject] {
+            (0..<count).map { sp[$0 - count].object }
         }
 
-        while true {
-            let at = pc
-            let instruction = instructions[pc]
-            pc += 1
-            switch instruction {
-            case .resume:
-                if !ticking { thread.checkpoint() }  // 3.11's RESUME: CHECK_EVAL_BREAKER on entry
-            case .loadConst(let index):
-                push(constants[index])
-            case .loadFast(let index):
-                guard let value = locals[index] else {
-                    throw PyError(.nameError, "local variable '\(code.localNames[index])' referenced before assignment")
-                }
-                push(value)
-            case .storeFast(let index):
-                locals[index] = pop()
-            case .loadGlobal(let index):
-                guard let value = globals[index] else {
-                    throw PyError(.nameError, "name '\(globalNameList[index])' is not defined")
-                }
-                push(value)
-            case .storeGlobal(let index):
-                globals[index] = pop()
-            case .binary(let op):
-                let right = pop()
-                let left = pop()
-                push(try Self.binary(op, left, right))
-            case .compare(let op):
-                let right = pop()
-                let left = pop()
-                push(PyBool.of(try Self.compare(op, left, right)))
-            case .compareJumpIfFalse(let op, let target):
-                let right = pop()
-                let left = pop()
-                if !(try Self.compare(op, left, right)) { pc = target }
-            case .negate:
-                let operand = pop()
-                switch operand.kind {
-                case .int:
-                    let (value, overflow) = (0).subtractingReportingOverflow(unsafeDowncast(operand, to: PyInt.self).value)
-                    if overflow { throw PyError(.overflowError, "integer negation overflows 64 bits") }
-                    push(PyInt.make(value))
-                case .float: push(PyFloat(-unsafeDowncast(operand, to: PyFloat.self).value))
-                default: throw PyError(.typeError, "bad operand type for unary -: '\(operand.typeName)'")
-                }
-            case .not:
-                push(PyBool.of(!Self.truth(pop())))
-            case .jump(let target):
-                pc = target
-            case .jumpBackward(let target):
-                pc = target
-                if !ticking { thread.checkpoint() }  // 3.11's JUMP_BACKWARD: JUMPBY, CHECK_EVAL_BREAKER
-            // 2.7 takes its fast exit only on True and False; any other value ticks.
-            case .popJumpIfFalse(let target):
-                let value = pop()
-                if ticking && value.kind != .bool { thread.checkpoint() }
-                if !Self.truth(value) { pc = target }
-            case .popJumpIfTrue(let target):
-                let value = pop()
-                if ticking && value.kind != .bool { thread.checkpoint() }
-                if Self.truth(value) { pc = target }
-            case .jumpIfFalseOrPop(let target):
-                if ticking && top().kind != .bool { thread.checkpoint() }
-                if Self.truth(top()) { _ = pop() } else { pc = target }
-            case .jumpIfTrueOrPop(let target):
-                if ticking && top().kind != .bool { thread.checkpoint() }
-                if Self.truth(top()) { pc = target } else { _ = pop() }
-            case .getIter:
-                push(try Self.iterator(pop()))
-            case .forIter(let target):
-                if let next = unsafeDowncast(top(), to: PyIterator.self).advance() {
-                    push(next)
-                } else {
-                    _ = pop()
+        do throws(PyError) {
+            while true {
+                let at = pc
+                let instruction = instructions[pc]
+                pc &+= 1
+                switch instruction {
+                case .resume:
+                    if !ticking { thread.checkpoint() }  // 3.11's RESUME: CHECK_EVAL_BREAKER on entry
+                case .loadConst(let index):
+                    loadConst(index)
+                case .loadFast(let index):
+                    try loadFast(index)
+                case .storeFast(let index):
+                    storeFast(index)
+                case .loadFastLoadFast(let first, let second):
+                    try loadFast(first)
+                    try loadFast(second)
+                    pc += 1
+                case .loadFastLoadConst(let first, let second):
+                    try loadFast(first)
+                    loadConst(second)
+                    pc += 1
+                case .loadConstLoadFast(let first, let second):
+                    loadConst(first)
+                    try loadFast(second)
+                    pc += 1
+                case .storeFastLoadFast(let first, let second):
+                    storeFast(first)
+                    try loadFast(second)
+                    pc += 1
+                case .storeFastStoreFast(let first, let second):
+                    storeFast(first)
+                    storeFast(second)
+                    pc += 1
+                case .loadGlobal(let index):
+                    guard let value = globals[index] else {
+                        throw PyError(.nameError, "name '\(globalNameList[index])' is not defined")
+                    }
+                    push(counter.adopt(value))
+                case .storeGlobal(let index):
+                    globals[index] = counter.export(pop())
+
+                // BINARY_OP: adaptive, then specialised.
+                case .binary(let op):
+                    let (left, right) = (sp[-2], sp[-1])
+                    if let specialised = Self.specialisedBinary(op, left.kind, right.kind) {
+                        instructions[at] = specialised
+                        pc = at
+                        continue
+                    }
+                    replace(2, with: counter.adopt(try Self.binary(op, left.object, right.object)))
+                case .binaryAddInt, .binarySubtractInt, .binaryMultiplyInt:
+                    let (left, right) = (sp[-2], sp[-1])
+                    guard left.kind == .int && right.kind == .int else {
+                        instructions[at] = instruction.unquickened
+                        pc = at
+                        continue
+                    }
+                    let (x, y) = (left.intValue, right.intValue)
+                    let (value, overflow) = switch instruction {
+                    case .binaryAddInt: x.addingReportingOverflow(y)
+                    case .binarySubtractInt: x.subtractingReportingOverflow(y)
+                    default: x.multipliedReportingOverflow(by: y)
+                    }
+                    if overflow { throw Self.overflow(instruction.unquickened) }
+                    replace(2, with: counter.int(value))
+                case .binaryAddFloat, .binarySubtractFloat, .binaryMultiplyFloat:
+                    let (left, right) = (sp[-2], sp[-1])
+                    guard left.kind == .float && right.kind == .float else {
+                        instructions[at] = instruction.unquickened
+                        pc = at
+                        continue
+                    }
+                    let (x, y) = (left.floatValue, right.floatValue)
+                    let value = switch instruction {
+                    case .binaryAddFloat: x + y
+                    case .binarySubtractFloat: x - y
+                    default: x * y
+                    }
+                    replace(2, with: counter.float(value))
+                case .binaryAddUnicode:
+                    let (left, right) = (sp[-2], sp[-1])
+                    guard left.kind == .str && right.kind == .str else {
+                        instructions[at] = instruction.unquickened
+                        pc = at
+                        continue
+                    }
+                    replace(2, with: counter.adopt(try Self.binary(.add, left.object, right.object)))
+
+                case .compare(let op):
+                    let result = try Self.compare(op, sp[-2].object, sp[-1].object)
+                    replace(2, with: result ? trueRef : falseRef)
+                // COMPARE_AND_BRANCH: adaptive, then specialised.
+                case .compareJumpIfFalse(let op, let target):
+                    let (left, right) = (sp[-2], sp[-1])
+                    if let specialised = Self.specialisedCompare(op, target, left.kind, right.kind) {
+                        instructions[at] = specialised
+                        pc = at
+                        continue
+                    }
+                    let result = try Self.compare(op, left.object, right.object)
+                    counter.decref(pop())
+                    counter.decref(pop())
+                    if !result { pc = target }
+                case .compareJumpIfFalseInt(let op, let target):
+                    let (left, right) = (sp[-2], sp[-1])
+                    guard left.kind == .int && right.kind == .int else {
+                        instructions[at] = instruction.unquickened
+                        pc = at
+                        continue
+                    }
+                    let result = Self.ordered(op, left.intValue, right.intValue)
+                    counter.decref(pop())
+                    counter.decref(pop())
+                    if !result { pc = target }
+                case .compareJumpIfFalseFloat(let op, let target):
+                    let (left, right) = (sp[-2], sp[-1])
+                    guard left.kind == .float && right.kind == .float else {
+                        instructions[at] = instruction.unquickened
+                        pc = at
+                        continue
+                    }
+                    let result = Self.ordered(op, left.floatValue, right.floatValue)
+                    counter.decref(pop())
+                    counter.decref(pop())
+                    if !result { pc = target }
+                case .compareJumpIfFalseStr(let op, let target):
+                    let (left, right) = (sp[-2], sp[-1])
+                    guard left.kind == .str && right.kind == .str else {
+                        instructions[at] = instruction.unquickened
+                        pc = at
+                        continue
+                    }
+                    let equal = unsafeDowncast(left.object, to: PyStr.self).value == unsafeDowncast(right.object, to: PyStr.self).value
+                    counter.decref(pop())
+                    counter.decref(pop())
+                    if equal != (op == .equal) { pc = target }
+
+                case .negate:
+                    let operand = sp[-1]
+                    let result: Ref
+                    switch operand.kind {
+                    case .int:
+                        let (value, overflow) = (0).subtractingReportingOverflow(operand.intValue)
+                        if overflow { throw PyError(.overflowError, "integer negation overflows 64 bits") }
+                        result = counter.int(value)
+                    case .float: result = counter.float(-operand.floatValue)
+                    default: throw PyError(.typeError, "bad operand type for unary -: '\(operand.object.typeName)'")
+                    }
+                    replace(1, with: result)
+                case .not:
+                    push(popTruth() ? falseRef : trueRef)
+                case .jump(let target):
                     pc = target
-                    // 2.7's exhausted FOR_ITER: `JUMPBY(oparg); continue;`, one tick, of which the
-                    // table below counted `ticks[at]` (1 unless a STORE_FAST follows).
-                    if ticking && ticks[at] == 0 { thread.checkpoint() }
+                case .jumpBackward(let target):
+                    pc = target
+                    if !ticking { thread.checkpoint() }  // 3.11's JUMP_BACKWARD: JUMPBY, CHECK_EVAL_BREAKER
+                case .popJumpIfFalse(let target):
+                    if !popTruth() { pc = target }
+                case .popJumpIfTrue(let target):
+                    if popTruth() { pc = target }
+                case .jumpIfFalseOrPop(let target):
+                    let value = sp[-1]
+                    if ticking && value.kind != .bool { thread.checkpoint() }
+                    if Self.truth(value.object) { counter.decref(pop()) } else { pc = target }
+                case .jumpIfTrueOrPop(let target):
+                    let value = sp[-1]
+                    if ticking && value.kind != .bool { thread.checkpoint() }
+                    if Self.truth(value.object) { pc = target } else { counter.decref(pop()) }
+                case .getIter:
+                    replace(1, with: counter.adopt(try Self.iterator(sp[-1].object)))
+                case .forIter(let target):
+                    let iterator = Unmanaged<PyIterator>.fromOpaque(sp[-1].toOpaque())
+                    if let next = iterator._withUnsafeGuaranteedRef({ $0.nextRef(counter) }) {
+                        push(next)
+                    } else {
+                        counter.decref(pop())
+                        pc = target
+                        // 2.7's exhausted FOR_ITER: `JUMPBY(oparg); continue;`, one tick, of which the
+                        // table counted `ticks[at]` (1 unless a STORE_FAST follows).
+                        if ticking && ticks[at] == 0 { thread.checkpoint() }
+                    }
+                case .buildList(let count):
+                    replace(count, with: counter.adopt(PyList(peekArguments(count))))
+                case .buildDict(let count):
+                    let flat = peekArguments(2 * count)
+                    let dict = PyDict()
+                    for pair in 0..<count { dict.entries[try PyKey(flat[2 * pair])] = flat[2 * pair + 1] }
+                    replace(2 * count, with: counter.adopt(dict))
+
+                // BINARY_SUBSCR and STORE_SUBSCR: adaptive, then specialised.
+                case .getItem:
+                    let (container, index) = (sp[-2], sp[-1])
+                    if container.kind == .list && index.kind == .int {
+                        instructions[at] = .getItemListInt
+                        pc = at
+                        continue
+                    }
+                    replace(2, with: counter.adopt(try Self.getItem(container.object, index.object)))
+                case .getItemListInt:
+                    let (container, index) = (sp[-2], sp[-1])
+                    guard container.kind == .list && index.kind == .int else {
+                        instructions[at] = .getItem
+                        pc = at
+                        continue
+                    }
+                    let raw = index.intValue
+                    let found = Unmanaged<PyList>.fromOpaque(container.toOpaque())
+                        ._withUnsafeGuaranteedRef { $0.borrowedElement(atPythonIndex: raw) }
+                    guard let element = found else { throw PyError(.indexError, "list index out of range") }
+                    counter.incref(element)
+                    replace(2, with: element)
+                case .setItem:
+                    let (container, index) = (sp[-3], sp[-2])
+                    if container.kind == .list && index.kind == .int {
+                        instructions[at] = .setItemListInt
+                        pc = at
+                        continue
+                    }
+                    try Self.setItem(container.object, index.object, sp[-1].object)
+                    for _ in 0..<3 { counter.decref(pop()) }
+                case .setItemListInt:
+                    let (container, index) = (sp[-3], sp[-2])
+                    guard container.kind == .list && index.kind == .int else {
+                        instructions[at] = .setItem
+                        pc = at
+                        continue
+                    }
+                    let raw = index.intValue
+                    let item = counter.export(pop())  // the list takes over the value's count
+                    let stored = Unmanaged<PyList>.fromOpaque(container.toOpaque())
+                        ._withUnsafeGuaranteedRef { $0.store(item, atPythonIndex: raw) }
+                    guard stored else { throw PyError(.indexError, "list assignment index out of range") }
+                    counter.decref(pop())
+                    counter.decref(pop())
+                case .dupTop2:
+                    let (second, first) = (sp[-2], sp[-1])
+                    counter.incref(second)
+                    counter.incref(first)
+                    push(second)
+                    push(first)
+                case .call(let count):
+                    let callee = sp[-count - 1]
+                    if callee.kind == .function {
+                        // 3.11's CALL_PY_EXACT_ARGS: the arguments move from this stack into
+                        // the callee's locals, without touching their counts.
+                        let code = unsafeDowncast(callee.object, to: PyFunction.self).code
+                        guard count == code.parameterCount else { throw Self.arityError(code, count) }
+                        let callee = Frame(code: code)
+                        sp -= count
+                        for index in 0..<count { callee.locals[index] = (sp + index).move() }
+                        replace(1, with: try run(callee))
+                    } else {
+                        let result = try invoke(callee.object, peekArguments(count))
+                        replace(count + 1, with: counter.adopt(result))
+                        // 3.11's CALL: CHECK_EVAL_BREAKER once a native callee returns, so a drop
+                        // request that came during a long call holding the lock is served here,
+                        // before the next instruction. A Python callee was polled at its RESUME,
+                        // as in 3.11, which runs it in the same eval loop and does not poll on
+                        // its return.
+                        if !ticking { thread.checkpoint() }
+                    }
+                case .callMethod(let name, let count):
+                    let receiver = sp[-count - 1]
+                    if count == 1 && receiver.kind == .list && code.names[name] == "append" {
+                        instructions[at] = .callMethodListAppend(name)
+                        pc = at
+                        continue
+                    }
+                    let result = try Self.callMethod(receiver.object, code.names[name], peekArguments(count))
+                    replace(count + 1, with: counter.adopt(result))
+                    if !ticking { thread.checkpoint() }  // a method of a builtin type: a native call
+                case .callMethodListAppend(let name):
+                    guard sp[-2].kind == .list else {
+                        instructions[at] = .callMethod(name, 1)
+                        pc = at
+                        continue
+                    }
+                    let item = counter.export(pop())
+                    unsafeDowncast(sp[-1].object, to: PyList.self).items.append(item)
+                    replace(1, with: Ref.passUnretained(PyNone.shared))
+                    if !ticking { thread.checkpoint() }
+                case .makeFunction(let index):
+                    loadConst(index)
+                case .pop:
+                    counter.decref(pop())
+                case .returnValue:
+                    let result = pop()
+                    frame.depth = sp - base
+                    return result
                 }
-            case .buildList(let count):
-                push(PyList(popArguments(count)))
-            case .buildDict(let count):
-                let flat = popArguments(2 * count)
-                let dict = PyDict()
-                for pair in 0..<count { dict.entries[try PyKey(flat[2 * pair])] = flat[2 * pair + 1] }
-                push(dict)
-            case .getItem:
-                let index = pop()
-                let container = pop()
-                push(try Self.getItem(container, index))
-            case .setItem:
-                let value = pop()
-                let index = pop()
-                let container = pop()
-                try Self.setItem(container, index, value)
-            case .dupTop2:
-                let second = stack.base[frame.depth - 2]
-                let first = top()
-                push(second)
-                push(first)
-            case .call(let count):
-                let arguments = popArguments(count)
-                let callee = pop()
-                push(try invoke(callee, arguments))
-                // 3.11's CALL: CHECK_EVAL_BREAKER once a native callee returns, so a drop request
-                // that came during a long call holding the lock is served here, before the next
-                // instruction. A Python callee was polled at its RESUME, as in 3.11, which runs
-                // it in the same eval loop and does not poll on its return.
-                if !ticking && callee.kind != .function { thread.checkpoint() }
-            case .callMethod(let name, let count):
-                let arguments = popArguments(count)
-                let receiver = pop()
-                push(try Self.callMethod(receiver, code.names[name], arguments))
-                if !ticking { thread.checkpoint() }  // a method of a builtin type: a native call
-            case .makeFunction(let index):
-                push(constants[index])
-            case .pop:
-                _ = pop()
-            case .returnValue:
-                return pop()
+                // legacy-gil: 2.7 decrements its ticker at the top of its loop, after every opcode
+                // that ends with `continue`.
+                if ticking {
+                    for _ in 0..<ticks[at] { thread.checkpoint() }
+                }
             }
-            // legacy-gil: 2.7 decrements its ticker at the top of its loop, after every opcode
-            // that ends with `continue`.
-            if ticking {
-                for _ in 0..<ticks[at] { thread.checkpoint() }
-            }
+        } catch {
+            frame.depth = sp - base  // what is still on the stack, for clear()
+            throw error
         }
+    }
+
+    /// The specialised form an adaptive BINARY_OP takes for these operand types, if any.
+    private static func specialisedBinary(_ op: BinaryOp, _ left: PyKind, _ right: PyKind) -> Instruction? {
+        switch (op, left, right) {
+        case (.add, .int, .int): .binaryAddInt
+        case (.subtract, .int, .int): .binarySubtractInt
+        case (.multiply, .int, .int): .binaryMultiplyInt
+        case (.add, .float, .float): .binaryAddFloat
+        case (.subtract, .float, .float): .binarySubtractFloat
+        case (.multiply, .float, .float): .binaryMultiplyFloat
+        case (.add, .str, .str): .binaryAddUnicode
+        default: nil
+        }
+    }
+
+    /// The specialised form an adaptive COMPARE_AND_BRANCH takes for these operand types, if any.
+    private static func specialisedCompare(_ op: CompareOp, _ target: Int, _ left: PyKind, _ right: PyKind) -> Instruction? {
+        switch (left, right) {
+        case (.int, .int): .compareJumpIfFalseInt(op, target)
+        case (.float, .float): .compareJumpIfFalseFloat(op, target)
+        case (.str, .str) where op == .equal || op == .notEqual: .compareJumpIfFalseStr(op, target)
+        default: nil
+        }
+    }
+
+    private static func overflow(_ instruction: Instruction) -> PyError {
+        guard case .binary(let op) = instruction else { return PyError(.overflowError, "integer overflow") }
+        return PyError(.overflowError, "integer result of \(op.rawValue) overflows 64 bits")
     }
 
     private static func describe(_ arity: ClosedRange<Int>) -> String {
@@ -337,39 +582,38 @@ public final class Interpreter {
     }
 }
 
-/// One activation: the value stack and the fast locals, in raw buffers.
+/// One activation: the fast locals and the value stack, raw buffers of counted references.
 private final class Frame {
     let code: CodeObject
-    let locals: UnsafeMutableBufferPointer<PyObject?>
-    let stack: (base: UnsafeMutablePointer<PyObject>, capacity: Int)
-    /// Values on the stack now.
-    var depth = 0
+    let locals: UnsafeMutablePointer<Ref?>
+    let stack: UnsafeMutablePointer<Ref>
+    /// Values on the stack, as the eval loop left it on return or throw.
+    @exclusivity(unchecked) var depth = 0
 
-    init(code: CodeObject, arguments: [PyObject]) {
+    init(code: CodeObject) {
         self.code = code
-        locals = .allocate(capacity: code.localNames.count)
-        locals.initialize(repeating: nil)
-        for (index, argument) in arguments.enumerated() { locals[index] = argument }
+        locals = .allocate(capacity: max(code.localNames.count, 1))
+        locals.initialize(repeating: nil, count: max(code.localNames.count, 1))
         // The compiler keeps every statement stack-neutral (a `for` loop keeps just its
         // iterator), so the depth never exceeds what the code's text pushes once, and no
         // instruction pushes more than two: twice the code length always suffices.
-        let capacity = 2 * code.instructions.count + 2
-        stack = (.allocate(capacity: capacity), capacity)
+        stack = .allocate(capacity: 2 * code.instructions.count + 2)
     }
 
-    /// Releases what the frame still holds; runs on return and on throw.
-    /// - Parameter thread: under biased reference counting, the running thread's token.
-    func clear(_ thread: UInt32?) {
-        if let thread {
-            for index in 0..<depth { Interpreter.countShared(stack.base[index], -1, thread) }
-        }
-        stack.base.deinitialize(count: depth)
+    /// Drops the counts the frame still holds; runs on return and on throw.
+    func clear(_ counter: ReferenceCounter) {
+        for index in 0..<depth { counter.decref(stack[index]) }
         depth = 0
+        for index in 0..<code.localNames.count {
+            if let local = locals[index] {
+                locals[index] = nil
+                counter.decref(local)
+            }
+        }
     }
 
     deinit {
-        stack.base.deallocate()
-        locals.deinitialize()
+        stack.deallocate()
         locals.deallocate()
     }
 }

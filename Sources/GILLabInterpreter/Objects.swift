@@ -139,8 +139,8 @@ public final class PyBool: PyObject {
 
 /// An integer. Python's are unbounded; ours are 64-bit and raise `OverflowError` past that.
 public final class PyInt: PyObject {
-    /// The value.
-    public let value: Int
+    /// The value. Immutable to Python code; the eval loop's free list reuses dead ints.
+    @exclusivity(unchecked) public private(set) var value: Int
     private init(_ value: Int, immortal: Bool = false) {
         self.value = value
         super.init(kind: .int, immortal: immortal)
@@ -150,22 +150,47 @@ public final class PyInt: PyObject {
     /// integers cost no allocation and no reference traffic.
     nonisolated(unsafe) private static let small: [PyInt] = unlockedConstant { (-5...256).map { PyInt($0, immortal: true) } }
 
+    /// The small ints as the eval loop holds them (immortal, so uncounted), indexed by value + 5.
+    nonisolated(unsafe) static let smallRefs: UnsafeMutablePointer<Ref> = {
+        let refs = UnsafeMutablePointer<Ref>.allocate(capacity: small.count)
+        for (index, int) in small.enumerated() { (refs + index).initialize(to: Ref.passUnretained(int)) }
+        return refs
+    }()
+
     /// The integer `value`, shared when it is small, newly allocated otherwise.
     static func make(_ value: Int) -> PyInt {
         (-5...256).contains(value) ? small[value + 5] : PyInt(value)
     }
 
-    /// A new integer object for a code object's constant table, never the shared one.
-    static func constant(_ value: Int) -> PyInt { PyInt(value) }
+    /// A new integer object, never the shared one: for the eval loop when its free list is empty.
+    static func allocate(_ value: Int) -> PyInt { PyInt(value) }
+
+    /// Brings a free-listed int back as `value` (see `ReferenceCounter`).
+    func reuse(_ value: Int) {
+        #if DEBUG
+        assertLockHeld("creating an int object")
+        ObjectAccounting.noteObject(+1)
+        #endif
+        self.value = value
+    }
 }
 
 /// A double-precision float.
 public final class PyFloat: PyObject {
-    /// The value.
-    public let value: Double
+    /// The value. Immutable to Python code; the eval loop's free list reuses dead floats.
+    @exclusivity(unchecked) public private(set) var value: Double
     package init(_ value: Double) {
         self.value = value
         super.init(kind: .float)
+    }
+
+    /// Brings a free-listed float back as `value` (see `ReferenceCounter`).
+    func reuse(_ value: Double) {
+        #if DEBUG
+        assertLockHeld("creating a float object")
+        ObjectAccounting.noteObject(+1)
+        #endif
+        self.value = value
     }
 }
 
@@ -183,7 +208,7 @@ public final class PyStr: PyObject {
 
 /// A mutable list.
 public final class PyList: PyObject {
-    private var storage: [PyObject]
+    @exclusivity(unchecked) private var storage: [PyObject]
     init(_ items: [PyObject] = []) {
         storage = items
         super.init(kind: .list)
@@ -194,11 +219,32 @@ public final class PyList: PyObject {
         get { assertLockHeld("reading a list"); return storage }
         _modify { assertLockHeld("writing a list"); yield &storage }
     }
+
+    /// Python's `list[index]` (negative counts from the end), borrowed, for the eval loop's
+    /// BINARY_SUBSCR_LIST_INT; `nil` out of range. Reads the element's bits, so that neither the
+    /// array nor the element is retained.
+    @inline(__always) func borrowedElement(atPythonIndex raw: Int) -> Ref? {
+        assertLockHeld("reading a list")
+        return storage.withUnsafeBufferPointer { buffer in
+            let position = raw < 0 ? raw + buffer.count : raw
+            guard position >= 0 && position < buffer.count else { return nil }
+            return UnsafeRawPointer(buffer.baseAddress! + position).load(as: Ref.self)
+        }
+    }
+
+    /// Python's `list[index] = item`, for STORE_SUBSCR_LIST_INT; `false` out of range.
+    @inline(__always) func store(_ item: __owned PyObject, atPythonIndex raw: Int) -> Bool {
+        assertLockHeld("writing a list")
+        let position = raw < 0 ? raw + storage.count : raw
+        guard position >= 0 && position < storage.count else { return false }
+        storage[position] = item
+        return true
+    }
 }
 
 /// A dictionary keyed by ints and strings.
 public final class PyDict: PyObject {
-    private var storage: [PyKey: PyObject] = [:]
+    @exclusivity(unchecked) private var storage: [PyKey: PyObject] = [:]
     init() { super.init(kind: .dict) }
 
     /// The entries. Debug builds trap when read or written without the lock.
@@ -233,7 +279,7 @@ enum PyKey: Hashable {
 
 /// The iterator behind `for`: over a range, or over a snapshot of a list's elements.
 final class PyIterator: PyObject {
-    private var next: Int
+    @exclusivity(unchecked) private var next: Int
     private let stop: Int
     private let step: Int
     private let elements: [PyObject]?
@@ -246,6 +292,19 @@ final class PyIterator: PyObject {
     init(elements: [PyObject]) {
         (next, stop, step, self.elements) = (0, elements.count, 1, elements)
         super.init(kind: .iterator)
+    }
+
+    /// The next element as a counted reference for the eval loop's FOR_ITER, or `nil` at the
+    /// end: a range's ints come from the free list, a list's elements are borrowed and counted.
+    @inline(__always) func nextRef(_ counter: ReferenceCounter) -> Ref? {
+        guard step > 0 ? next < stop : next > stop else { return nil }
+        let current = next
+        let (advanced, overflow) = next.addingReportingOverflow(step)
+        next = overflow ? stop : advanced
+        guard let elements else { return counter.int(current) }
+        let element = elements.withUnsafeBufferPointer { Ref.passUnretained($0[current]) }
+        counter.incref(element)
+        return element
     }
 
     /// The next element, or `nil` at the end.

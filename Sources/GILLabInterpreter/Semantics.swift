@@ -130,7 +130,8 @@ extension Interpreter {
         }
     }
 
-    private static func ordered<T: Comparable>(_ op: CompareOp, _ x: T, _ y: T) -> Bool {
+    @inline(__always)
+    static func ordered<T: Comparable>(_ op: CompareOp, _ x: T, _ y: T) -> Bool {
         switch op {
         case .less: x < y
         case .lessEqual: x <= y

@@ -8,7 +8,17 @@ struct List: ParsableCommand {
     @Flag(name: .shortAndLong, help: "Also print each interpreter program's source and bytecode (* marks the instructions that poll the eval breaker).")
     var verbose = false
 
+    @Option(name: .customLong("source"), help: ArgumentHelp("Print only the Python source of this workload's interpreter program (as CPython can run it) and exit.", valueName: "workload"))
+    var sourceOf: WorkloadKind?
+
     func run() throws {
+        if let sourceOf {
+            guard let source = Programs.source(of: sourceOf) else {
+                throw ValidationError("workload '\(sourceOf.rawValue)' has no interpreter program; these do: \(WorkloadKind.allCases.filter { Programs.source(of: $0) != nil }.map(\.rawValue).joined(separator: ", "))")
+            }
+            print(source)
+            return
+        }
         print("workloads (--workload):")
         print(indent(ReportRenderer.alignedTable(
             header: ["name", "default size", "description"],

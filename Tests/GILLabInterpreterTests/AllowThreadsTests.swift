@@ -44,8 +44,11 @@ struct SendableRuleTests {
 
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        // These two modules import no C module, so no module maps are needed.
-        process.arguments = ["swiftc", "-typecheck", "-swift-version", "6", "-I", modules.path, file.path]
+        // GILLabInterpreter imports one C module, CShims, whose module map SwiftPM writes beside
+        // its objects.
+        let shims = products.appendingPathComponent("CShims.build/module.modulemap")
+        process.arguments = ["swiftc", "-typecheck", "-swift-version", "6", "-I", modules.path,
+                             "-Xcc", "-fmodule-map-file=\(shims.path)", file.path]
         let output = Pipe()
         process.standardOutput = output
         process.standardError = output

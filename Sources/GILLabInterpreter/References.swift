@@ -1,0 +1,167 @@
+internal import CShims
+
+// The eval loop's references: unmanaged, and counted by hand.
+//
+// Everywhere else in the interpreter, Swift's ARC keeps objects alive, and ARC counts atomically:
+// a `lock`-prefixed instruction for every reference taken and dropped. A GIL build of CPython
+// pays a plain increment instead (`Py_INCREF` is `op->ob_refcnt++`), because the lock already
+// keeps any two threads from touching the same object at once. The value stack and the fast
+// locals hold `Ref`s, which ARC does not see, and count them the way the policy says:
+//
+// - Under an exclusive policy, with the Swift runtime's non-atomic retain and release: the same
+//   reference count ARC uses, updated without the `lock` prefix. Sound for the reason CPython's
+//   is: an object is touched only by the thread that holds its interpreter's lock, and taking the
+//   lock orders everything the previous holder wrote before it. (Nothing an interpreter allocates
+//   crosses to another thread; see InterpretedWorkloads.swift.)
+// - Under `free`, atomically, with PEP 703's biased-count model on top (`countShared`), because
+//   there threads do run at once.
+// - Never for immortal objects (PEP 683: None, True, False, the small ints), which any thread and
+//   any interpreter may share, and which static references keep alive.
+//
+// A `Ref` on the stack or in a local owns one count; a `Ref` read from one is borrowed until it
+// is pushed, stored, or dropped with `decref`.
+
+/// A reference held by the value stack or a fast local.
+typealias Ref = Unmanaged<PyObject>
+
+extension Unmanaged where Instance == PyObject {
+    /// The object as a Swift reference, for the slow paths (ARC retains it while it is used).
+    @inline(__always) var object: PyObject { takeUnretainedValue() }
+    // The fast paths read fields through the borrowed reference, which ARC does not touch.
+    @inline(__always) var kind: PyKind { _withUnsafeGuaranteedRef { $0.kind } }
+    @inline(__always) var isImmortal: Bool { _withUnsafeGuaranteedRef { $0.isImmortal } }
+    /// The value of an int; the caller has checked `kind == .int`.
+    @inline(__always) var intValue: Int {
+        Unmanaged<PyInt>.fromOpaque(toOpaque())._withUnsafeGuaranteedRef { $0.value }
+    }
+    /// The value of a float; the caller has checked `kind == .float`.
+    @inline(__always) var floatValue: Double {
+        Unmanaged<PyFloat>.fromOpaque(toOpaque())._withUnsafeGuaranteedRef { $0.value }
+    }
+}
+
+/// How one interpreter counts the references its eval loop holds, and its free lists.
+///
+/// CPython 3.11 keeps a free list of up to 100 floats (`PyFloat_MAXFREELIST`) so that float
+/// arithmetic does not call the allocator for every result; Python 2 kept one for ints, and 3.14
+/// keeps one again for small-magnitude ints. Here both ints and floats have one, per interpreter
+/// (so per thread, as 3.13's free-threaded build keeps them): an int or float whose last
+/// reference the eval loop drops goes on the list instead of back to `malloc`, and the next result
+/// of that type reuses it. Swift code outside the eval loop allocates and frees as usual.
+final class ReferenceCounter {
+    /// Under `free`: count atomically, and PEP 703's shared count for other threads' objects.
+    let biased: Bool
+    /// The running thread's `ob_tid`.
+    let thread: UInt32
+
+    static let freeListCapacity = 100
+    private let ints: UnsafeMutablePointer<Unmanaged<PyInt>>
+    private let floats: UnsafeMutablePointer<Unmanaged<PyFloat>>
+    private let counts: UnsafeMutablePointer<Int>  // [ints, floats], beside the lists for the loop
+
+    init(biased: Bool, thread: UInt32) {
+        self.biased = biased
+        self.thread = thread
+        ints = .allocate(capacity: Self.freeListCapacity)
+        floats = .allocate(capacity: Self.freeListCapacity)
+        counts = .allocate(capacity: 2)
+        counts.initialize(repeating: 0, count: 2)
+    }
+
+    deinit {
+        for index in 0..<counts[0] { Self.free(ints[index]) }
+        for index in 0..<counts[1] { Self.free(floats[index]) }
+        ints.deallocate()
+        floats.deallocate()
+        counts.deallocate()
+    }
+
+    /// Drops the count a free list held, which frees the object.
+    private static func free<T: PyObject>(_ listed: Unmanaged<T>) {
+        #if DEBUG
+        ObjectAccounting.noteObject(+1)  // its deinit counts it freed again
+        #endif
+        listed.release()
+    }
+
+    /// Takes a count for `ref`, which is about to be stored on the stack or in a local.
+    @inline(__always) func incref(_ ref: Ref) {
+        if ref.isImmortal { return }
+        if biased {
+            Interpreter.countShared(ref.object, +1, thread)
+            _ = ref.retain()
+        } else {
+            gl_nonatomic_retain(ref.toOpaque())
+        }
+    }
+
+    /// Drops the count `ref` held; the object is freed, or free-listed, when it was the last.
+    @inline(__always) func decref(_ ref: Ref) {
+        if ref.isImmortal { return }
+        if biased {
+            Interpreter.countShared(ref.object, -1, thread)
+            ref.release()
+            return
+        }
+        switch ref.kind {
+        case .int where counts[0] < Self.freeListCapacity && gl_is_uniquely_referenced(ref.toOpaque()):
+            #if DEBUG
+            ObjectAccounting.noteObject(-1)
+            #endif
+            ints[counts[0]] = Unmanaged<PyInt>.fromOpaque(ref.toOpaque())
+            counts[0] += 1
+        case .float where counts[1] < Self.freeListCapacity && gl_is_uniquely_referenced(ref.toOpaque()):
+            #if DEBUG
+            ObjectAccounting.noteObject(-1)
+            #endif
+            floats[counts[1]] = Unmanaged<PyFloat>.fromOpaque(ref.toOpaque())
+            counts[1] += 1
+        default:
+            gl_nonatomic_release(ref.toOpaque())
+        }
+    }
+
+    /// A reference the stack can own, made from one Swift owns (+1): ARC's count moves to the
+    /// stack. An immortal object takes no count on the stack, so ARC's is dropped.
+    @inline(__always) func adopt(_ object: __owned PyObject) -> Ref {
+        let ref = Ref.passRetained(object)
+        if object.isImmortal {
+            ref.release()
+        } else if biased {
+            Interpreter.countShared(object, +1, thread)
+        }
+        return ref
+    }
+
+    /// The Swift reference for a value leaving the stack (returned, stored in a container or a
+    /// global), which takes over the count the stack held.
+    @inline(__always) func export(_ ref: Ref) -> PyObject {
+        if ref.isImmortal { return ref.takeUnretainedValue() }
+        if biased { Interpreter.countShared(ref.object, -1, thread) }
+        return ref.takeRetainedValue()
+    }
+
+    /// An int result, with its count: small ints are shared, others come from the free list
+    /// before the allocator.
+    @inline(__always) func int(_ value: Int) -> Ref {
+        if value >= -5 && value <= 256 { return PyInt.smallRefs[value + 5] }
+        if counts[0] > 0 {
+            counts[0] -= 1
+            let reused = ints[counts[0]]
+            reused._withUnsafeGuaranteedRef { $0.reuse(value) }
+            return Ref.fromOpaque(reused.toOpaque())
+        }
+        return Ref.passRetained(PyInt.allocate(value))
+    }
+
+    /// A float result, with its count, from the free list before the allocator.
+    @inline(__always) func float(_ value: Double) -> Ref {
+        if counts[1] > 0 {
+            counts[1] -= 1
+            let reused = floats[counts[1]]
+            reused._withUnsafeGuaranteedRef { $0.reuse(value) }
+            return Ref.fromOpaque(reused.toOpaque())
+        }
+        return Ref.passRetained(PyFloat(value))
+    }
+}
