@@ -95,6 +95,15 @@ public final class Interpreter {
         try compile(source).disassembly
     }
 
+    /// The names of the quickened forms in global function `name`'s instructions as they stand
+    /// now (CPython's names, as `dis.dis(adaptive=True)` prints them), for tests and listings.
+    func quickenedNames(of name: String) throws(PyError) -> [String] {
+        guard let index = globalIndex[name], let function = globals[index], function.kind == .function else {
+            throw PyError(.nameError, "no function '\(name)'")
+        }
+        return unsafeDowncast(function, to: PyFunction.self).code.quickenedNames.filter { !$0.isEmpty }
+    }
+
     /// Calls the global function `name` with `arguments`.
     /// - Throws: `NameError` when there is no such global, and whatever the call raises.
     public func call(_ name: String, _ arguments: [PyObject]) throws(PyError) -> PyObject {
