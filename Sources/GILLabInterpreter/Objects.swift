@@ -68,12 +68,12 @@ open class PyObject {
         self.owner = currentThreadToken()
         #if DEBUG
         assertLockHeld("creating a \(kind) object")
-        ObjectAccounting.noteObject(+1)
+        if !immortal { ObjectAccounting.noteObject(+1) }  // immortal ones are never freed
         #endif
     }
 
     #if DEBUG
-    deinit { ObjectAccounting.noteObject(-1) }
+    deinit { if !isImmortal { ObjectAccounting.noteObject(-1) } }
     #endif
 
     /// Interpreter objects made on the calling thread minus those freed on it; `nil` in release

@@ -53,6 +53,8 @@ final class ReferenceCounter {
     let biased: Bool
     /// The running thread's `ob_tid`.
     let thread: UInt32
+    /// `countsInline`, read once: the hot path must not go through a lazy global's accessor.
+    private let inline = ReferenceCounter.countsInline
 
     static let freeListCapacity = 100
     private let ints: UnsafeMutablePointer<Unmanaged<PyInt>>
@@ -90,6 +92,8 @@ final class ReferenceCounter {
         if biased {
             Interpreter.countShared(ref.object, +1, thread)
             _ = ref.retain()
+        } else if inline {
+            gl_inline_retain(ref.toOpaque())
         } else {
             gl_nonatomic_retain(ref.toOpaque())
         }
@@ -103,14 +107,26 @@ final class ReferenceCounter {
             ref.release()
             return
         }
+        let object = ref.toOpaque()
+        if inline {
+            if !gl_inline_release_unless_last(object) { return }
+        } else {
+            guard gl_is_uniquely_referenced(object) else { return gl_nonatomic_release(object) }
+        }
+        free(ref)
+    }
+
+    /// Takes the last reference to `ref`'s object: onto its free list when there is room, else
+    /// back to the allocator.
+    @inline(__always) private func free(_ ref: Ref) {
         switch ref.kind {
-        case .int where counts[0] < Self.freeListCapacity && gl_is_uniquely_referenced(ref.toOpaque()):
+        case .int where counts[0] < Self.freeListCapacity:
             #if DEBUG
             ObjectAccounting.noteObject(-1)
             #endif
             ints[counts[0]] = Unmanaged<PyInt>.fromOpaque(ref.toOpaque())
             counts[0] += 1
-        case .float where counts[1] < Self.freeListCapacity && gl_is_uniquely_referenced(ref.toOpaque()):
+        case .float where counts[1] < Self.freeListCapacity:
             #if DEBUG
             ObjectAccounting.noteObject(-1)
             #endif
@@ -120,6 +136,31 @@ final class ReferenceCounter {
             gl_nonatomic_release(ref.toOpaque())
         }
     }
+
+    /// Whether this runtime lays out an object's count word as `gl_swift_rc.h` reads it, so that
+    /// counts can be updated inline instead of through the runtime's entry points: checked once,
+    /// on an object of our own, by watching what the runtime's retain and release do to it.
+    static let countsInline: Bool = {
+        // A probe that only this code references: the one count passRetained gives it.
+        let object = Unmanaged.passRetained(unlockedConstant { PyFloat(0) } as PyObject).toOpaque()
+        defer { gl_nonatomic_release(object) }
+        let one = gl_rc_word(object)
+        guard one & GL_RC_SLOW == 0, one & GL_RC_STRONG_EXTRA == 0 else { return false }
+        gl_nonatomic_retain(object)
+        // The runtime's own retain must have added exactly what the inline one adds; only then
+        // is anything written inline.
+        let two = gl_rc_word(object)
+        defer { if two != one + GL_RC_ONE { gl_nonatomic_release(object) } }
+        guard two == one + GL_RC_ONE else { return false }
+        gl_inline_retain(object)
+        let three = gl_rc_word(object)
+        let dropped = !gl_inline_release_unless_last(object)
+        let shared = !gl_is_uniquely_referenced(object)
+        gl_nonatomic_release(object)
+        let last = gl_inline_release_unless_last(object)
+        return three == two + GL_RC_ONE && dropped && shared && last && gl_rc_word(object) == one
+            && gl_is_uniquely_referenced(object)
+    }()
 
     /// A reference the stack can own, made from one Swift owns (+1): ARC's count moves to the
     /// stack. An immortal object takes no count on the stack, so ARC's is dropped.

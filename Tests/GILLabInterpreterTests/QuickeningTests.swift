@@ -158,3 +158,13 @@ struct QuickeningTests {
         }
     }
 }
+
+@Suite("Reference counts the eval loop keeps")
+struct InlineCountTests {
+    /// The inline counts are the fast path; a runtime whose count word they did not recognise
+    /// would fall back to its entry points, correct but slower, and this test would say so.
+    @Test("this runtime's count word has the layout the inline counts assume")
+    func layoutChecked() {
+        #expect(ReferenceCounter.countsInline)
+    }
+}
