@@ -21,6 +21,16 @@ internal import CShims
 // A `Ref` on the stack or in a local owns one count; a `Ref` read from one is borrowed until it
 // is pushed, stored, or dropped with `decref`.
 
+extension Interpreter {
+    /// How the eval loop counts references under an exclusive lock on this machine: "inline"
+    /// (a plain add on the object's count word, as `Py_INCREF`) when the start-up check found the
+    /// runtime's layout, else "runtime calls" (its non-atomic entry points). Under `free` it
+    /// counts atomically either way.
+    public static var referenceCounting: String {
+        ReferenceCounter.countsInline ? "inline" : "runtime calls"
+    }
+}
+
 /// A reference held by the value stack or a fast local.
 typealias Ref = Unmanaged<PyObject>
 
@@ -141,26 +151,26 @@ final class ReferenceCounter {
     /// counts can be updated inline instead of through the runtime's entry points: checked once,
     /// on an object of our own, by watching what the runtime's retain and release do to it.
     static let countsInline: Bool = {
-        // A probe that only this code references: the one count passRetained gives it.
-        let object = Unmanaged.passRetained(unlockedConstant { PyFloat(0) } as PyObject).toOpaque()
+        let object = makeProbe()
         defer { gl_nonatomic_release(object) }
+        // The runtime's own retain must add exactly what the inline one adds, and its uniqueness
+        // test must agree with the word's strong bits; only then is anything written inline.
         let one = gl_rc_word(object)
-        guard one & GL_RC_SLOW == 0, one & GL_RC_STRONG_EXTRA == 0 else { return false }
+        guard one & GL_RC_SLOW == 0,
+              gl_is_uniquely_referenced(object) == (one & GL_RC_STRONG_EXTRA == 0) else { return false }
         gl_nonatomic_retain(object)
-        // The runtime's own retain must have added exactly what the inline one adds; only then
-        // is anything written inline.
-        let two = gl_rc_word(object)
-        defer { if two != one + GL_RC_ONE { gl_nonatomic_release(object) } }
-        guard two == one + GL_RC_ONE else { return false }
+        defer { gl_nonatomic_release(object) }
+        guard gl_rc_word(object) == one + GL_RC_ONE, !gl_is_uniquely_referenced(object) else { return false }
         gl_inline_retain(object)
         let three = gl_rc_word(object)
         let dropped = !gl_inline_release_unless_last(object)
-        let shared = !gl_is_uniquely_referenced(object)
-        gl_nonatomic_release(object)
-        let last = gl_inline_release_unless_last(object)
-        return three == two + GL_RC_ONE && dropped && shared && last && gl_rc_word(object) == one
-            && gl_is_uniquely_referenced(object)
+        return three == one + 2 * GL_RC_ONE && dropped && gl_rc_word(object) == one + GL_RC_ONE
     }()
+
+    /// An object only the caller references, with one count the caller owns.
+    @inline(never) private static func makeProbe() -> UnsafeMutableRawPointer {
+        Unmanaged.passRetained(unlockedConstant { PyFloat(0) } as PyObject).toOpaque()
+    }
 
     /// A reference the stack can own, made from one Swift owns (+1): ARC's count moves to the
     /// stack. An immortal object takes no count on the stack, so ARC's is dropped.

@@ -76,9 +76,11 @@ struct Info: ParsableCommand {
         var policy: String
         var switchIntervalSeconds: Double
         var blasThreadsDuringRuns: Int
+        var referenceCounting = Interpreter.referenceCounting
 
         enum CodingKeys: String, CodingKey {
             case policy, switchIntervalSeconds = "switch_interval_s", blasThreadsDuringRuns = "blas_threads_during_runs"
+            case referenceCounting = "reference_counts"
         }
     }
 
@@ -109,6 +111,7 @@ struct Info: ParsableCommand {
             ["swift_version", machine.swiftVersion],
             ["lock policy", "\(defaults.policy) (default)"],
             ["switch interval", "\(defaults.switchIntervalSeconds * 1e3) ms (default, as CPython's sys.getswitchinterval())"],
+            ["reference counts", "\(defaults.referenceCounting) (the eval loop's, under an exclusive lock)"],
         ]
         let width = rows.map { $0[0].count }.max() ?? 0
         for row in rows {

@@ -31,11 +31,20 @@ static const uint64_t GL_RC_ONE = (uint64_t)1 << 33;
 static const uint64_t GL_RC_STRONG_EXTRA = (uint64_t)0x3FFFFFFF << 33;
 static const uint64_t GL_RC_SLOW = (uint64_t)1 << 63;
 
+// Swift's optimizer moves and pairs up the retains and releases it sees, assuming nothing else
+// reads the count. These inline paths do read and write it, so each is fenced off from that
+// motion by an empty asm statement, which the optimizer must treat as an unknown use.
+#define GL_RC_FENCE() __asm__ volatile("" ::: "memory")
+
 /// The count word, for the start-up check of the layout.
-static inline uint64_t gl_rc_word(const void *object) { return ((const uint64_t *)object)[1]; }
+static inline uint64_t gl_rc_word(const void *object) {
+    GL_RC_FENCE();
+    return ((const uint64_t *)object)[1];
+}
 
 /// Takes a strong reference with a plain add, as `Py_INCREF` does.
 static inline void gl_inline_retain(void *object) {
+    GL_RC_FENCE();
     uint64_t *word = (uint64_t *)object + 1;
     uint64_t bits = *word;
     if (__builtin_expect((bits & GL_RC_SLOW) == 0 && (bits & GL_RC_STRONG_EXTRA) != GL_RC_STRONG_EXTRA, 1)) {
@@ -48,6 +57,7 @@ static inline void gl_inline_retain(void *object) {
 /// Drops a strong reference with a plain subtract, unless it is the last one. Returns true, and
 /// changes nothing, when it is the last: the caller then frees the object or keeps it for reuse.
 static inline bool gl_inline_release_unless_last(void *object) {
+    GL_RC_FENCE();
     uint64_t *word = (uint64_t *)object + 1;
     uint64_t bits = *word;
     if (__builtin_expect((bits & GL_RC_SLOW) == 0, 1)) {
