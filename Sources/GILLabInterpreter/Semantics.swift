@@ -251,8 +251,8 @@ extension Interpreter {
             try arity(1...1)
             let separator = try string(arguments[0])
             guard !separator.isEmpty else { throw PyError(.valueError, "empty separator") }
-            let parts = unsafeDowncast(receiver, to: PyStr.self).value.split(separator: separator, omittingEmptySubsequences: false)
-            return PyList(parts.map { PyStr(String($0)) })
+            let parts = unsafeDowncast(receiver, to: PyStr.self).value.pythonSplit(separator)
+            return PyList(parts.map { PyStr($0) as PyObject })
         case (.str, "strip"):
             try arity(0...0)
             let value = unsafeDowncast(receiver, to: PyStr.self).value
@@ -306,6 +306,42 @@ extension Interpreter {
 extension String {
     /// The string without leading and trailing whitespace, as Python's `str.strip()`.
     func strippingWhitespace() -> String {
-        String(drop { $0.isWhitespace }.reversed().drop { $0.isWhitespace }.reversed())
+        // The common case, nothing to strip, settled on the UTF-8 bytes at the ends: an ASCII
+        // byte that is not whitespace. Anything else takes the Unicode-aware path.
+        if let first = utf8.first, let last = utf8.last, first < 0x80, last < 0x80,
+           !Self.isASCIIWhitespace(first), !Self.isASCIIWhitespace(last) {
+            return self
+        }
+        return String(drop { $0.isWhitespace }.reversed().drop { $0.isWhitespace }.reversed())
+    }
+
+    private static func isASCIIWhitespace(_ byte: UInt8) -> Bool {
+        byte == 0x20 || (0x09...0x0D).contains(byte) || (0x1C...0x1F).contains(byte)
+    }
+
+    /// Python's `str.split(separator)`: every non-overlapping occurrence, left to right, empty
+    /// pieces kept. Works on the UTF-8 bytes; a separator that is valid UTF-8 only ever matches
+    /// at character boundaries, so every piece is valid UTF-8 too.
+    func pythonSplit(_ separator: String) -> [String] {
+        var text = self
+        var separator = separator
+        return text.withUTF8 { bytes in
+            separator.withUTF8 { sep in
+                var pieces: [String] = []
+                var start = 0, index = 0
+                let (count, width) = (bytes.count, sep.count)
+                while index + width <= count {
+                    if bytes[index] == sep[0] && (width == 1 || (1..<width).allSatisfy { bytes[index + $0] == sep[$0] }) {
+                        pieces.append(String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self))
+                        index += width
+                        start = index
+                    } else {
+                        index += 1
+                    }
+                }
+                pieces.append(String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<count]), as: UTF8.self))
+                return pieces
+            }
+        }
     }
 }
