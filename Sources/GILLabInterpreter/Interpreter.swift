@@ -507,8 +507,15 @@ public final class Interpreter {
                         for index in 0..<count { callee.locals[index] = (sp + index).move() }
                         replace(1, with: try run(callee))
                     } else {
-                        let result = try invoke(callee.object, peekArguments(count))
-                        replace(count + 1, with: counter.adopt(result))
+                        // The stack's counts move into the argument array, which drops them
+                        // when the call is over (or throws).
+                        let arguments = [PyObject](unsafeUninitializedCapacity: count) { buffer, initialized in
+                            for index in 0..<count { (buffer.baseAddress! + index).initialize(to: counter.export(sp[index - count])) }
+                            initialized = count
+                        }
+                        sp -= count
+                        let result = try invoke(callee.object, arguments)
+                        replace(1, with: counter.adopt(result))
                         // 3.11's CALL: CHECK_EVAL_BREAKER once a native callee returns, so a drop
                         // request that came during a long call holding the lock is served here,
                         // before the next instruction. A Python callee was polled at its RESUME,
@@ -523,8 +530,13 @@ public final class Interpreter {
                         pc = at
                         continue
                     }
-                    let result = try Self.callMethod(receiver.object, code.names[name], peekArguments(count))
-                    replace(count + 1, with: counter.adopt(result))
+                    let arguments = [PyObject](unsafeUninitializedCapacity: count) { buffer, initialized in
+                        for index in 0..<count { (buffer.baseAddress! + index).initialize(to: counter.export(sp[index - count])) }
+                        initialized = count
+                    }
+                    sp -= count
+                    let result = try Self.callMethod(receiver.object, code.names[name], arguments)
+                    replace(1, with: counter.adopt(result))
                     if !ticking { thread.checkpoint() }  // a method of a builtin type: a native call
                 case .callMethodListAppend(let name):
                     guard sp[-2].kind == .list else {

@@ -112,10 +112,12 @@ final class PyMatrix: PyExtensionObject {
 func registerMatrixNatives(_ interpreter: Interpreter, dgemmDiscipline discipline: CallDiscipline,
                            releaseThreshold: Int? = nil) {
     func matrix(_ object: PyObject, _ function: String) throws(PyError) -> PyMatrix {
-        guard let matrix = object as? PyMatrix else {
+        // The exact class, as a C extension checks `Py_TYPE(o) == &Matrix_Type`: cheaper than a
+        // dynamic cast, which walks the class hierarchy.
+        guard ObjectIdentifier(type(of: object)) == ObjectIdentifier(PyMatrix.self) else {
             throw PyError(.typeError, "\(function)() expected a matrix, got '\(object.typeName)'")
         }
-        return matrix
+        return unsafeDowncast(object, to: PyMatrix.self)
     }
     func integer(_ object: PyObject, _ function: String) throws(PyError) -> Int {
         guard object.kind == .int else { throw PyError(.typeError, "\(function)() expected an int, got '\(object.typeName)'") }
