@@ -3,10 +3,12 @@ import PackageDescription
 
 // The modules draw the architecture (../shared/DESIGN.md section 2): three small modules that
 // readers study, whose arrows the compiler enforces, and the lab that measures, which
-// re-exports them. GILLabLock imports nothing of ours.
+// re-exports them. GILLabLock imports nothing of ours but CShims, two C headers: its clock
+// (rdtsc) and, for the interpreter, the Swift runtime's reference-count entry points.
 //
 //   CKernels (C) ◀─────────────── GILLabKernels ──▶ GILLabLock ◀── GILLabInterpreter
-//        ▲                              ▲                ▲               ▲
+//        ▲                              ▲                ▲  ╲            ▲  ╲
+//        │                              │                │   ╲──▶ CShims (C) ◀╯
 //        └──────────────────────────── GILLab (the lab) ─┴───────────────┘ ◀── gillab (CLI)
 
 let package = Package(
@@ -42,13 +44,14 @@ let package = Package(
             publicHeadersPath: "include"
         ),
 
-        // Declarations of runtime entry points the Swift modules call directly; no kernels.
+        // C shims the modules readers study need: the Swift runtime's count entry points (the
+        // eval loop) and the lock's clock (rdtsc). No kernels.
         .target(name: "CShims", path: "Sources/CShims"),
 
         // MARK: - The modules readers study
 
         // The interpreter lock: policies, thread states, statistics, event hooks, pthread wrappers.
-        .target(name: "GILLabLock", path: "Sources/GILLabLock"),
+        .target(name: "GILLabLock", dependencies: ["CShims"], path: "Sources/GILLabLock"),
         // The Python-level runtime: objects, parser, compiler, eval loop, builtins.
         .target(name: "GILLabInterpreter", dependencies: ["GILLabLock", "CShims"], path: "Sources/GILLabInterpreter"),
         // Swift faces of the C kernels, and the hooks behind ck_lock.h's macros.

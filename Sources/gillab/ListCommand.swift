@@ -77,10 +77,11 @@ struct Info: ParsableCommand {
         var switchIntervalSeconds: Double
         var blasThreadsDuringRuns: Int
         var referenceCounting = Interpreter.referenceCounting
+        var lockClock = LockClock.source
 
         enum CodingKeys: String, CodingKey {
             case policy, switchIntervalSeconds = "switch_interval_s", blasThreadsDuringRuns = "blas_threads_during_runs"
-            case referenceCounting = "reference_counts"
+            case referenceCounting = "reference_counts", lockClock = "lock_clock"
         }
     }
 
@@ -111,6 +112,7 @@ struct Info: ParsableCommand {
             ["swift_version", machine.swiftVersion],
             ["lock policy", "\(defaults.policy) (default)"],
             ["switch interval", "\(defaults.switchIntervalSeconds * 1e3) ms (default, as CPython's sys.getswitchinterval())"],
+            ["lock clock", defaults.lockClock],
             ["reference counts", "\(defaults.referenceCounting) (the eval loop's, under an exclusive lock)"],
         ]
         let width = rows.map { $0[0].count }.max() ?? 0

@@ -94,7 +94,7 @@ final class ProcessPool {
         defer { for pointer in argv { free(pointer) } }
         var pid = pid_t()
         let status = posix_spawn(&pid, executable, &actions, &attributes, &argv, environ)
-        let spawnedAt = monotonicNanoseconds()
+        let spawnedAt = systemMonotonicNanoseconds()  // the worker stamps its readiness on the same clock
         close(toChild[0])
         close(fromChild[1])
         guard status == 0 else {

@@ -196,7 +196,7 @@ struct WorkerSession {
 
     /// Tells the parent that the worker is set up: its clock, memory and CPU time now.
     func ready(receiveNanoseconds: UInt64 = 0) {
-        send(WorkerReady(readyAtNanoseconds: monotonicNanoseconds(), receiveNanoseconds: receiveNanoseconds,
+        send(WorkerReady(readyAtNanoseconds: systemMonotonicNanoseconds(), receiveNanoseconds: receiveNanoseconds,
                          residentBytes: residentBytes(), cpuNanoseconds: processCPUNanoseconds()), .ready)
     }
 }
