@@ -29,7 +29,8 @@ public struct LockEvent: Sendable, Equatable {
 
     /// What happened.
     public var kind: Kind
-    /// When, in nanoseconds of the monotonic clock (`CLOCK_MONOTONIC`).
+    /// When, in nanoseconds on the lock's clock: the CPU's invariant time-stamp counter
+    /// calibrated against `CLOCK_MONOTONIC`, or that clock itself (``LockClock/source`` says which).
     public var nanoseconds: UInt64
     /// The ``ThreadState/id`` of the thread it happened to.
     public var threadID: Int

@@ -1,11 +1,12 @@
 extension ReportRenderer {
     /// The columns of the convoy table, CSV and Markdown forms.
-    static let convoyColumns = ["policy", "cpu_threads", "samples", "p50_us", "p99_us", "max_us",
+    static let convoyColumns = ["policy", "cpu_threads", "samples", "p50_us", "p99_us", "max_us", "lock_p99_us", "lock_max_us",
                                 "cpu_Mit_per_s", "cpu_vs_new_gil", "cpu_vs_alone", "cpu_max_wait_us", "io_req_per_s", "switches", "drop_req", "prio_req"]
 
     static func convoyCells(_ r: ConvoyResult) -> [String] {
         [r.policy.rawValue, "\(r.cpuThreads)", "\(r.samples)" + (r.truncated ? " (time limit)" : ""),
          fixed(r.latencyMicroseconds.p50, 0), fixed(r.latencyMicroseconds.p99, 0), fixed(r.latencyMicroseconds.max, 0),
+         fixed(r.lockWaitMicroseconds.p99, 0), fixed(r.lockWaitMicroseconds.max, 0),
          r.cpuIterationsPerSecond.map { fixed($0 / 1e6, 2) } ?? "-",
          r.cpuThroughputVersusNewGIL.map { fixed($0, 2) } ?? "-",
          r.cpuThroughputVersusAlone.map { fixed($0, 2) } ?? "-",
@@ -65,7 +66,7 @@ extension Verdict {
 extension ConvoyReport: TabularScenarioReport {
     public static var columns: [String] { ReportRenderer.convoyColumns }
     public static var narrowColumns: [String]? {
-        ["policy", "cpu_threads", "p50_us", "p99_us", "max_us", "cpu_vs_new_gil", "cpu_vs_alone", "cpu_max_wait_us"]
+        ["policy", "cpu_threads", "p50_us", "p99_us", "max_us", "lock_p99_us", "cpu_vs_new_gil", "cpu_max_wait_us"]
     }
     public var rows: [[String]] { results.map(ReportRenderer.convoyCells) }
 
@@ -77,6 +78,7 @@ extension ConvoyReport: TabularScenarioReport {
              + "\(fixed(c.switchIntervalSeconds * 1e3, 3)) ms, check interval \(c.checkInterval), \(counted(c.interpreters, "interpreter")), "
              + "I/O thread's timer slack \(c.timerSlackMicroseconds.map { "\(fixed($0, 0)) µs" } ?? "the system default")\n"
              + "latency: how much longer than the block each blocking call took, until the lock was held again; "
+             + "lock_p99_us, lock_max_us: of that, the wait for the lock alone (the rest is the block's own overshoot); "
              + "cpu_vs_alone: the CPU threads' throughput ÷ theirs alone for \(fixed(Double(ConvoyPlan.aloneDuration.wholeNanoseconds) / 1e6, 0)) ms just before; "
              + "cpu_max_wait_us: their longest wait for the lock\n"
     }

@@ -104,6 +104,10 @@ public struct ConvoyResult: Sendable, Codable, Equatable {
     /// How much longer than the block itself each blocking call took, up to the moment the I/O
     /// thread held the lock again: timer slack plus the wait for the lock.
     public var latencyMicroseconds: LatencyPercentiles
+    /// Of that, the wait for the lock alone: from asking for it again after the block to holding
+    /// it. The rest is the block's own overshoot: timer slack, and the time the kernel took to
+    /// run the woken thread (on this 2-core VM up to several ms when both cores look busy).
+    public var lockWaitMicroseconds: LatencyPercentiles
     /// Countdown iterations per second, summed over the CPU threads; the median over rounds.
     /// `nil` with no CPU threads.
     public var cpuIterationsPerSecond: Double?
@@ -126,6 +130,7 @@ public struct ConvoyResult: Sendable, Codable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case policy, cpuThreads = "cpu_threads", samples, latencyMicroseconds = "latency_us"
+        case lockWaitMicroseconds = "lock_wait_us"
         case cpuIterationsPerSecond = "cpu_iterations_per_s", cpuThroughputVersusNewGIL = "cpu_throughput_vs_new_gil"
         case cpuThroughputVersusAlone = "cpu_throughput_vs_alone", cpuMaxWaitMicroseconds = "cpu_max_wait_us"
         case ioRequestsPerSecond = "io_requests_per_s", lock, truncated
@@ -240,13 +245,18 @@ public enum ConvoyScenario: Scenario {
     private static func summarize(_ rounds: [ConvoyRound], policy: LockPolicy, cpuThreads: Int) -> ConvoyResult {
         var pooled = rounds[0].latencies
         for round in rounds.dropFirst() { pooled.add(round.latencies) }
+        var waits = rounds[0].lockWaits
+        for round in rounds.dropFirst() { waits.add(round.lockWaits) }
         let microseconds = { (nanoseconds: UInt64) in Double(nanoseconds) / 1e3 }
-        let latency = pooled.totalCount == 0
-            ? LatencyPercentiles(p50: .nan, p99: .nan, max: .nan)
-            : LatencyPercentiles(p50: microseconds(pooled.valueAtPercentile(50)),
-                                 p99: microseconds(pooled.valueAtPercentile(99)), max: microseconds(pooled.max))
+        func percentiles(_ histogram: Histogram<UInt64>) -> LatencyPercentiles {
+            histogram.totalCount == 0
+                ? LatencyPercentiles(p50: .nan, p99: .nan, max: .nan)
+                : LatencyPercentiles(p50: microseconds(histogram.valueAtPercentile(50)),
+                                     p99: microseconds(histogram.valueAtPercentile(99)), max: microseconds(histogram.max))
+        }
         return ConvoyResult(
-            policy: policy, cpuThreads: cpuThreads, samples: Int(pooled.totalCount), latencyMicroseconds: latency,
+            policy: policy, cpuThreads: cpuThreads, samples: Int(pooled.totalCount), latencyMicroseconds: percentiles(pooled),
+            lockWaitMicroseconds: percentiles(waits),
             cpuIterationsPerSecond: cpuThreads == 0 ? nil : Summary(rounds.map(\.cpuIterationsPerSecond)).median,
             cpuThroughputVersusNewGIL: nil,
             cpuThroughputVersusAlone: cpuThreads == 0 ? nil : Summary(rounds.map {
@@ -278,6 +288,7 @@ public enum ConvoyScenario: Scenario {
                                               interpreter: ioIndex % lock.interpreterCount)
             if let slack = plan.timerSlack { try? Kernels.setTimerSlack(slack) }  // not on macOS: kept default
             var histogram = Histogram<UInt64>(highestTrackableValue: 3_600_000_000_000, numberOfSignificantValueDigits: .three)
+            var waits = Histogram<UInt64>(highestTrackableValue: 3_600_000_000_000, numberOfSignificantValueDigits: .three)
             var recorded = 0
             var requests = 0
             var truncated = false
@@ -288,14 +299,19 @@ public enum ConvoyScenario: Scenario {
             // the block itself is the extra latency.
             interpreter.register("blocking_io", discipline: .release, arity: 0...0) { thread, discipline, _ throws(PyError) in
                 let before = monotonicNanoseconds()
+                let waitedBefore = thread.statistics.totalWaitNanoseconds
                 let failed = thread.call(discipline, reason: .io) { () -> KernelError? in
                     do throws(KernelError) { try Kernels.sleep(for: plan.block) } catch { return error }
                     return nil
                 }
                 let extra = (monotonicNanoseconds() - before) &- blockNanoseconds
+                let waited = thread.statistics.totalWaitNanoseconds &- waitedBefore  // this take's wait alone
                 if let failed { throw PyError(.runtimeError, "blocking_io(): \(failed)") }
                 recorded += 1
-                if recorded > ConvoyPlan.warmupSamples { _ = histogram.record(Int64(bitPattern: extra) < 0 ? 0 : extra) }
+                if recorded > ConvoyPlan.warmupSamples {
+                    _ = histogram.record(Int64(bitPattern: extra) < 0 ? 0 : extra)
+                    _ = waits.record(waited)
+                }
                 return PyNone.shared
             }
             do throws(PyError) { try interpreter.load(Programs.convoyRequest) } catch { failure = .workload(.python(error)) }
@@ -332,7 +348,7 @@ public enum ConvoyScenario: Scenario {
             thread.detach()
             ioResults.withLock {
                 $0.append(failure.map { .failure($0) } ?? .success(IOThreadResult(
-                    latencies: histogram, requestsPerSecond: seconds > 0 ? Double(requests) / seconds : 0,
+                    latencies: histogram, lockWaits: waits, requestsPerSecond: seconds > 0 ? Double(requests) / seconds : 0,
                     truncated: truncated)))
             }
         } }
@@ -351,6 +367,7 @@ public enum ConvoyScenario: Scenario {
             case .success(let io):
                 if pooled == nil { pooled = io; continue }
                 pooled!.latencies.add(io.latencies)
+                pooled!.lockWaits.add(io.lockWaits)
                 pooled!.requestsPerSecond += io.requestsPerSecond
                 pooled!.truncated = pooled!.truncated || io.truncated
             }
@@ -358,7 +375,7 @@ public enum ConvoyScenario: Scenario {
         guard let pooled else { throw .failed("the I/O threads reported nothing") }
         let cpu = cpuResults.withLock { $0 }
         return ConvoyRound(
-            latencies: pooled.latencies, cpuIterationsPerSecond: cpu.reduce(0) { $0 + $1.iterationsPerSecond },
+            latencies: pooled.latencies, lockWaits: pooled.lockWaits, cpuIterationsPerSecond: cpu.reduce(0) { $0 + $1.iterationsPerSecond },
             cpuAloneIterationsPerSecond: 0, cpuMaxWaitNanoseconds: cpu.map(\.maxWaitNanoseconds).max() ?? 0,
             ioRequestsPerSecond: pooled.requestsPerSecond, lock: lock.statistics, truncated: pooled.truncated)
     }
@@ -416,6 +433,7 @@ public enum ConvoyScenario: Scenario {
 /// One I/O thread's figures from one round.
 private struct IOThreadResult {
     var latencies: Histogram<UInt64>
+    var lockWaits: Histogram<UInt64>
     var requestsPerSecond: Double
     var truncated: Bool
 }
@@ -429,6 +447,8 @@ private struct CPUThreadResult {
 /// One configuration's figures from one round.
 struct ConvoyRound: Sendable {
     var latencies: Histogram<UInt64>
+    /// The I/O threads' waits for the lock after each block, a part of `latencies`.
+    var lockWaits: Histogram<UInt64>
     var cpuIterationsPerSecond: Double
     var cpuAloneIterationsPerSecond: Double
     var cpuMaxWaitNanoseconds: UInt64

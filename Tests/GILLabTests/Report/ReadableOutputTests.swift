@@ -105,7 +105,7 @@ struct ReadableOutputTests {
         let rows = table.split(separator: "\n").drop { !$0.hasPrefix("policy") }.prefix(3)
         #expect(rows.count == 3)
         for line in rows { #expect(line.count <= ReportRenderer.tableWidth, "\(line.count): \(line)") }
-        #expect(table.contains("more columns with --wide: samples, cpu_Mit_per_s"), "\(table)")
+        #expect(table.contains("more columns with --wide: samples, lock_max_us, cpu_Mit_per_s"), "\(table)")
         #expect(report.rendered(as: .table, wide: true).contains("io_req_per_s"))
         #expect(report.rendered(as: .csv, wide: false).contains("io_req_per_s"))  // CSV keeps every field
     }

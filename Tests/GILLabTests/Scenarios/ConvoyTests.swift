@@ -66,7 +66,8 @@ struct ConvoyTests {
         }
         let row = { (cpu: Int) in
             ConvoyResult(policy: .perInterpreter, cpuThreads: cpu, samples: 1,
-                         latencyMicroseconds: LatencyPercentiles(p50: 1, p99: 1, max: 1), cpuIterationsPerSecond: 1,
+                         latencyMicroseconds: LatencyPercentiles(p50: 1, p99: 1, max: 1),
+                         lockWaitMicroseconds: LatencyPercentiles(p50: 1, p99: 1, max: 1), cpuIterationsPerSecond: 1,
                          ioRequestsPerSecond: 1, lock: LockStatistics(), truncated: false)
         }
         let machine = MachineInfo.current()
