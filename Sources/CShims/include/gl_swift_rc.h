@@ -43,7 +43,7 @@ static inline uint64_t gl_rc_word(const void *object) {
 }
 
 /// Takes a strong reference with a plain add, as `Py_INCREF` does.
-static inline void gl_inline_retain(void *object) {
+__attribute__((always_inline)) static inline void gl_inline_retain(void *object) {
     GL_RC_FENCE();
     uint64_t *word = (uint64_t *)object + 1;
     uint64_t bits = *word;
@@ -56,7 +56,7 @@ static inline void gl_inline_retain(void *object) {
 
 /// Drops a strong reference with a plain subtract, unless it is the last one. Returns true, and
 /// changes nothing, when it is the last: the caller then frees the object or keeps it for reuse.
-static inline bool gl_inline_release_unless_last(void *object) {
+__attribute__((always_inline)) static inline bool gl_inline_release_unless_last(void *object) {
     GL_RC_FENCE();
     uint64_t *word = (uint64_t *)object + 1;
     uint64_t bits = *word;
