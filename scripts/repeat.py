@@ -37,7 +37,7 @@ FIGURES = {
     "run": ["speedup", "lock.held_fraction", "lock.switches", "processes.startup_s.median", "processes.ipc_s"],
     "scenario service": ["vs_threads_hold", "throughput_rps", "latency_us.p50", "latency_us.p99", "cpu_utilisation"],
     "scenario oversubscription": ["vs_fix", "speedup"],
-    "scenario convoy": ["latency_us.p50", "latency_us.p99", "cpu_throughput_vs_new_gil", "cpu_throughput_vs_alone", "cpu_max_wait_us"],
+    "scenario convoy": ["latency_us.p50", "latency_us.p99", "lock_wait_us.p99", "cpu_throughput_vs_new_gil", "cpu_throughput_vs_alone", "cpu_max_wait_us"],
 }
 
 
