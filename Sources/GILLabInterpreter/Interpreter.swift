@@ -63,15 +63,6 @@ public final class Interpreter {
         installBuiltins()
     }
 
-    /// PEP 703's INCREF/DECREF beyond the owner's plain count: immortal objects are skipped, and a
-    /// reference by a thread other than the owner goes to the atomic shared count.
-    @inline(__always)
-    static func countShared(_ object: PyObject, _ delta: Int32, _ thread: UInt32) {
-        // The owner's test first: it is the common case, and it settles it with one load.
-        guard object.owner != thread, !object.isImmortal else { return }
-        object.sharedReferences.wrappingAdd(delta, ordering: .relaxed)
-    }
-
     // MARK: - Loading and calling
 
     /// Compiles `source` and runs its module body, which defines its functions and globals.

@@ -42,12 +42,13 @@ public enum PyKind: UInt8, Sendable {
 /// interpreter lock. In debug builds, making or touching one on a thread that does not hold the
 /// lock traps with the thread's name, like CPython's debug allocator and pybind11's GIL checks.
 ///
-/// Reference counts. Swift's ARC keeps every object alive, and its counts are atomic under every
-/// policy. That is what CPython's free-threaded build pays for objects of other threads; a GIL
-/// build pays a plain increment instead. Under `free` the eval loop adds what PEP 703's biased
-/// reference counting adds on top: every INCREF and DECREF first checks whether the object is
-/// immortal (PEP 683) and whether the current thread owns it (`ob_tid`), and a reference taken
-/// by a thread that does not own the object goes to the atomic shared count (`ob_ref_shared`).
+/// Reference counts. Swift's ARC keeps every object alive. The eval loop's own references (its
+/// value stack and fast locals) are counted by hand, as References.swift explains: under an
+/// exclusive lock with plain adds on the object's count word, as a GIL build's `Py_INCREF` does;
+/// under `free` the PEP 703 way: every INCREF and DECREF first checks whether the object is
+/// immortal (PEP 683) and whether the current thread owns it (`ob_tid`); the owner counts in
+/// `ob_ref_local` with plain adds, and any other thread in the atomic `ob_ref_shared` (and
+/// atomically on Swift's count). Swift code outside the eval loop counts with ARC's atomics.
 open class PyObject {
     /// The object's type.
     public let kind: PyKind
@@ -61,6 +62,10 @@ open class PyObject {
     /// PEP 703's `ob_ref_shared`: references held on the value stacks of threads that do not own
     /// the object, counted atomically. Kept only under policy `free`.
     let sharedReferences = Atomic<Int32>(0)
+    /// PEP 703's `ob_ref_local`: the owner's references from its eval loop, counted with plain
+    /// adds by the owner alone. While it is above zero the object holds one Swift count for all of
+    /// them. Kept only under policy `free`.
+    @exclusivity(unchecked) var localReferences: UInt32 = 0
 
     init(kind: PyKind, immortal: Bool = false) {
         self.kind = kind

@@ -13,8 +13,11 @@ internal import CShims
 //   is: an object is touched only by the thread that holds its interpreter's lock, and taking the
 //   lock orders everything the previous holder wrote before it. (Nothing an interpreter allocates
 //   crosses to another thread; see InterpretedWorkloads.swift.)
-// - Under `free`, atomically, with PEP 703's biased-count model on top (`countShared`), because
-//   there threads do run at once.
+// - Under `free`, where threads do run at once, as PEP 703's biased reference counting does: the
+//   thread that made an object (its `ob_tid`) counts its own references in the object's
+//   `localReferences` (`ob_ref_local`), a plain field only that thread touches, and while that
+//   count is above zero it holds one atomic Swift count for all of them; any other thread counts
+//   atomically, on Swift's count and on the model's shared count (`ob_ref_shared`).
 // - Never for immortal objects (PEP 683: None, True, False, the small ints), which any thread and
 //   any interpreter may share, and which static references keep alive.
 //
@@ -100,8 +103,7 @@ final class ReferenceCounter {
     @inline(__always) func incref(_ ref: Ref) {
         if ref.isImmortal { return }
         if biased {
-            Interpreter.countShared(ref.object, +1, thread)
-            _ = ref.retain()
+            biasedIncref(ref)
         } else if inline {
             gl_inline_retain(ref.toOpaque())
         } else {
@@ -112,11 +114,7 @@ final class ReferenceCounter {
     /// Drops the count `ref` held; the object is freed, or free-listed, when it was the last.
     @inline(__always) func decref(_ ref: Ref) {
         if ref.isImmortal { return }
-        if biased {
-            Interpreter.countShared(ref.object, -1, thread)
-            ref.release()
-            return
-        }
+        if biased { return biasedDecref(ref) }
         let object = ref.toOpaque()
         if inline {
             if !gl_inline_release_unless_last(object) { return }
@@ -126,9 +124,52 @@ final class ReferenceCounter {
         free(ref)
     }
 
+    // MARK: PEP 703, under `free`
+
+    /// Whether the running thread made the object: its references are local ones.
+    @inline(__always) private func owns(_ ref: Ref) -> Bool {
+        ref._withUnsafeGuaranteedRef { $0.owner } == thread
+    }
+
+    /// `ob_ref_shared`: the model's count of other threads' references, atomic.
+    @inline(__always) private func countShared(_ ref: Ref, _ delta: Int32) {
+        ref._withUnsafeGuaranteedRef { _ = $0.sharedReferences.wrappingAdd(delta, ordering: .relaxed) }
+    }
+
+    /// Adds one to `ob_ref_local` and returns the count before.
+    @inline(__always) private func bumpLocal(_ ref: Ref, _ delta: UInt32) -> UInt32 {
+        ref._withUnsafeGuaranteedRef { object in
+            let before = object.localReferences
+            object.localReferences = before &+ delta
+            return before
+        }
+    }
+
+    @inline(__always) private func biasedIncref(_ ref: Ref) {
+        if owns(ref) {
+            // The first local reference takes the one atomic count that stands for them all.
+            if bumpLocal(ref, 1) == 0 { _ = ref.retain() }
+        } else {
+            countShared(ref, +1)
+            _ = ref.retain()
+        }
+    }
+
+    @inline(__always) private func biasedDecref(_ ref: Ref) {
+        guard owns(ref) else {
+            countShared(ref, -1)
+            return ref.release()
+        }
+        guard bumpLocal(ref, 0 &- 1) == 1 else { return }
+        // The last local reference: drop the count that stood for them, or keep it on the free
+        // list if nothing else holds the object.
+        if gl_is_uniquely_referenced(ref.toOpaque()) { return free(ref, atomic: true) }
+        ref.release()
+    }
+
     /// Takes the last reference to `ref`'s object: onto its free list when there is room, else
     /// back to the allocator.
-    @inline(__always) private func free(_ ref: Ref) {
+    @inline(__always) private func free(_ ref: Ref, atomic: Bool = false) {
         switch ref.kind {
         case .int where counts[0] < Self.freeListCapacity:
             #if DEBUG
@@ -143,7 +184,7 @@ final class ReferenceCounter {
             floats[counts[1]] = Unmanaged<PyFloat>.fromOpaque(ref.toOpaque())
             counts[1] += 1
         default:
-            gl_nonatomic_release(ref.toOpaque())
+            if atomic { ref.release() } else { gl_nonatomic_release(ref.toOpaque()) }
         }
     }
 
@@ -176,10 +217,14 @@ final class ReferenceCounter {
     /// stack. An immortal object takes no count on the stack, so ARC's is dropped.
     @inline(__always) func adopt(_ object: __owned PyObject) -> Ref {
         let ref = Ref.passRetained(object)
-        if object.isImmortal {
+        if ref.isImmortal {
             ref.release()
         } else if biased {
-            Interpreter.countShared(object, +1, thread)
+            if !owns(ref) {
+                countShared(ref, +1)
+            } else if bumpLocal(ref, 1) != 0 {
+                ref.release()  // a local count already holds the one atomic count
+            }
         }
         return ref
     }
@@ -188,7 +233,13 @@ final class ReferenceCounter {
     /// global), which takes over the count the stack held.
     @inline(__always) func export(_ ref: Ref) -> PyObject {
         if ref.isImmortal { return ref.takeUnretainedValue() }
-        if biased { Interpreter.countShared(ref.object, -1, thread) }
+        if biased {
+            if !owns(ref) {
+                countShared(ref, -1)
+            } else if bumpLocal(ref, 0 &- 1) != 1 {
+                return ref.takeUnretainedValue()  // other local references keep the atomic count
+            }
+        }
         return ref.takeRetainedValue()
     }
 
@@ -200,9 +251,10 @@ final class ReferenceCounter {
             counts[0] -= 1
             let reused = ints[counts[0]]
             reused._withUnsafeGuaranteedRef { $0.reuse(value) }
+            if biased { reused._withUnsafeGuaranteedRef { $0.localReferences = 1 } }
             return Ref.fromOpaque(reused.toOpaque())
         }
-        return Ref.passRetained(PyInt.allocate(value))
+        return fresh(PyInt.allocate(value))
     }
 
     /// A float result, with its count, from the free list before the allocator.
@@ -211,8 +263,17 @@ final class ReferenceCounter {
             counts[1] -= 1
             let reused = floats[counts[1]]
             reused._withUnsafeGuaranteedRef { $0.reuse(value) }
+            if biased { reused._withUnsafeGuaranteedRef { $0.localReferences = 1 } }
             return Ref.fromOpaque(reused.toOpaque())
         }
-        return Ref.passRetained(PyFloat(value))
+        return fresh(PyFloat(value))
+    }
+
+    /// A new object's reference for the stack: its one count moves there, and under `free` it is
+    /// the count that stands for the making thread's local references.
+    @inline(__always) private func fresh(_ object: __owned PyObject) -> Ref {
+        let ref = Ref.passRetained(object)
+        if biased { ref._withUnsafeGuaranteedRef { $0.localReferences = 1 } }
+        return ref
     }
 }

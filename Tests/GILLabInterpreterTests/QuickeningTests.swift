@@ -168,3 +168,44 @@ struct InlineCountTests {
         #expect(ReferenceCounter.countsInline)
     }
 }
+
+@Suite("Reference counts under every way of counting")
+struct CountingPolicyTests {
+    /// Ints and floats that die and are reused, lists that keep some alive, strings, calls: the
+    /// results are Python's and nothing is left behind, whether the eval loop counts with plain
+    /// adds (new-gil) or the PEP 703 way with local counts (free).
+    @Test("programs compute Python's results and leave no object behind", arguments: [LockPolicy.newGIL, .free])
+    func balanced(policy: LockPolicy) throws {
+        let source = """
+            def grow(n):
+                kept = []
+                x = 1000
+                f = 0.5
+                for i in range(n):
+                    x = x + 1
+                    f = f * 1.5 + 0.25
+                    if i % 4 == 0:
+                        kept.append(x)
+                        kept.append(f)
+                words = "a,b,c".split(",")
+                return str(len(kept)) + " " + str(kept[0]) + " " + str(kept[-2]) + " " + words[1] + str(x)
+
+            def main(n):
+                out = []
+                for k in range(3):
+                    out.append(grow(n))
+                return out[0] + "|" + out[2]
+            """
+        let lock = InterpreterLock(configuration: try LockConfiguration(policy: policy))
+        let thread = lock.makeThreadState(name: "test")
+        thread.acquire()
+        defer { thread.detach() }
+        let interpreter = Interpreter(thread: thread)
+        try interpreter.load(source)
+        _ = try interpreter.call("main", [interpreter.int(3)])  // warm caches and constants
+        let before = PyObject.liveObjects
+        let result = Interpreter.str(try interpreter.call("main", [interpreter.int(9)]))
+        #expect(result == "6 1001 1009 b1009|6 1001 1009 b1009")
+        #expect(PyObject.liveObjects == before)  // nil in release builds, which do not count
+    }
+}
