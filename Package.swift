@@ -3,8 +3,8 @@ import PackageDescription
 
 // The modules draw the architecture (../shared/DESIGN.md section 2): three small modules that
 // readers study, whose arrows the compiler enforces, and the lab that measures, which
-// re-exports them. GILLabLock imports nothing of ours but CShims, two C headers: its clock
-// (rdtsc) and, for the interpreter, the Swift runtime's reference-count entry points.
+// re-exports them. GILLabLock imports nothing of ours but CShims, two C headers and a small
+// file: its clock (rdtsc) and, for the interpreter, the Swift runtime's reference-count entry points.
 //
 //   CKernels (C) ◀─────────────── GILLabKernels ──▶ GILLabLock ◀── GILLabInterpreter
 //        ▲                              ▲                ▲  ╲            ▲  ╲
