@@ -73,15 +73,19 @@ enum Instruction: Sendable, Equatable {
     case binaryMultiplyFloat
     case binaryAddUnicode
     /// COMPARE_AND_BRANCH specialised, as 3.11's `COMPARE_OP_INT_JUMP`, `COMPARE_OP_FLOAT_JUMP`
-    /// and `COMPARE_OP_STR_JUMP` (which, as there, handles only `==` and `!=`).
+    /// and `COMPARE_OP_STR_JUMP` (which, as there, handles only `==` and `!=`). 3.11's int form
+    /// takes only single-digit ints (below 2^30 in magnitude); GILLab's ints are all one word.
     case compareJumpIfFalseInt(CompareOp, Int)
     case compareJumpIfFalseFloat(CompareOp, Int)
     case compareJumpIfFalseStr(CompareOp, Int)
     /// BINARY_SUBSCR and STORE_SUBSCR specialised for a list and an int: 3.11's
-    /// `BINARY_SUBSCR_LIST_INT` and `STORE_SUBSCR_LIST_INT`.
+    /// `BINARY_SUBSCR_LIST_INT` and `STORE_SUBSCR_LIST_INT`. 3.11's forms fall back on a negative
+    /// index; GILLab's count it from the end themselves.
     case getItemListInt
     case setItemListInt
-    /// `list.append(x)`: 3.11's `PRECALL_NO_KW_LIST_APPEND`. Polls like the call it replaces.
+    /// `list.append(x)`: 3.11's `PRECALL_NO_KW_LIST_APPEND`. 3.11 makes it only when a POP_TOP
+    /// follows, skips that, and does not poll the eval breaker; GILLab's keeps the POP_TOP and
+    /// polls like the call it replaces, so that quickening never moves a poll point.
     case callMethodListAppend(Int)
 
     /// The instruction the compiler emitted that this quickened form stands for: what the

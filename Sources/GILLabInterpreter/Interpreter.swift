@@ -231,18 +231,29 @@ public final class Interpreter {
             push(result)
         }
         /// Python's truth of a popped value, dropping its count; True and False are settled by
-        /// identity, as CPython's POP_JUMP_IF_* settle them first.
-        @inline(__always) func popTruth() -> Bool {
+        /// identity, as CPython's POP_JUMP_IF_* settle them first. `jumping`: for a POP_JUMP_IF_*,
+        /// whose tick under legacy-gil depends on the value.
+        @inline(__always) func popTruth(jumping: Bool) -> Bool {
             let value = pop()
             if value.toOpaque() == trueRef.toOpaque() { return true }
             if value.toOpaque() == falseRef.toOpaque() { return false }
-            if ticking { thread.checkpoint() }  // 2.7 takes its fast exit only on True and False
+            if ticking && jumping { thread.checkpoint() }  // 2.7's fast exit is only for True and False
             defer { counter.decref(value) }
             return Self.truth(value.object)
         }
         /// The top `count` values as a Swift array, still counted on the stack.
         @inline(__always) func peekArguments(_ count: Int) -> [PyObject] {
             (0..<count).map { sp[$0 - count].object }
+        }
+        /// Pops the top `count` values into a Swift array, which takes over their counts and
+        /// drops them when it goes (after the call, or when it throws).
+        @inline(__always) func moveArguments(_ count: Int) -> [PyObject] {
+            let arguments = [PyObject](unsafeUninitializedCapacity: count) { buffer, initialized in
+                for index in 0..<count { (buffer.baseAddress! + index).initialize(to: counter.export(sp[index - count])) }
+                initialized = count
+            }
+            sp -= count
+            return arguments
         }
 
         do throws(PyError) {
@@ -396,16 +407,16 @@ public final class Interpreter {
                     }
                     replace(1, with: result)
                 case .not:
-                    push(popTruth() ? falseRef : trueRef)
+                    push(popTruth(jumping: false) ? falseRef : trueRef)
                 case .jump(let target):
                     pc = target
                 case .jumpBackward(let target):
                     pc = target
                     if !ticking { thread.checkpoint() }  // 3.11's JUMP_BACKWARD: JUMPBY, CHECK_EVAL_BREAKER
                 case .popJumpIfFalse(let target):
-                    if !popTruth() { pc = target }
+                    if !popTruth(jumping: true) { pc = target }
                 case .popJumpIfTrue(let target):
-                    if popTruth() { pc = target }
+                    if popTruth(jumping: true) { pc = target }
                 case .jumpIfFalseOrPop(let target):
                     let value = sp[-1]
                     if ticking && value.kind != .bool { thread.checkpoint() }
@@ -498,14 +509,7 @@ public final class Interpreter {
                         for index in 0..<count { callee.locals[index] = (sp + index).move() }
                         replace(1, with: try run(callee))
                     } else {
-                        // The stack's counts move into the argument array, which drops them
-                        // when the call is over (or throws).
-                        let arguments = [PyObject](unsafeUninitializedCapacity: count) { buffer, initialized in
-                            for index in 0..<count { (buffer.baseAddress! + index).initialize(to: counter.export(sp[index - count])) }
-                            initialized = count
-                        }
-                        sp -= count
-                        let result = try invoke(callee.object, arguments)
+                        let result = try invoke(callee.object, moveArguments(count))
                         replace(1, with: counter.adopt(result))
                         // 3.11's CALL: CHECK_EVAL_BREAKER once a native callee returns, so a drop
                         // request that came during a long call holding the lock is served here,
@@ -521,12 +525,7 @@ public final class Interpreter {
                         pc = at
                         continue
                     }
-                    let arguments = [PyObject](unsafeUninitializedCapacity: count) { buffer, initialized in
-                        for index in 0..<count { (buffer.baseAddress! + index).initialize(to: counter.export(sp[index - count])) }
-                        initialized = count
-                    }
-                    sp -= count
-                    let result = try Self.callMethod(receiver.object, code.names[name], arguments)
+                    let result = try Self.callMethod(receiver.object, code.names[name], moveArguments(count))
                     replace(1, with: counter.adopt(result))
                     if !ticking { thread.checkpoint() }  // a method of a builtin type: a native call
                 case .callMethodListAppend(let name):

@@ -1,3 +1,4 @@
+internal import CShims
 import GILLabLock
 #if canImport(Glibc)
 import Glibc
@@ -370,17 +371,12 @@ open class PyExtensionObject: PyObject {
     }
 }
 
-/// A token for the calling thread, cheap to take (a thread-pointer read): PEP 703's
-/// `_Py_ThreadId`, folded to 32 bits. Two live threads whose tokens collided would only miscount
-/// the model's shared references, never memory.
+/// A number for the calling thread, unique in the process and cheap to take (a thread-local
+/// load): PEP 703's `ob_tid`. Unique because under `free` an object's owner counts its references
+/// with plain adds, which two threads taken for one owner would race on.
 @inline(__always)
 func currentThreadToken() -> UInt32 {
-    #if canImport(Glibc)
-    let token = UInt64(pthread_self())
-    #else
-    let token = UInt64(UInt(bitPattern: Int(bitPattern: pthread_self())))
-    #endif
-    return UInt32(truncatingIfNeeded: token ^ (token >> 32))
+    gl_thread_token()
 }
 
 /// Builds a process-wide constant object. Such objects are made once, before any lock exists,

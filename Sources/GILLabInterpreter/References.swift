@@ -8,10 +8,11 @@ internal import CShims
 // keeps any two threads from touching the same object at once. The value stack and the fast
 // locals hold `Ref`s, which ARC does not see, and count them the way the policy says:
 //
-// - Under an exclusive policy, with the Swift runtime's non-atomic retain and release: the same
-//   reference count ARC uses, updated without the `lock` prefix. Sound for the reason CPython's
-//   is: an object is touched only by the thread that holds its interpreter's lock, and taking the
-//   lock orders everything the previous holder wrote before it. (Nothing an interpreter allocates
+// - Under an exclusive policy, without the `lock` prefix: a plain add on the same count word ARC
+//   uses (`gl_swift_rc.h`), once a start-up check has confirmed the runtime's layout of that word,
+//   else the runtime's non-atomic retain and release. Sound for the reason CPython's is: an
+//   object is touched only by the thread that holds its interpreter's lock, and taking the lock
+//   orders everything the previous holder wrote before it. (Nothing an interpreter allocates
 //   crosses to another thread; see InterpretedWorkloads.swift.)
 // - Under `free`, where threads do run at once, as PEP 703's biased reference counting does: the
 //   thread that made an object (its `ob_tid`) counts its own references in the object's
@@ -27,8 +28,9 @@ internal import CShims
 extension Interpreter {
     /// How the eval loop counts references under an exclusive lock on this machine: "inline"
     /// (a plain add on the object's count word, as `Py_INCREF`) when the start-up check found the
-    /// runtime's layout, else "runtime calls" (its non-atomic entry points). Under `free` it
-    /// counts atomically either way.
+    /// runtime's layout, else "runtime calls" (its non-atomic entry points). Under `free` the
+    /// owner's references are counted in the object's own `ob_ref_local` with plain adds either
+    /// way, and other threads' atomically.
     public static var referenceCounting: String {
         ReferenceCounter.countsInline ? "inline" : "runtime calls"
     }
@@ -66,8 +68,10 @@ final class ReferenceCounter {
     let biased: Bool
     /// The running thread's `ob_tid`.
     let thread: UInt32
-    /// `countsInline`, read once: the hot path must not go through a lazy global's accessor.
+    /// `countsInline` and the small ints, read once: the hot path must not go through a lazy
+    /// global's accessor.
     private let inline = ReferenceCounter.countsInline
+    private let small = PyInt.smallRefs
 
     static let freeListCapacity = 100
     private let ints: UnsafeMutablePointer<Unmanaged<PyInt>>
@@ -246,7 +250,7 @@ final class ReferenceCounter {
     /// An int result, with its count: small ints are shared, others come from the free list
     /// before the allocator.
     @inline(__always) func int(_ value: Int) -> Ref {
-        if value >= -5 && value <= 256 { return PyInt.smallRefs[value + 5] }
+        if value >= -5 && value <= 256 { return small[value + 5] }
         if counts[0] > 0 {
             counts[0] -= 1
             let reused = ints[counts[0]]

@@ -163,6 +163,7 @@ public final class InterpreterLock: Sendable {
         self.configuration = configuration
         self.eventHook = eventHook
         self.states = (0..<configuration.lockCount).map { _ in LockState(configuration) }
+        LockClock.prepare()  // the clock's one calibration (2 ms), before any hold is timed
     }
 
     /// Makes the state for a new thread. The thread does not hold the lock yet.
@@ -656,7 +657,7 @@ final class LockState: @unchecked Sendable {
         // A pending request was aimed at the previous holder; it is served.
         if isDropRequested { resetDropRequest() }
 
-        mine.recordAcquisition(waitedNanoseconds: contended ? heldSince - start : nil, switched: switched ?? false)
+        mine.recordAcquisition(waitedNanoseconds: contended ? heldSince &- min(start, heldSince) : nil, switched: switched ?? false)
         counters.add(mine)
         mutex.unlock()
         return (mine, heldSince)

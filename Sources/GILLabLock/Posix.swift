@@ -225,11 +225,16 @@ public enum LockClock {
     public static var source: String {
         guard gl_clock_uses_tsc() else {
             let asked = getenv("GILLAB_CLOCK").map { String(cString: $0) } == "monotonic"
-            return "clock_gettime(CLOCK_MONOTONIC)" + (asked ? " (GILLAB_CLOCK=monotonic)" : " (no invariant TSC: constant_tsc and nonstop_tsc are not both in /proc/cpuinfo)")
+            return "clock_gettime(CLOCK_MONOTONIC)" + (asked ? " (GILLAB_CLOCK=monotonic)"
+                : " (no usable TSC: /proc/cpuinfo lacks constant_tsc or nonstop_tsc, the kernel's clocksource is not tsc, or the calibration was disturbed)")
         }
         let megahertz = Double(gl_clock_tsc_khz()) / 1000
         return "TSC (constant_tsc, nonstop_tsc), \((megahertz * 10).rounded() / 10) MHz, calibrated against CLOCK_MONOTONIC"
     }
+
+    /// Calibrates the clock now if it has not been (2 ms, once per process), so that the
+    /// calibration never falls inside a timed span.
+    public static func prepare() { gl_clock_setup() }
 
     /// Whether readings come from the time-stamp counter.
     public static var usesTimeStampCounter: Bool { gl_clock_uses_tsc() }

@@ -89,6 +89,23 @@ struct PollPointTests {
         thread.detach()
     }
 
+    @Test("legacy-gil: UNARY_NOT ticks once on any value, as 2.7's does (its fast exit is POP_JUMP_IF_*'s alone)")
+    func legacyNotTicksOnce() throws {
+        let lock = InterpreterLock(configuration: try! LockConfiguration(policy: .legacyGIL))
+        let thread = lock.makeThreadState(name: "not")
+        thread.acquire()
+        let interpreter = Interpreter(thread: thread)
+        try interpreter.load("def unit(n):\n    x = 0\n    for i in range(n):\n        x = not i\n    return x\n")
+        thread.resetStatistics()
+        _ = try interpreter.call("unit", [interpreter.int(10_100)])
+        // Each iteration ticks twice (UNARY_NOT, JUMP_ABSOLUTE; FOR_ITER before STORE_FAST, and the
+        // loads and stores, do not), plus a few ticks around the loop: a release every 101 ticks,
+        // about 200 in all. A second tick for `not` on a non-bool would make it about 300.
+        let releases = Int(thread.statistics.acquisitions)
+        #expect((198...203).contains(releases), "\(releases) releases")
+        thread.detach()
+    }
+
     @Test("legacy-gil: one ticker per lock; a thread that takes the lock goes on from where the last holder left it")
     func legacyTickerIsPerLock() {
         let lock = InterpreterLock(configuration: try! LockConfiguration(policy: .legacyGIL, checkInterval: 10))

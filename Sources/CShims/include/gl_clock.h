@@ -1,6 +1,7 @@
 // The interpreter lock's clock. Every hold, wait and released span GILLab reports is the
 // difference of two readings of it, so a timed round trip costs two readings: on x86-64 with an
-// invariant time-stamp counter (/proc/cpuinfo shows both `constant_tsc` and `nonstop_tsc`) a
+// invariant time-stamp counter (/proc/cpuinfo shows both `constant_tsc` and `nonstop_tsc`, and the
+// kernel's own clocksource is `tsc`, so it found the cores' counters in step) a
 // reading is `rdtsc` and a multiply, about half a `clock_gettime` vDSO call (11 against 22-25 ns
 // on the 2-core Intel Xeon VM, measured with a C loop); elsewhere
 // it is `clock_gettime(CLOCK_MONOTONIC)`. The counter is calibrated against CLOCK_MONOTONIC the
