@@ -579,6 +579,7 @@ final class LockState: @unchecked Sendable {
             // lock free.
             waiters += 1
             waitingByRank[rank.rawValue] += 1
+            let switchesWhenAsked = switchNumber
             while true {
                 // io-priority's bound, checked at every wake-up and not only when a wait times
                 // out: while I/O threads keep dropping the lock, their broadcasts wake a CPU
@@ -592,9 +593,13 @@ final class LockState: @unchecked Sendable {
                     waitingByRank[rank.rawValue] += 1
                     mine.starvedWaiters += 1
                     // Nobody outranks it now. If an I/O thread holds the lock, ask it to drop, so
-                    // that the turn comes at its next checkpoint; a CPU-bound holder is left to
-                    // new-gil's timed request, as among CPU-bound threads nothing changes.
-                    if isLocked && holderHasPriority && setDropRequest() { mine.dropRequests += 1 }
+                    // that the turn comes at its next checkpoint. A CPU-bound holder is asked as
+                    // new-gil's timed request would ask it: when the lock has not changed hands
+                    // since this thread asked, a whole interval ago. That request cannot be left
+                    // to the timed wait, which broadcasts from I/O threads may keep waking early.
+                    if isLocked && (holderHasPriority || switchNumber == switchesWhenAsked) && setDropRequest() {
+                        mine.dropRequests += 1
+                    }
                 }
                 if !isOutranked(rank), let taken = claim(threadID) {
                     switched = taken
