@@ -104,7 +104,9 @@ import Synchronization
    checked at every wake-up, not only when a wait times out, and a CPU-bound waiter's timed wait
    never sleeps past that point: I/O threads that keep dropping the lock wake it again and
    again, and a bound that waited for a timeout would never come. On becoming starving it asks
-   a holder back from I/O to drop. The bound that gives, however many I/O threads there are: a
+   a holder back from I/O to drop, and a CPU-bound holder too if the lock has not changed hands
+   since it asked (what new-gil's timed request would do, had the wake-ups let the wait time
+   out). The bound that gives, however many I/O threads there are: a
    CPU-bound thread waits for them at most about one switch interval plus the time the holder
    needs to reach its next checkpoint, and once it holds the lock no priority request preempts
    it before `minimumSlice`. So a stream of I/O threads costs a CPU-bound thread at most one
