@@ -248,6 +248,9 @@ public final class Interpreter {
         /// Pops the top `count` values into a Swift array, which takes over their counts and
         /// drops them when it goes (after the call, or when it throws).
         @inline(__always) func moveArguments(_ count: Int) -> [PyObject] {
+            // No arguments: the empty array, which `unsafeUninitializedCapacity` would write its
+            // count into (the process-wide empty storage, from every thread: a data race to TSan).
+            guard count > 0 else { return [] }
             let arguments = [PyObject](unsafeUninitializedCapacity: count) { buffer, initialized in
                 for index in 0..<count { (buffer.baseAddress! + index).initialize(to: counter.export(sp[index - count])) }
                 initialized = count
