@@ -1,8 +1,10 @@
 // CShims: declarations Swift calls (gl_swift_rc.h, header-only), the lock's clock (gl_clock.h)
 // and the interpreter's thread numbers (gl_thread.h).
+#define _GNU_SOURCE 1  // pthread_getattr_np
 #include "gl_swift_rc.h"
 #include "gl_clock.h"
 #include "gl_thread.h"
+#include "gl_stack.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -10,6 +12,24 @@
 #include <string.h>
 
 gl_clock_state gl_clock;
+
+__thread uintptr_t gl_stack_low_value;
+
+uintptr_t gl_stack_low_find(void) {
+#if defined(__linux__)
+    pthread_attr_t attributes;
+    if (pthread_getattr_np(pthread_self(), &attributes) != 0) return 0;
+    void *low = NULL;
+    size_t size = 0;
+    int failed = pthread_attr_getstack(&attributes, &low, &size);
+    pthread_attr_destroy(&attributes);
+    if (failed || low == NULL) return 0;
+    gl_stack_low_value = (uintptr_t)low;
+    return gl_stack_low_value;
+#else
+    return 0;
+#endif
+}
 
 __thread uint32_t gl_thread_token_value;
 static uint32_t next_thread_token;

@@ -1,3 +1,4 @@
+internal import CShims
 import GILLabLock
 import Synchronization
 
@@ -41,6 +42,8 @@ public final class Interpreter {
 
     /// Python's default recursion limit is 1000; Swift frames are larger, so ours is lower.
     static let maxDepth = 400
+    /// Stack a call must leave free, in bytes: a few eval-loop frames even under AddressSanitizer.
+    static let stackReserve = 128 * 1024
 
     /// Whether the lock is free-threaded, so that references count the PEP 703 way.
     let biased: Bool
@@ -177,7 +180,12 @@ public final class Interpreter {
             depth -= 1
             frame.clear(counter)
         }
-        guard depth <= Self.maxDepth else { throw PyError(.recursionError, "maximum recursion depth exceeded") }
+        // CPython's limit is a depth; a thread's stack can run out first here (a Swift
+        // concurrency worker has 512 KiB, and sanitizers multiply frame sizes), so the stack
+        // left counts too, with room for the error's own path.
+        guard depth <= Self.maxDepth, gl_stack_left() > Self.stackReserve else {
+            throw PyError(.recursionError, "maximum recursion depth exceeded")
+        }
         return try evaluate(frame)
     }
 
