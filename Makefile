@@ -75,6 +75,7 @@ fuzz: deps
 		-Xswiftc -sanitize-coverage=edge,trace-cmp,inline-8bit-counters,pc-table -Xcc -fsanitize=fuzzer-no-link,address
 	swiftc -sanitize=fuzzer,address -parse-as-library -I $(FUZZ_SWIFT)/debug/Modules \
 		-Xcc -fmodule-map-file=$(FUZZ_SWIFT)/debug/CKernels.build/module.modulemap \
+		-Xcc -fmodule-map-file=$(FUZZ_SWIFT)/debug/CShims.build/module.modulemap \
 		$$(find $(FUZZ_SWIFT)/checkouts/*/Sources/*/include -name module.modulemap | sed 's/^/-Xcc -fmodule-map-file=/') \
 		Tests/Fuzz/FuzzParse.swift \
 		$$(find $(FUZZ_SWIFT)/debug/ -name '*.o' -path '*.build/*' | grep -vE 'gillab.build|Tests|generate_|-tool.build|HistogramExample|ArgumentParser') \
