@@ -11,11 +11,14 @@ struct List: ParsableCommand {
     @Option(name: .customLong("source"), help: ArgumentHelp("Print only the Python source of this workload's interpreter program (as CPython can run it) and exit.", valueName: "workload"))
     var sourceOf: WorkloadKind?
 
+    func validate() throws {
+        if let sourceOf, Programs.source(of: sourceOf) == nil {
+            throw ValidationError("workload '\(sourceOf.rawValue)' has no interpreter program; these do: \(WorkloadKind.allCases.filter { Programs.source(of: $0) != nil }.map(\.rawValue).joined(separator: ", "))")
+        }
+    }
+
     func run() throws {
-        if let sourceOf {
-            guard let source = Programs.source(of: sourceOf) else {
-                throw ValidationError("workload '\(sourceOf.rawValue)' has no interpreter program; these do: \(WorkloadKind.allCases.filter { Programs.source(of: $0) != nil }.map(\.rawValue).joined(separator: ", "))")
-            }
+        if let sourceOf, let source = Programs.source(of: sourceOf) {
             print(source)
             return
         }

@@ -81,6 +81,7 @@ struct CLITests {
         (["compare-cpython", "--sizes", "64,0"], "got 0"),
         (["compare-cpython", "--countdown", "0"], "got 0"),
         (["compare-cpython", "--only", "dgemm,weather"], "'weather'"),
+        (["list", "--source", "stencil"], "'stencil' has no interpreter program"),
         (["compare-cpython", "--switch-intervals", "5ms,0ms"], "--switch-intervals"),
         (["compare-cpython", "--switch-intervals", "5 parsecs"], "'5 parsecs'"),
         (["compare-cpython", "--sweep-samples", "0"], "got 0"),
