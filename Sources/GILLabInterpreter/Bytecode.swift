@@ -217,8 +217,19 @@ final class CodeObject {
     /// `constants` as the eval loop pushes them: borrowed, as the array keeps them alive.
     let constantRefs: UnsafeMutablePointer<Ref>
 
+    /// The source line of each instruction.
+    let lines: [Int]
+    /// The file and source the code came from.
+    let origin: CodeOrigin
+    /// Each instruction's location in the lock's ``LockLocations``, made on first use, when
+    /// the thread's lock records events (see `Interpreter.locate(_:)`).
+    var locations: [Int] = []
+
     init(name: String, parameterCount: Int, localNames: [String], instructions: [Instruction],
-         constants: [PyObject], names: [String], globalNames: @escaping () -> [String]) {
+         constants: [PyObject], names: [String], globalNames: @escaping () -> [String],
+         lines: [Int], origin: CodeOrigin) {
+        self.lines = lines
+        self.origin = origin
         self.name = name
         self.parameterCount = parameterCount
         self.localNames = localNames
@@ -356,5 +367,28 @@ extension String {
 
     func droppingTrailingSpaces() -> String {
         String(reversed().drop { $0 == " " }.reversed())
+    }
+}
+
+/// Where a program's code came from: its file name, and its source's lines for the locations
+/// a reader sees (`countdown.py:2 (while n > 0)`).
+final class CodeOrigin {
+    let filename: String
+    let sourceLines: [Substring]
+
+    init(filename: String, source: String) {
+        self.filename = filename
+        sourceLines = source.split(separator: "\n", omittingEmptySubsequences: false)
+    }
+
+    /// `file:line (the line's text)`, the text trimmed and cut at 40 characters; the module's
+    /// entry (line 0) is `file (module)`.
+    func locationName(line: Int) -> String {
+        guard line > 0 else { return "\(filename) (module)" }
+        guard sourceLines.indices.contains(line - 1) else { return "\(filename):\(line)" }
+        var text = String(sourceLines[line - 1].drop { $0 == " " })
+        while text.last == " " { text.removeLast() }
+        if text.count > 40 { text = String(text.prefix(39)) + "…" }
+        return "\(filename):\(line) (\(text))"
     }
 }

@@ -5,13 +5,15 @@ struct Compiler {
     /// Resolves a global name to its slot, creating the slot when new.
     let globalSlot: (String) -> Int
     let globalNames: () -> [String]
+    /// Where the code came from, for locations: a file name and the source's lines.
+    var origin = CodeOrigin(filename: "<string>", source: "")
 
     func compileModule(_ statements: [Stmt]) throws(PyError) -> CodeObject {
-        var unit = Unit(name: "<module>", parameters: [], isModule: true)
+        var unit = Unit(name: "<module>", parameters: [], isModule: true, line: 0)
         for statement in statements { try compile(statement, into: &unit) }
         unit.emit(.loadConst(unit.constant(PyNone.shared)))
         unit.emit(.returnValue)
-        return unit.finish(globalNames)
+        return unit.finish(globalNames, origin: origin)
     }
 
     /// One code object being built.
@@ -22,13 +24,19 @@ struct Compiler {
         let parameterCount: Int
         /// Every code object starts with RESUME, as in CPython 3.11.
         var instructions: [Instruction] = [.resume]
+        /// The source line of each instruction: RESUME's is the `def`'s, as in CPython.
+        var lines: [Int]
+        /// The line of the statement being compiled.
+        var line: Int
         var constants: [PyObject] = []
         var names: [String] = []
         /// For each enclosing loop: where `continue` goes, the `break` jumps to patch, and
         /// whether an iterator sits on the stack.
         var loops: [(start: Int, breaks: [Int], hasIterator: Bool)] = []
 
-        init(name: String, parameters: [String], isModule: Bool) {
+        init(name: String, parameters: [String], isModule: Bool, line: Int) {
+            self.line = line
+            self.lines = [line]
             self.name = name
             self.isModule = isModule
             self.locals = parameters
@@ -37,11 +45,14 @@ struct Compiler {
 
         var here: Int { instructions.count }
 
-        mutating func emit(_ instruction: Instruction) { instructions.append(instruction) }
+        mutating func emit(_ instruction: Instruction) {
+            instructions.append(instruction)
+            lines.append(line)
+        }
 
         /// Emits a placeholder jump and returns its index for patching.
         mutating func emitJump(_ make: @escaping (Int) -> Instruction) -> (Int, (Int) -> Instruction) {
-            instructions.append(make(-1))
+            emit(make(-1))
             return (instructions.count - 1, make)
         }
 
@@ -60,9 +71,9 @@ struct Compiler {
             return names.count - 1
         }
 
-        func finish(_ globalNames: @escaping () -> [String]) -> CodeObject {
+        func finish(_ globalNames: @escaping () -> [String], origin: CodeOrigin) -> CodeObject {
             CodeObject(name: name, parameterCount: parameterCount, localNames: locals, instructions: instructions,
-                       constants: constants, names: names, globalNames: globalNames)
+                       constants: constants, names: names, globalNames: globalNames, lines: lines, origin: origin)
         }
     }
 
@@ -70,6 +81,9 @@ struct Compiler {
 
     private func compile(_ statement: Stmt, into unit: inout Unit) throws(PyError) {
         switch statement {
+        case .line(let line, let inner):
+            unit.line = line
+            try compile(inner, into: &unit)
         case .expr(let expr):
             try compile(expr, into: &unit)
             unit.emit(.pop)
@@ -105,14 +119,17 @@ struct Compiler {
             for statement in orElse { try compile(statement, into: &unit) }
             for end in ends { unit.patch(end, to: unit.here) }
         case .while(let condition, let body):
+            let header = unit.line
             let start = unit.here
             let exit = try compileJumpIfFalse(condition, into: &unit)
             unit.loops.append((start, [], false))
             for statement in body { try compile(statement, into: &unit) }
+            unit.line = header  // the loop's own jump is its header's, as in CPython
             unit.emit(.jumpBackward(start))
             unit.patch(exit, to: unit.here)
             for jump in unit.loops.removeLast().breaks { unit.instructions[jump] = .jump(unit.here) }
         case .for(let variable, let iterable, let body):
+            let header = unit.line
             try compile(iterable, into: &unit)
             unit.emit(.getIter)
             let start = unit.here
@@ -120,6 +137,7 @@ struct Compiler {
             store(variable, into: &unit)
             unit.loops.append((start, [], true))
             for statement in body { try compile(statement, into: &unit) }
+            unit.line = header
             unit.emit(.jumpBackward(start))
             unit.patch(exit, to: unit.here)
             for jump in unit.loops.removeLast().breaks { unit.instructions[jump] = .jump(unit.here) }
@@ -142,12 +160,12 @@ struct Compiler {
             guard Set(parameters).count == parameters.count else {
                 throw PyError(.syntaxError, "duplicate parameter in function '\(name)'")
             }
-            var function = Unit(name: name, parameters: parameters, isModule: false)
+            var function = Unit(name: name, parameters: parameters, isModule: false, line: unit.line)
             Self.collectAssigned(body, into: &function.locals)
             for statement in body { try compile(statement, into: &function) }
             function.emit(.loadConst(function.constant(PyNone.shared)))
             function.emit(.returnValue)
-            unit.emit(.makeFunction(unit.constant(PyFunction(function.finish(globalNames)))))
+            unit.emit(.makeFunction(unit.constant(PyFunction(function.finish(globalNames, origin: origin)))))
             store(name, into: &unit)
         }
     }
@@ -169,6 +187,7 @@ struct Compiler {
         func add(_ name: String) { if !locals.contains(name) { locals.append(name) } }
         for statement in body {
             switch statement {
+            case .line(_, let inner): collectAssigned([inner], into: &locals)
             case .assign(.name(let name), _), .augAssign(.name(let name), _, _): add(name)
             case .for(let name, _, let inner): add(name); collectAssigned(inner, into: &locals)
             case .while(_, let inner): collectAssigned(inner, into: &locals)

@@ -52,6 +52,9 @@ public final class Interpreter {
     let ticking: Bool
     /// The running thread's `ob_tid`.
     let threadToken: UInt32
+    /// Whether the lock records events, so that poll points and native calls report where the
+    /// thread is (``/GILLabLock/ThreadState/enter(location:)``), for wait attribution.
+    let tracking: Bool
     /// How the eval loop counts its references, and its free lists.
     let counter: ReferenceCounter
 
@@ -62,6 +65,7 @@ public final class Interpreter {
         biased = thread.lock.configuration.policy == .free
         ticking = thread.lock.configuration.policy == .legacyGIL
         threadToken = currentThreadToken()
+        tracking = thread.tracksLocations
         counter = ReferenceCounter(biased: biased, thread: threadToken)
         installBuiltins()
     }
@@ -69,17 +73,49 @@ public final class Interpreter {
     // MARK: - Loading and calling
 
     /// Compiles `source` and runs its module body, which defines its functions and globals.
+    /// - Parameters:
+    ///   - source: the program.
+    ///   - filename: the name its locations carry (`countdown.py:2 (while n > 0)`), in wait
+    ///     attribution and the timeline.
     /// - Throws: ``PyError`` for a syntax error or an exception raised by the module body.
-    public func load(_ source: String) throws(PyError) {
-        counter.decref(try run(Frame(code: try compile(source))))
+    public func load(_ source: String, filename: String = "<string>") throws(PyError) {
+        defer { if tracking { thread.enter(location: LockLocations.glue) } }
+        counter.decref(try run(Frame(code: try compile(source, filename: filename))))
     }
 
-    func compile(_ source: String) throws(PyError) -> CodeObject {
+    func compile(_ source: String, filename: String = "<string>") throws(PyError) -> CodeObject {
         // Code objects keep `globalNames` for their disassembly and may outlive the interpreter
         // (a function can be returned to Swift), so they hold it weakly.
-        let compiler = Compiler(globalSlot: { [unowned self] in self.slot(for: $0) },
+        var compiler = Compiler(globalSlot: { [unowned self] in self.slot(for: $0) },
                                 globalNames: { [weak self] in self?.globalNameList ?? [] })
-        return try compiler.compileModule(try Parser.parse(source))
+        compiler.origin = CodeOrigin(filename: filename, source: source)
+        let code = try compiler.compileModule(try Parser.parse(source))
+        if tracking {
+            var byLine: [Int: Int] = [:]
+            locate(code, &byLine)
+        }
+        return code
+    }
+
+    /// Names each instruction's line in the lock's locations, for `code` and the functions it
+    /// defines.
+    private func locate(_ code: CodeObject, _ byLine: inout [Int: Int]) {
+        code.locations = code.lines.map { line in
+            if let index = byLine[line] { return index }
+            let index = thread.lock.locations.index(of: code.origin.locationName(line: line))
+            byLine[line] = index
+            return index
+        }
+        for case let function as PyFunction in code.constants { locate(function.code, &byLine) }
+    }
+
+    /// The location of a native function: its name, and whether it keeps the lock.
+    private func location(of native: PyNative) -> Int {
+        if native.location < 0 {
+            let what = native.discipline == .hold ? "hold" : "before and after its release"
+            native.location = thread.lock.locations.index(of: "\(native.name) (\(what))")
+        }
+        return native.location
     }
 
     /// The `dis`-style listing of `source`, compiled but not run. Instructions that poll the
@@ -104,6 +140,7 @@ public final class Interpreter {
         guard let index = globalIndex[name], let callee = globals[index] else {
             throw PyError(.nameError, "name '\(name)' is not defined")
         }
+        defer { if tracking { thread.enter(location: LockLocations.glue) } }  // back in Swift's glue
         return try invoke(callee, arguments)
     }
 
@@ -163,7 +200,10 @@ public final class Interpreter {
             guard native.arity.contains(arguments.count) else {
                 throw PyError(.typeError, "\(native.name)() takes \(Self.describe(native.arity)) arguments but \(arguments.count) were given")
             }
-            return try native.body(thread, native.discipline, arguments)
+            guard tracking else { return try native.body(thread, native.discipline, arguments) }
+            return try thread.at(location: location(of: native)) { () throws(PyError) in
+                try native.body(thread, native.discipline, arguments)
+            }
         default:
             throw PyError(.typeError, "'\(callee.typeName)' object is not callable")
         }
@@ -205,6 +245,8 @@ public final class Interpreter {
         let ticking = self.ticking
         let ticks = code.python27Ticks
         let counter = self.counter
+        let tracking = self.tracking
+        let locations = tracking ? code.locations : []
         let (trueRef, falseRef) = (Ref.passUnretained(PyBool.true as PyObject), Ref.passUnretained(PyBool.false as PyObject))
         var pc = 0
 
@@ -274,6 +316,7 @@ public final class Interpreter {
                 pc &+= 1
                 switch instruction {
                 case .resume:
+                    if tracking { thread.enter(location: locations[at]) }
                     if !ticking { thread.checkpoint() }  // 3.11's RESUME: CHECK_EVAL_BREAKER on entry
                 case .loadConst(let index):
                     loadConst(index)
@@ -423,6 +466,7 @@ public final class Interpreter {
                     pc = target
                 case .jumpBackward(let target):
                     pc = target
+                    if tracking { thread.enter(location: locations[at]) }
                     if !ticking { thread.checkpoint() }  // 3.11's JUMP_BACKWARD: JUMPBY, CHECK_EVAL_BREAKER
                 case .popJumpIfFalse(let target):
                     if !popTruth(jumping: true) { pc = target }
@@ -527,6 +571,7 @@ public final class Interpreter {
                         // before the next instruction. A Python callee was polled at its RESUME,
                         // as in 3.11, which runs it in the same eval loop and does not poll on
                         // its return.
+                        if tracking { thread.enter(location: locations[at]) }
                         if !ticking { thread.checkpoint() }
                     }
                 case .callMethod(let name, let count):

@@ -347,6 +347,9 @@ public final class PyNative: PyObject {
     public let discipline: CallDiscipline
     let arity: ClosedRange<Int>
     let body: (ThreadState, CallDiscipline, [PyObject]) throws(PyError) -> PyObject
+    /// Its location in the lock's ``/GILLabLock/LockLocations`` (`dgemm (hold)`), made on its
+    /// first call when the lock records events; -1 until then.
+    var location = -1
 
     init(name: String, discipline: CallDiscipline, arity: ClosedRange<Int>,
          body: @escaping (ThreadState, CallDiscipline, [PyObject]) throws(PyError) -> PyObject) {

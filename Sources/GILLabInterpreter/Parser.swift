@@ -40,6 +40,8 @@ indirect enum Stmt {
     case def(String, [String], [Stmt])
     case `return`(Expr?)
     case `break`, `continue`, pass
+    /// A statement and the line it starts on: the parser wraps every statement in one.
+    case line(Int, Stmt)
 }
 
 // MARK: - Tokens
@@ -214,7 +216,13 @@ struct Parser {
         return body
     }
 
+    /// A statement, wrapped with the line it starts on (what locations and tracebacks name).
     private mutating func statement() throws(PyError) -> Stmt {
+        let line = self.line
+        return .line(line, try bareStatement())
+    }
+
+    private mutating func bareStatement() throws(PyError) -> Stmt {
         if case .name(let keyword) = peek {
             switch keyword {
             case "def":

@@ -152,6 +152,9 @@ public final class InterpreterLock: Sendable {
     private let threadIDs = Atomic<Int>(0)
     /// Who hears the lock's events; `nil` costs each event one test.
     public let eventHook: (any LockEventHook)?
+    /// The places in code that threads report with ``ThreadState/enter(location:)``, named once
+    /// and then passed around as small integers.
+    public let locations = LockLocations()
 
     /// The first interpreter's state; the only one unless the policy is `per-interpreter`.
     var state: LockState { states[0] }
@@ -185,7 +188,7 @@ public final class InterpreterLock: Sendable {
         let index = states.count == 1 ? 0 : interpreter ?? (id - 1) % states.count
         let name = name ?? "thread-\(id)"
         return ThreadState(lock: self, state: states[index], interpreter: index, id: id, name: name,
-                           sink: eventHook?.sink(forThread: id, name: name))
+                           sink: eventHook?.sink(forThread: id, name: name, interpreter: index))
     }
 
     /// Interpreters, each with its own lock: ``LockConfiguration/interpreters`` under
@@ -545,8 +548,17 @@ final class LockState: @unchecked Sendable {
     ///     acts on it.
     ///   - start: when the thread asked, on the monotonic clock; waits are measured from it.
     /// - Returns: what the thread should add to its own counters, and when it got the lock.
-    func take(threadID: Int, priority: Bool = false, since start: UInt64) -> (LockStatistics, acquiredAt: UInt64) {
+    ///   - requests: when not `nil`, each drop request this take sets is appended, as (when,
+    ///     whom it asked), for the thread's event sink, which is not called under the mutex.
+    func take(threadID: Int, priority: Bool = false, since start: UInt64,
+              requests: UnsafeMutablePointer<[(UInt64, Int)]>? = nil) -> (LockStatistics, acquiredAt: UInt64) {
         var mine = LockStatistics()
+        /// Sets the drop request and says whether it was newly set; notes it for the sink.
+        func askToDrop() -> Bool {
+            guard setDropRequest() else { return false }
+            requests?.pointee.append((monotonicNanoseconds(), lastHolder))
+            return true
+        }
         mutex.lock()
         var contended = false
         var rank: Rank = handoff == .ioPriority && priority ? .priority : .normal
@@ -599,7 +611,7 @@ final class LockState: @unchecked Sendable {
                     // new-gil's timed request would ask it: when the lock has not changed hands
                     // since this thread asked, a whole interval ago. That request cannot be left
                     // to the timed wait, which broadcasts from I/O threads may keep waking early.
-                    if isLocked && (holderHasPriority || switchNumber == switchesWhenAsked) && setDropRequest() {
+                    if isLocked && (holderHasPriority || switchNumber == switchesWhenAsked) && askToDrop() {
                         mine.dropRequests += 1
                     }
                 }
@@ -630,7 +642,7 @@ final class LockState: @unchecked Sendable {
                     if held < minimumSliceNanoseconds {
                         timeout = minimumSliceNanoseconds - held
                     } else {
-                        if setDropRequest() {
+                        if askToDrop() {
                             mine.dropRequests += 1
                             mine.priorityRequests += 1
                         }
@@ -646,7 +658,7 @@ final class LockState: @unchecked Sendable {
                 // The wait timed out with the same holder: ask it to drop. After a whole
                 // interval under new-gil; under io-priority the bound at the top of the loop
                 // asks too, and a request already set is not set, or counted, twice.
-                if isLocked && switchNumber == saved && setDropRequest() {
+                if isLocked && switchNumber == saved && askToDrop() {
                     mine.dropRequests += 1
                 }
             }

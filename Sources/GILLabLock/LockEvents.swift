@@ -25,6 +25,15 @@ public struct LockEvent: Sendable, Equatable {
         case released(ReleaseReason)
         /// The thread is done with the lock for good (``ThreadState/detach()``).
         case threadExit
+        /// The thread is now at another place in its code: an index into the lock's
+        /// ``InterpreterLock/locations`` (``LockLocations/glue``, 0, when it is in none). Only
+        /// changes are recorded, when the thread passes a poll point or enters a native call
+        /// (``ThreadState/enter(location:)``), so a hold is at the last location recorded before
+        /// or during it: what ``WaitAttribution`` charges others' waits to.
+        case location(Int)
+        /// The thread, waiting, asked the holder to drop: CPython's `SET_GIL_DROP_REQUEST`.
+        /// `holder` is the ``ThreadState/id`` of the thread it asked.
+        case dropRequest(holder: Int)
     }
 
     /// What happened.
@@ -63,6 +72,17 @@ public protocol LockEventHook: AnyObject, Sendable {
     /// Called once for each thread state the lock makes, on the thread that makes it; returns
     /// where that thread's events go.
     func sink(forThread id: Int, name: String) -> any LockEventSink
+
+    /// The same, also told which interpreter the thread joined (always 0 except under
+    /// `per-interpreter`, whose interpreters each have a lock of their own). The lock calls this
+    /// one; by default it calls ``sink(forThread:name:)``.
+    func sink(forThread id: Int, name: String, interpreter: Int) -> any LockEventSink
+}
+
+extension LockEventHook {
+    public func sink(forThread id: Int, name: String, interpreter: Int) -> any LockEventSink {
+        sink(forThread: id, name: name)
+    }
 }
 
 /// A hook that calls one closure for every event of every thread. The closure runs on the
@@ -98,15 +118,18 @@ public final class LockEventRecorder: LockEventHook, @unchecked Sendable {
         public let id: Int
         /// The thread's name.
         public let name: String
+        /// The interpreter it joined: 0 except under `per-interpreter`.
+        public let interpreter: Int
         /// Its events, oldest first; at most the recorder's `eventsPerThread`.
         public private(set) var events: [LockEvent] = []
         /// Events past the limit, counted but not kept.
         public private(set) var dropped = 0
         private let limit: Int
 
-        init(id: Int, name: String, limit: Int) {
+        init(id: Int, name: String, interpreter: Int, limit: Int) {
             self.id = id
             self.name = name
+            self.interpreter = interpreter
             self.limit = limit
             events.reserveCapacity(min(limit, 4_096))
         }
@@ -129,7 +152,11 @@ public final class LockEventRecorder: LockEventHook, @unchecked Sendable {
     }
 
     public func sink(forThread id: Int, name: String) -> any LockEventSink {
-        let recording = ThreadRecording(id: id, name: name, limit: eventsPerThread)
+        sink(forThread: id, name: name, interpreter: 0)
+    }
+
+    public func sink(forThread id: Int, name: String, interpreter: Int) -> any LockEventSink {
+        let recording = ThreadRecording(id: id, name: name, interpreter: interpreter, limit: eventsPerThread)
         mutex.lock()
         recordings.append(recording)
         mutex.unlock()

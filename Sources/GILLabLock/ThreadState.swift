@@ -110,6 +110,11 @@ public final class ThreadState {
     /// Whether holds and released spans are timed: ``LockTiming/timed``, or any lock with an
     /// event hook. Untimed, an uncontended round trip reads no clock.
     private let timed: Bool
+    /// Whether ``enter(location:)`` records anything: the lock has an event hook. Code that
+    /// reports locations can skip naming them when this is false.
+    public let tracksLocations: Bool
+    /// The last location entered (``LockLocations/glue`` at first); kept only when tracked.
+    @exclusivity(unchecked) @usableFromInline var location = LockLocations.glue
 
     init(lock: InterpreterLock, state: LockState, interpreter: Int, id: Int, name: String, sink: (any LockEventSink)?) {
         self.lock = lock
@@ -119,6 +124,7 @@ public final class ThreadState {
         self.interpreter = interpreter
         self.sink = sink
         self.timed = lock.configuration.timing == .timed || sink != nil
+        self.tracksLocations = sink != nil
         let now = monotonicNanoseconds()
         accountingSince = now
         lastRelease = now
@@ -170,7 +176,11 @@ public final class ThreadState {
             attach()  // never waits: the hold starts when the thread asked
             acquiredAt = wantsAt
         } else {
-            let (outcome, at) = state.take(threadID: id, priority: returningFromIO, since: wantsAt)
+            var requests: [(UInt64, Int)] = []
+            let (outcome, at) = withUnsafeMutablePointer(to: &requests) { requests in
+                state.take(threadID: id, priority: returningFromIO, since: wantsAt, requests: sink == nil ? nil : requests)
+            }
+            for (time, holder) in requests { sink?.record(LockEvent(.dropRequest(holder: holder), at: time, thread: id)) }
             acquiredAt = at
             statistics.add(outcome)
             // Per thread, asking to holding is wait even when nobody held the lock (tens of ns),
@@ -297,6 +307,42 @@ public final class ThreadState {
         guard state.isDropRequested else { return }
         release(reason: .dropRequest)
         acquire()
+    }
+
+    // MARK: - Locations
+
+    /// Says where in its code this thread now is, for ``WaitAttribution``: a poll point's line,
+    /// or a native function it calls holding the lock. `location` is an index from the lock's
+    /// ``InterpreterLock/locations``.
+    ///
+    /// Recorded (as a ``LockEvent/Kind/location(_:)`` event, with a clock read) only when the
+    /// lock has an event hook and the location differs from the last one; otherwise it costs a
+    /// test of a constant. An interpreter calls it at each poll point, so a loop whose poll
+    /// points are all on one line records nothing after its first pass.
+    @inlinable
+    public func enter(location: Int) {
+        if tracksLocations && location != self.location { moveLocation(to: location) }
+    }
+
+    @inline(never) @usableFromInline
+    func moveLocation(to location: Int) {
+        self.location = location
+        sink?.record(LockEvent(.location(location), at: monotonicNanoseconds(), thread: id))
+    }
+
+    /// The last location entered, or ``LockLocations/glue`` when the lock has no event hook.
+    public var currentLocation: Int { location }
+
+    /// Runs `body` at `location`, and is back at the location before it when `body` returns
+    /// or throws: a native call that keeps the lock, say, so that waits behind it are charged to
+    /// the call (`dgemm (hold)`) and not to the line that made it.
+    @inlinable
+    public func at<Result, Failure: Error>(location: Int, _ body: () throws(Failure) -> Result) throws(Failure) -> Result {
+        guard tracksLocations else { return try body() }
+        let before = self.location
+        enter(location: location)
+        defer { enter(location: before) }
+        return try body()
     }
 
     // MARK: - Scopes

@@ -18,13 +18,14 @@ struct Run: ParsableCommand {
                                valueName: "file"))
     var trace: String?
 
-    @Flag(help: "Also print the lock's load: held share, share with a waiter, and each thread's hold, wait and released time.")
+    @Flag(help: "Also print the lock's load (held share, share with a waiter, each thread's hold, wait and released time) and who waited behind whom: the wait matrix and the code others waited behind.")
     var stats = false
 
     @OptionGroup var output: OutputOptions
 
     func run() throws {
-        let plan = try options.plan()
+        var plan = try options.plan()
+        plan.attributeWaits = stats
         // A trace file that cannot be written is refused before minutes of work, not after.
         let traceFile = try trace.map { try OutputFile(path: $0, option: "--trace") }
         let recording = traceFile.map { _ in RunTrace() }
@@ -36,7 +37,10 @@ struct Run: ParsableCommand {
         if output.format == .table, let verdict = Verdict.scalingLines(report.results, cores: report.machine.cores) {
             print("\n" + verdict, terminator: "")
         }
-        if stats && output.format != .json { print("\n" + ReportRenderer.load(report.results), terminator: "") }
+        if stats && output.format != .json {
+            print("\n" + ReportRenderer.load(report.results), terminator: "")
+            if let waits = ReportRenderer.waits(report.results) { print("\n" + waits, terminator: "") }
+        }
         if let warning = Verdict.noise(report.results) { printDiagnostic(warning) }
         if let traceFile, let recording {
             if recording.segments.isEmpty {

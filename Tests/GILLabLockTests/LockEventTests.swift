@@ -39,7 +39,8 @@ struct EventHookTests {
 
         let threads = recorder.threads
         #expect(threads.map(\.name) == ["a", "b"])
-        let kinds = threads.map { $0.events.map(\.kind) }
+        // B's timed wait may have asked A to drop, on a slow machine: that is not what is checked.
+        let kinds = threads.map { $0.events.map(\.kind).filter { if case .dropRequest = $0 { false } else { true } } }
         #expect(kinds[0] == [.threadStart, .wants, .acquired, .released(.kernel), .wants, .acquired, .released(.exit), .threadExit])
         #expect(kinds[1] == [.threadStart, .wants, .acquired, .released(.end), .threadExit])
         for thread in threads {

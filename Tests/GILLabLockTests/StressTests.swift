@@ -152,4 +152,40 @@ struct StressTests {
               + "\(lockStatistics.dropRequests) drop requests, max wait \(Double(lockStatistics.maxWaitNanoseconds) / 1e6) ms, "
               + "most holder changes seen by one waiter \(worstPassOver.load)")
     }
+
+    /// The stress test's traffic, smaller (16 threads, a tenth of the acquisitions), with a
+    /// recorder: every waiter's charges still add up to its measured wait.
+    @Test("16 threads under stress with a recorder: each waiter's charges add up to its wait",
+          .timeLimit(.minutes(10)), arguments: [LockPolicy.newGIL, .legacyGIL, .ioPriority, .perInterpreter])
+    func attributionUnderStress(policy: LockPolicy) throws {
+        let recorder = LockEventRecorder(eventsPerThread: 4_000_000)
+        let lock = InterpreterLock(configuration: try LockConfiguration(policy: policy, switchInterval: .milliseconds(1),
+                                                                       checkInterval: 20,
+                                                                       interpreters: policy == .perInterpreter ? 4 : 1),
+                                   eventHook: recorder)
+        let target = max(Self.acquisitions / 10, 200)
+        let states = Collector<(String, LockStatistics)>()
+        runThreads(16) { index in
+            var random = SplitMix(state: UInt64(index + 1))
+            let thread = lock.makeThreadState(name: "stress-\(index)")
+            let places = (0..<4).map { lock.locations.index(of: "stress.py:\($0 + 1)") }
+            thread.acquire()
+            while Int(thread.statistics.acquisitions) < target {
+                var spin = random.next() % 64
+                while spin > 0 { spin -= 1 }
+                switch random.next() % 8 {
+                case 0: thread.checkpoint()
+                case 1: thread.withoutLock(reason: .kernel) { _ = (0..<8).reduce(0, &+) }
+                case 2: thread.withoutLock(reason: .io) {}
+                case 3: thread.enter(location: places[Int(random.next() % 4)])
+                default:
+                    thread.release()
+                    thread.acquire()
+                }
+            }
+            thread.detach()
+            states.append((thread.name, thread.statistics))
+        }
+        expectChargesAddUp(recorder, lock, Dictionary(states.all, uniquingKeysWith: { first, _ in first }))
+    }
 }

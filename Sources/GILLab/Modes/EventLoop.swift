@@ -67,7 +67,7 @@ func runEventLoopTrial(workload: any Workload, units: Int, tasks: Int,
     case .success(let (checksum, statistics))?:
         return TrialOutcome(wallNanoseconds: timed.wall, lock: lock.statistics, perThread: [statistics],
                             threadNames: ["event-loop"], startNanoseconds: timed.start, checksum: checksum,
-                            residentBytes: timed.resident)
+                            residentBytes: timed.resident, locationNames: eventHook == nil ? [] : lock.locations.all)
     case .failure(let error)?:
         throw error
     case nil:

@@ -17,6 +17,9 @@ struct TrialOutcome {
     var residentBytes: UInt64 = 0
     /// What multiprocessing cost, for a processes trial.
     var processes: ProcessTrialFigures?
+    /// The lock's location names (``/GILLabLock/LockLocations``), by index, when it had an
+    /// event hook: what a trace's location events refer to.
+    var locationNames: [String] = []
 }
 
 /// What multiprocessing cost in one processes trial.
@@ -87,7 +90,8 @@ func runTrial(workload: any Workload, units: Int, threads: Int, discipline: Call
     if let error = results.lazy.compactMap(\.error).first { throw error }
     return TrialOutcome(wallNanoseconds: timed.wall, lock: lock.statistics, perThread: results.map(\.statistics),
                         threadNames: (0..<threads).map { "worker-\($0)" }, startNanoseconds: timed.start,
-                        checksum: results.reduce(0) { $0 &+ $1.checksum }, residentBytes: timed.resident)
+                        checksum: results.reduce(0) { $0 &+ $1.checksum }, residentBytes: timed.resident,
+                        locationNames: eventHook == nil ? [] : lock.locations.all)
 }
 
 /// The units of a trial, handed out in order to whichever thread asks next.

@@ -43,12 +43,38 @@ public struct LockSummary: Sendable, Codable, Equatable {
     /// `free` only: acquisitions that found another thread holding at the same moment, each a
     /// wait that a GIL would have imposed; 0 under the other policies.
     public var concurrentAcquisitions: UInt64
+    /// Who waited behind whom, from the row's first counted repeat, when waits were attributed
+    /// (`--stats`, `report`, `--trace`) and the row has a holder to wait behind: threads in this
+    /// process, more than one, any policy but `free`. Largest first. JSON `waits_behind`.
+    public var waitsBehind: [WaitBehind]? = nil
+    /// The locations others waited behind, from the same repeat, largest first. JSON `blockers`.
+    public var blockers: [BlockerFigures]? = nil
 
     enum CodingKeys: String, CodingKey {
         case heldFraction = "held_fraction", switches, dropRequests = "drop_requests"
         case forcedSwitches = "forced_switches", acquisitions, contendedAcquisitions = "contended_acquisitions"
         case waitSeconds = "wait_s", maxWaitSeconds = "max_wait_s", waitingFraction = "waiting_fraction"
-        case concurrentAcquisitions = "concurrent_acquisitions"
+        case concurrentAcquisitions = "concurrent_acquisitions", waitsBehind = "waits_behind", blockers
+    }
+
+    /// Fills ``waitsBehind`` and ``blockers`` from a traced repeat, when it has a holder to wait
+    /// behind.
+    mutating func attribute(_ segment: RunTrace.Segment) {
+        guard segment.policy != .free, segment.recordings.count > 1 else { return }
+        let attribution = segment.waitAttribution
+        let names = Dictionary(attribution.threads.map { ($0.id, $0.name) }, uniquingKeysWith: { first, _ in first })
+        let lives = Dictionary(attribution.threads.map { ($0.id, $0.lifeNanoseconds) }, uniquingKeysWith: { first, _ in first })
+        waitsBehind = attribution.charges.map { charge in
+            WaitBehind(waiter: names[charge.waiter] ?? "thread-\(charge.waiter)",
+                       holder: charge.holder.map { names[$0] ?? "thread-\($0)" } ?? WaitAttribution.handoffName,
+                       seconds: Double(charge.nanoseconds) / 1e9,
+                       shareOfLife: Double(charge.nanoseconds) / Double(max(lives[charge.waiter] ?? 0, 1)))
+        }
+        let total = Double(max(attribution.totalWaitNanoseconds, 1))
+        blockers = attribution.blockers.map {
+            BlockerFigures(location: $0.location, seconds: Double($0.nanoseconds) / 1e9,
+                           share: Double($0.nanoseconds) / total, handoffs: $0.handoffs)
+        }
     }
 
     init(_ statistics: LockStatistics, wallNanoseconds: UInt64) {
@@ -63,6 +89,36 @@ public struct LockSummary: Sendable, Codable, Equatable {
         waitingFraction = Double(statistics.someoneWaitingNanoseconds) / Double(max(wallNanoseconds, 1))
         concurrentAcquisitions = statistics.concurrentAcquisitions
     }
+}
+
+/// Time one thread waited behind another: a cell of the wait matrix.
+public struct WaitBehind: Sendable, Codable, Equatable {
+    /// The waiting thread's name.
+    public var waiter: String
+    /// The holder's name, or `(handoff)` for the time nobody held the lock (the next holder
+    /// waking up).
+    public var holder: String
+    /// Seconds.
+    public var seconds: Double
+    /// `seconds` ÷ the waiter's life in the timed region.
+    public var shareOfLife: Double
+
+    enum CodingKeys: String, CodingKey {
+        case waiter, holder, seconds, shareOfLife = "share_of_life"
+    }
+}
+
+/// A location in code that held the lock while others waited.
+public struct BlockerFigures: Sendable, Codable, Equatable {
+    /// `file:line (text)` of a poll point, `name (hold)` of a native call that kept the lock,
+    /// `(interpreter glue)`, or `(handoff)`.
+    public var location: String
+    /// Seconds others spent waiting while a holder was there, summed over the waiters.
+    public var seconds: Double
+    /// `seconds` ÷ all the waiting in the row.
+    public var share: Double
+    /// Times a holder let the lock go from there to a waiting thread.
+    public var handoffs: Int
 }
 
 /// One row: a workload at one size, in one mode, on one thread count.

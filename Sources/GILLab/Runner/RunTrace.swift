@@ -18,6 +18,8 @@ public final class RunTrace: @unchecked Sendable {
         public var events: [LockEvent]
         /// Events past the per-thread limit, counted but not kept.
         public var dropped: Int
+        /// The interpreter it joined: 0 except under `per-interpreter`.
+        public var interpreter: Int = 0
     }
 
     /// One traced row.
@@ -35,6 +37,8 @@ public final class RunTrace: @unchecked Sendable {
         public var endNanoseconds: UInt64
         /// Each thread's events.
         public var recordings: [Thread]
+        /// The names of the locations the events refer to (``/GILLabLock/LockLocations``), by index.
+        public var locationNames: [String] = []
 
         /// "release ×2", for labels.
         public var label: String { "\(mode.rawValue) ×\(threads)" }
@@ -58,15 +62,22 @@ public final class RunTrace: @unchecked Sendable {
     /// Events past the per-thread limit, over every segment.
     public var droppedEvents: Int { segments.reduce(0) { $0 + $1.recordings.reduce(0) { $0 + $1.dropped } } }
 
+    /// The segment of the row with this mode and thread count, if it was traced.
+    public func segment(mode: Mode, threads: Int) -> Segment? {
+        segments.first { $0.mode == mode && $0.threads == threads }
+    }
+
     func append(row: Int, mode: Mode, threads: Int, policy: LockPolicy, start: UInt64, wall: UInt64,
-                recorder: LockEventRecorder) {
+                recorder: LockEventRecorder, locationNames: [String] = []) {
         // Threads made at once register in any order; worker-2 goes after worker-1 and before worker-10.
-        let recordings = recorder.threads.map { Thread(id: $0.id, name: $0.name, events: $0.events, dropped: $0.dropped) }
+        let recordings = recorder.threads.map {
+            Thread(id: $0.id, name: $0.name, events: $0.events, dropped: $0.dropped, interpreter: $0.interpreter)
+        }
             .sorted { $0.name.compare($1.name, options: .numeric) == .orderedAscending }
         let position = rows.firstIndex { $0 > row } ?? rows.count
         rows.insert(row, at: position)
         segments.insert(Segment(mode: mode, threads: threads, policy: policy, startNanoseconds: start,
-                                endNanoseconds: start + wall, recordings: recordings), at: position)
+                                endNanoseconds: start + wall, recordings: recordings, locationNames: locationNames), at: position)
     }
 }
 
@@ -93,6 +104,12 @@ public struct LockSpan: Sendable, Equatable {
 }
 
 extension RunTrace.Segment {
+    /// Each wait in the timed region charged to the holder and location it waited behind.
+    public var waitAttribution: WaitAttribution {
+        WaitAttribution(threads: recordings.map { ($0.id, $0.name, $0.interpreter, $0.events) },
+                        locationNames: locationNames, window: startNanoseconds..<endNanoseconds)
+    }
+
     /// Waits shorter than this are uncontended takes, a few dozen nanoseconds of bookkeeping;
     /// they are left out of spans and of the waiter count.
     public static let shortestWait: UInt64 = 1_000
@@ -125,6 +142,8 @@ extension RunTrace.Segment {
                 }
             case .threadStart, .threadExit:
                 close(at: event.nanoseconds)
+            case .location, .dropRequest:
+                break
             }
         }
         close(at: endNanoseconds)

@@ -104,6 +104,11 @@ public struct RunPlan: Sendable, Equatable {
     /// `gemm` under `release`: release dgemm only above this matrix order, as numpy releases
     /// only above 500 elements; `nil` releases always.
     public var releaseThreshold: Int? = nil
+    /// Record the first counted repeat of each row that runs its threads in this process, and
+    /// charge every wait to the holder and the code it waited behind (``RunResult/waits``):
+    /// what `gillab run --stats` and `gillab report` print. A trace passed to the runner does it
+    /// too.
+    public var attributeWaits = false
 
     /// Creates a plan; nothing is checked until ``Runner/run(_:trace:stop:progress:)``.
     public init(workload: WorkloadKind, size: Int? = nil, units: Int? = nil, threads: [Int] = [1, 2],
@@ -220,6 +225,7 @@ public enum Runner {
         let cores = MachineInfo.onlineCores
 
         let machine = MachineInfo.current()  // before the BLAS thread count is changed
+        let recording = trace ?? (plan.attributeWaits ? RunTrace() : nil)
         return try BLAS.withThreads(plan.blasThreads) { () throws(RunnerError) -> RunReport in
             // Round 0 is the warm-up; rounds 1...repeats are counted.
             var outcomes = Array(repeating: [TrialOutcome](), count: rows.count)
@@ -229,7 +235,7 @@ public enum Runner {
                 let row = rows[index]
                 var outcome: TrialOutcome
                 // The first counted repeat is the one traced.
-                let recorder = trace != nil && round == 1 ? LockEventRecorder(eventsPerThread: trace!.eventsPerThread) : nil
+                let recorder = recording != nil && round == 1 ? LockEventRecorder(eventsPerThread: recording!.eventsPerThread) : nil
                 do {
                     let lock = row.mode.lockConfiguration(plan.lock)
                     switch row.mode {
@@ -262,9 +268,10 @@ public enum Runner {
                 }
                 expected = outcome.checksum
                 if round > 0 { outcomes[index].append(outcome) }
-                if let trace, let recorder, !recorder.threads.isEmpty {
-                    trace.append(row: index, mode: row.mode, threads: row.threads, policy: row.mode.lockConfiguration(plan.lock).policy,
-                                 start: outcome.startNanoseconds, wall: outcome.wallNanoseconds, recorder: recorder)
+                if let recording, let recorder, !recorder.threads.isEmpty {
+                    recording.append(row: index, mode: row.mode, threads: row.threads, policy: row.mode.lockConfiguration(plan.lock).policy,
+                                     start: outcome.startNanoseconds, wall: outcome.wallNanoseconds, recorder: recorder,
+                                     locationNames: outcome.locationNames)
                 }
             }
             let completedRounds = max(wholeRounds - 1, 0)
@@ -292,12 +299,14 @@ public enum Runner {
                 let speedup = Summary(zip(serialWalls, outcomes[index]).map { $0 / Double($1.wallNanoseconds) }).median
                 // Cores bound only work that computes: I/O-bound threads mostly wait.
                 let computes = !plan.workload.isIOBound
+                var lock = LockSummary(median.lock, wallNanoseconds: median.wallNanoseconds)
+                if let segment = recording?.segment(mode: row.mode, threads: row.threads) { lock.attribute(segment) }
                 return RunResult(
                     workload: plan.workload.rawValue, size: plan.size, units: units, mode: row.mode,
                     threads: row.threads, policy: row.mode.lockConfiguration(plan.lock).policy, wall: walls, speedup: speedup,
                     efficiency: computes ? speedup / usable : nil,
                     amdahlSpeedup: computes ? 1 / (s + (1 - s) / usable) : nil,
-                    lock: LockSummary(median.lock, wallNanoseconds: median.wallNanoseconds),
+                    lock: lock,
                     checksum: hex(median.checksum), residentBytes: median.residentBytes,
                     perThread: median.perThread.enumerated().map { index, statistics in
                         ThreadFigures(name: index < median.threadNames.count ? median.threadNames[index] : "worker-\(index)", statistics)

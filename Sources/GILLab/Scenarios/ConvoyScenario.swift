@@ -314,7 +314,7 @@ public enum ConvoyScenario: Scenario {
                 }
                 return PyNone.shared
             }
-            do throws(PyError) { try interpreter.load(Programs.convoyRequest) } catch { failure = .workload(.python(error)) }
+            do throws(PyError) { try interpreter.load(Programs.convoyRequest, filename: "convoy-request.py") } catch { failure = .workload(.python(error)) }
             thread.release(reason: .exit)
             gate.arriveAndWait()
 
@@ -407,7 +407,7 @@ public enum ConvoyScenario: Scenario {
             let thread = lock.makeThreadState(name: "cpu-\(index)", interpreter: interpreter)
             thread.acquire()
             let interpreter = Interpreter(thread: thread)
-            let loaded = (try? interpreter.load(Programs.countdown)) != nil
+            let loaded = (try? interpreter.load(Programs.countdown, filename: "countdown.py")) != nil
             let chunk = interpreter.int(ConvoyPlan.cpuChunk)
             thread.release(reason: .exit)
             gate.arriveAndWait()

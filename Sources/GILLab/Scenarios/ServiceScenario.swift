@@ -201,7 +201,7 @@ final class ServiceHandler {
     /// Builds the handler; `thread` must hold the lock.
     init(on thread: ThreadState, discipline: CallDiscipline, size n: Int) throws(WorkloadError) {
         size = n
-        interpreter = try makeInterpreter(Programs.service, on: thread) {
+        interpreter = try makeInterpreter(Programs.service, filename: "service.py", on: thread) {
             registerMatrixNatives($0, dgemmDiscipline: discipline)
         }
         do throws(KernelError) {

@@ -69,7 +69,7 @@ struct SleepWorkload: Workload {
     init(microseconds: Int) { size = microseconds }
 
     func makeWorker(on thread: ThreadState, discipline: CallDiscipline) throws(WorkloadError) -> any WorkloadWorker {
-        SleepWorker(interpreter: try makeInterpreter(Programs.ioSleep, on: thread) { registerSleep($0, discipline: discipline) },
+        SleepWorker(interpreter: try makeInterpreter(Programs.ioSleep, filename: "io-sleep.py", on: thread) { registerSleep($0, discipline: discipline) },
                     microseconds: size)
     }
 }
@@ -135,7 +135,7 @@ final class EchoWorkload: Workload, @unchecked Sendable {
     func makeWorker(on thread: ThreadState, discipline: CallDiscipline) throws(WorkloadError) -> any WorkloadWorker {
         guard let port else { throw .io("io-echo: the echo server has been stopped") }
         let client = try EchoClient(port: port)
-        let interpreter = try makeInterpreter(Programs.ioEcho, on: thread) { interpreter in
+        let interpreter = try makeInterpreter(Programs.ioEcho, filename: "io-echo.py", on: thread) { interpreter in
             interpreter.register("echo", discipline: discipline, arity: 1...1) { thread, discipline, args throws(PyError) in
                 guard args[0].kind == .str else { throw PyError(.typeError, "echo() expected a str, got '\(args[0].typeName)'") }
                 // Copy the message out of the object under the lock; the round trip touches only
@@ -278,7 +278,7 @@ final class FileWorkload: Workload, @unchecked Sendable {
         guard directory != nil else { throw .io("io-file: the file has been removed") }
         let handle = try FileReader(path: path, blockSize: size)
         let blocks = blockCount
-        let interpreter = try makeInterpreter(Programs.ioFile, on: thread) { interpreter in
+        let interpreter = try makeInterpreter(Programs.ioFile, filename: "io-file.py", on: thread) { interpreter in
             interpreter.register("read_block", discipline: discipline, arity: 2...2) { thread, discipline, args throws(PyError) in
                 guard args[0].kind == .int, args[1].kind == .int else {
                     throw PyError(.typeError, "read_block() expected two ints")

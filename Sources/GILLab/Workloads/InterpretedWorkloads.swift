@@ -3,11 +3,12 @@
 // nothing an interpreter allocates crosses to another thread.
 
 /// Loads `source` into a new interpreter on `thread`, with `setup` registering natives first.
-func makeInterpreter(_ source: String, on thread: ThreadState,
-                             setup: (Interpreter) -> Void = { _ in }) throws(WorkloadError) -> Interpreter {
+/// `filename` is what its locations are called (`countdown.py:2 (while n > 0)`).
+func makeInterpreter(_ source: String, filename: String, on thread: ThreadState,
+                     setup: (Interpreter) -> Void = { _ in }) throws(WorkloadError) -> Interpreter {
     let interpreter = Interpreter(thread: thread)
     setup(interpreter)
-    do throws(PyError) { try interpreter.load(source) } catch { throw .python(error) }
+    do throws(PyError) { try interpreter.load(source, filename: filename) } catch { throw .python(error) }
     return interpreter
 }
 
@@ -62,7 +63,7 @@ struct ProgramWorkload: Workload {
 
     func makeWorker(on thread: ThreadState, discipline: CallDiscipline) throws(WorkloadError) -> any WorkloadWorker {
         let natives = self.natives
-        let interpreter = try makeInterpreter(source, on: thread) { natives($0, discipline) }
+        let interpreter = try makeInterpreter(source, filename: "\(name).py", on: thread) { natives($0, discipline) }
         let arguments = self.arguments
         return InterpretedWorker(interpreter: interpreter) { unit in arguments(interpreter, unit) }
     }
@@ -244,7 +245,7 @@ struct GemmWorkload: Workload {
                             on thread: ThreadState) throws(WorkloadError) -> any WorkloadWorker {
         let n = size
         let threshold = releaseThreshold
-        let interpreter = try makeInterpreter(kind == .gemmCall ? Programs.gemmCall : Programs.gemm, on: thread) {
+        let interpreter = try makeInterpreter(kind == .gemmCall ? Programs.gemmCall : Programs.gemm, filename: "\(kind.rawValue).py", on: thread) {
             registerMatrixNatives($0, dgemmDiscipline: discipline, releaseThreshold: threshold)
         }
         let c: Matrix

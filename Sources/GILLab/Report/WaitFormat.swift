@@ -1,0 +1,60 @@
+// `gillab run --stats` and `gillab report`: who waited behind whom, and behind which code.
+
+extension ReportRenderer {
+    /// The blockers listed per row: the largest, down to this many.
+    static let blockersShown = 5
+
+    /// For each row whose waits were attributed, the wait matrix (waiter × holder, seconds and
+    /// share of the waiter's life) and the locations others waited behind most:
+    ///
+    /// ```text
+    /// hold ×2: who waited behind whom (first counted repeat)
+    ///   waiter    behind     wait_s  of_life
+    ///   worker-1  worker-0   0.4871    49.2%
+    ///   …
+    ///   countdown.py:2 (while n > 0)  held while others waited 0.97 s (99.1%), 198 handoffs
+    /// ```
+    /// `nil` when no row has attributed waits.
+    public static func waits(_ results: [RunResult]) -> String? {
+        let sections = results.compactMap { r -> String? in
+            guard let matrix = r.lock.waitsBehind, let blockers = r.lock.blockers else { return nil }
+            var text = "\(r.mode.rawValue) ×\(r.threads): who waited behind whom (first counted repeat)\n"
+            if matrix.isEmpty { return text + "  nobody waited\n" }
+            let rows = matrix.map { [$0.waiter, $0.holder, fixed($0.seconds, 4), percent($0.shareOfLife)] }
+            text += alignedTable(header: ["waiter", "behind", "wait_s", "of_life"], rows: rows)
+                .split(separator: "\n", omittingEmptySubsequences: false)
+                .map { $0.isEmpty ? "" : "  " + $0 }.joined(separator: "\n")
+            for blocker in blockers.prefix(blockersShown) { text += "  " + line(blocker) + "\n" }
+            return text
+        }
+        return sections.isEmpty ? nil : sections.joined(separator: "\n")
+    }
+
+    /// `countdown.py:2 (while n > 0)  held while others waited 0.97 s (99.1%), 198 handoffs`
+    static func line(_ blocker: BlockerFigures) -> String {
+        let what = blocker.location == "(handoff)" ? "nobody held (the next holder waking up) while others waited"
+            : "held while others waited"
+        return "\(blocker.location)  \(what) \(seconds(blocker.seconds)) (\(percent(blocker.share))), "
+            + "\(blocker.handoffs) handoff\(blocker.handoffs == 1 ? "" : "s")"
+    }
+
+    /// Seconds with three significant digits, or milliseconds below one second.
+    static func seconds(_ value: Double) -> String {
+        value >= 1 ? fixed(value, 2) + " s" : value >= 1e-3 ? fixed(value * 1e3, 2) + " ms" : fixed(value * 1e6, 1) + " µs"
+    }
+
+    /// ``waits(_:)`` as Markdown: a wait matrix and a blockers table per row.
+    static func waitsMarkdown(_ results: [RunResult]) -> String? {
+        let sections = results.compactMap { r -> String? in
+            guard let matrix = r.lock.waitsBehind, let blockers = r.lock.blockers, !matrix.isEmpty else { return nil }
+            let cells = matrix.map { [$0.waiter, $0.holder, fixed($0.seconds, 4), percent($0.shareOfLife)] }
+            let places = blockers.prefix(blockersShown).map {
+                ["`\($0.location)`", fixed($0.seconds, 4), percent($0.share), "\($0.handoffs)"]
+            }
+            return "#### \(r.mode.rawValue) ×\(r.threads)\n\n"
+                + delimited(header: ["waiter", "behind", "wait_s", "of_life"], rows: cells, markdown: true) + "\n"
+                + delimited(header: ["location", "others_waited_s", "share", "handoffs"], rows: Array(places), markdown: true)
+        }
+        return sections.isEmpty ? nil : sections.joined(separator: "\n")
+    }
+}
