@@ -200,10 +200,9 @@ public final class Interpreter {
             guard native.arity.contains(arguments.count) else {
                 throw PyError(.typeError, "\(native.name)() takes \(Self.describe(native.arity)) arguments but \(arguments.count) were given")
             }
-            guard tracking else { return try native.body(thread, native.discipline, arguments) }
-            return try thread.at(location: location(of: native)) { () throws(PyError) in
-                try native.body(thread, native.discipline, arguments)
-            }
+            // The poll after the call names the caller's line again; no need to restore it here.
+            if tracking { thread.enter(location: location(of: native)) }
+            return try native.body(thread, native.discipline, arguments)
         default:
             throw PyError(.typeError, "'\(callee.typeName)' object is not callable")
         }

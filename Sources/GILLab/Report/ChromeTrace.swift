@@ -2,8 +2,12 @@ import Foundation
 
 // The Chrome Trace Event format (the "JSON Object Format" of the Trace Event Format document),
 // which Perfetto and chrome://tracing open. Each traced row is a process (`pid`), each thread a
-// track (`tid`); holding, waiting and released spans are complete events (`ph: "X"`), and the
-// number of waiters is a counter (`ph: "C"`). Times are microseconds from the row's start.
+// track (`tid`); holding, waiting and released spans are complete events (`ph: "X"`), a hold
+// carrying the location it held at longest in `args`, and the number of waiters is a counter
+// (`ph: "C"`). Each drop that let a waiter in is a flow arrow (`ph: "s"` inside the dropping
+// hold, `ph: "f"` binding to the taking hold, one `id` per pair), and each drop request an
+// instant on the asking thread's track (`ph: "i"`) naming the holder it asked. Times are
+// microseconds from the row's start.
 // Built as text rather than through JSONSerialization: a trace can hold millions of events.
 
 /// Writes a ``RunTrace`` as Chrome Trace Event JSON.
@@ -15,6 +19,7 @@ public enum ChromeTrace {
     public static func render(_ trace: RunTrace, report: RunReport) -> String {
         var out = "{\"traceEvents\":[\n"
         var first = true
+        var flowID = 0
         func emit(_ event: String) {
             if !first { out += ",\n" }
             first = false
@@ -30,12 +35,29 @@ public enum ChromeTrace {
                 String(format: "%.3f", Double(nanoseconds &- segment.startNanoseconds) / 1e3)
             }
             let spans = segment.recordings.map(segment.spans(of:))
+            let names = Dictionary(segment.recordings.map { ($0.id, $0.name) }, uniquingKeysWith: { first, _ in first })
+            func locationName(_ index: Int) -> String {
+                segment.locationNames.indices.contains(index) ? segment.locationNames[index] : LockLocations.glueName
+            }
             for (thread, threadSpans) in zip(segment.recordings, spans) {
                 emit(#"{"name":"thread_name","ph":"M","pid":\#(pid),"tid":\#(thread.id),"args":{"name":\#(quoted(thread.name))}}"#)
                 for span in threadSpans {
                     let duration = String(format: "%.3f", Double(span.end - span.start) / 1e3)
-                    emit(#"{"name":"\#(name(of: span.kind))","cat":"lock","ph":"X","pid":\#(pid),"tid":\#(thread.id),"ts":\#(microseconds(span.start)),"dur":\#(duration)}"#)
+                    let args = span.location.map { #","args":{"location":\#(quoted(locationName($0)))}"# } ?? ""
+                    emit(#"{"name":"\#(name(of: span.kind))","cat":"lock","ph":"X","pid":\#(pid),"tid":\#(thread.id),"ts":\#(microseconds(span.start)),"dur":\#(duration)\#(args)}"#)
                 }
+                for event in thread.events {
+                    guard case .dropRequest(let holder) = event.kind,
+                          (segment.startNanoseconds..<segment.endNanoseconds).contains(event.nanoseconds) else { continue }
+                    let asked = quoted(names[holder] ?? "thread-\(holder)")
+                    emit(#"{"name":"drop request","cat":"lock","ph":"i","s":"t","pid":\#(pid),"tid":\#(thread.id),"ts":\#(microseconds(event.nanoseconds)),"args":{"asked":\#(asked),"by":\#(quoted(thread.name))}}"#)
+                }
+            }
+            for handoff in segment.handoffs() where handoff.dropped > segment.startNanoseconds {
+                flowID += 1
+                // The start sits a nanosecond inside the dropping hold, so that it binds to it.
+                emit(#"{"name":"handoff","cat":"handoff","ph":"s","id":\#(flowID),"pid":\#(pid),"tid":\#(handoff.from),"ts":\#(microseconds(handoff.dropped - 1))}"#)
+                emit(#"{"name":"handoff","cat":"handoff","ph":"f","bp":"e","id":\#(flowID),"pid":\#(pid),"tid":\#(handoff.to),"ts":\#(microseconds(handoff.taken))}"#)
             }
             for step in segment.waiterSteps(spans) {
                 emit(#"{"name":"waiters","ph":"C","pid":\#(pid),"tid":0,"ts":\#(microseconds(step.nanoseconds)),"args":{"waiters":\#(step.waiters)}}"#)

@@ -101,6 +101,21 @@ public struct LockSpan: Sendable, Equatable {
     public var start: UInt64
     /// When it ended, in monotonic nanoseconds.
     public var end: UInt64
+    /// For a hold: the location (an index into the segment's ``RunTrace/Segment/locationNames``)
+    /// the thread held at longest during it; `nil` for other spans.
+    public var location: Int? = nil
+}
+
+/// A drop of the lock that let a waiting thread take it: the arrow a timeline draws.
+public struct LockHandoff: Sendable, Equatable {
+    /// The thread that let go (its ``/GILLabLock/ThreadState/id``), and when.
+    public var from: Int
+    /// When it let go.
+    public var dropped: UInt64
+    /// The thread that had been waiting and took the lock next.
+    public var to: Int
+    /// When it took it.
+    public var taken: UInt64
 }
 
 extension RunTrace.Segment {
@@ -118,12 +133,21 @@ extension RunTrace.Segment {
     public func spans(of thread: RunTrace.Thread) -> [LockSpan] {
         var spans: [LockSpan] = []
         var open: (kind: LockSpan.Kind, start: UInt64)?
+        // Where the thread is, since when, and how long each location has held in the open hold.
+        var location = LockLocations.glue, locationSince: UInt64 = 0
+        var heldAt: [Int: UInt64] = [:]
         func close(at time: UInt64) {
             guard let (kind, start) = open else { return }
             open = nil
             let from = max(start, startNanoseconds), to = min(time, endNanoseconds)
+            var longest: Int?
+            if kind == .hold {
+                heldAt[location, default: 0] += time &- max(locationSince, start)
+                longest = heldAt.max { $0.value != $1.value ? $0.value < $1.value : $0.key > $1.key }?.key
+                heldAt = [:]
+            }
             guard to > from, kind != .wait || time - start >= Self.shortestWait else { return }
-            spans.append(LockSpan(kind: kind, start: from, end: to))
+            spans.append(LockSpan(kind: kind, start: from, end: to, location: longest))
         }
         for event in thread.events {
             switch event.kind {
@@ -133,6 +157,7 @@ extension RunTrace.Segment {
             case .acquired:
                 close(at: event.nanoseconds)
                 open = (.hold, event.nanoseconds)
+                locationSince = event.nanoseconds
             case .released(let reason):
                 close(at: event.nanoseconds)
                 switch reason {
@@ -142,12 +167,59 @@ extension RunTrace.Segment {
                 }
             case .threadStart, .threadExit:
                 close(at: event.nanoseconds)
-            case .location, .dropRequest:
+            case .location(let index):
+                if let (kind, start) = open, kind == .hold {
+                    heldAt[location, default: 0] += event.nanoseconds &- max(locationSince, start)
+                }
+                location = index
+                locationSince = event.nanoseconds
+            case .dropRequest:
                 break
             }
         }
         close(at: endNanoseconds)
         return spans
+    }
+
+    /// The drops that handed the lock to a waiting thread, in the timed region: for each take
+    /// after a wait, the last drop by another thread of the same interpreter between the
+    /// waiter's asking and its taking.
+    public func handoffs() -> [LockHandoff] {
+        // Every drop, by interpreter, in time order.
+        var drops: [Int: [(time: UInt64, thread: Int)]] = [:]
+        for thread in recordings {
+            for event in thread.events {
+                if case .released = event.kind { drops[thread.interpreter, default: []].append((event.nanoseconds, thread.id)) }
+            }
+        }
+        for key in drops.keys { drops[key]!.sort { $0.time < $1.time } }
+        var handoffs: [LockHandoff] = []
+        for thread in recordings {
+            let candidates = drops[thread.interpreter] ?? []
+            var asked: UInt64?
+            for event in thread.events {
+                switch event.kind {
+                case .wants: asked = event.nanoseconds
+                case .acquired:
+                    defer { asked = nil }
+                    guard let since = asked, event.nanoseconds - since >= Self.shortestWait,
+                          event.nanoseconds >= startNanoseconds, event.nanoseconds <= endNanoseconds else { continue }
+                    // The last drop at or before the take (binary search), stepping back past this thread's own.
+                    var low = 0, high = candidates.count
+                    while low < high {
+                        let middle = (low + high) / 2
+                        if candidates[middle].time <= event.nanoseconds { low = middle + 1 } else { high = middle }
+                    }
+                    var index = low - 1
+                    while index >= 0 && candidates[index].thread == thread.id { index -= 1 }
+                    guard index >= 0, candidates[index].time >= since else { continue }
+                    handoffs.append(LockHandoff(from: candidates[index].thread, dropped: candidates[index].time,
+                                                to: thread.id, taken: event.nanoseconds))
+                default: break
+                }
+            }
+        }
+        return handoffs.sorted { $0.taken < $1.taken }
     }
 
     /// The number of threads waiting, as (time, count) steps over the timed region, from every

@@ -51,6 +51,79 @@ extension OpenBLASProcessWide {
             #expect(slices.contains { $0["pid"] as? Int == releasePid && $0["name"] as? String == "released (kernel)" })
         }
 
+        /// countdown on 2 threads holding, with a 1 ms interval: many forced switches.
+        static func countdownRun() throws -> (RunReport, RunTrace) {
+            let trace = RunTrace()
+            var plan = RunPlan(workload: .countdown, size: 60_000, units: 4, threads: [2], modes: [.hold], repeats: 1,
+                               lock: try LockConfiguration(switchInterval: .milliseconds(1)))
+            plan.attributeWaits = true
+            return (try Runner.run(plan, trace: trace), trace)
+        }
+
+        @Test("handoff arrows pair up, each from a drop to a later take on another thread; drop requests name the holder; holds name a location")
+        func handoffArrows() throws {
+            let (report, trace) = try Self.countdownRun()
+            let text = ChromeTrace.render(trace, report: report)
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+            let events = try #require(object["traceEvents"] as? [[String: Any]])
+            let pid = 1 + trace.segments.firstIndex { $0.mode == .hold && $0.threads == 2 }!
+            let holds = events.filter { $0["ph"] as? String == "X" && $0["name"] as? String == "hold" && $0["pid"] as? Int == pid }
+            func holdContaining(_ ts: Double, tid: Int) -> [String: Any]? {
+                holds.first { $0["tid"] as? Int == tid && ($0["ts"] as! Double) - 0.0015 <= ts
+                    && ts <= ($0["ts"] as! Double) + ($0["dur"] as! Double) + 0.0015 }
+            }
+            let starts = events.filter { $0["ph"] as? String == "s" }, finishes = events.filter { $0["ph"] as? String == "f" }
+            #expect(!starts.isEmpty, "no handoff arrows")
+            #expect(starts.count == finishes.count)
+            let finishByID = Dictionary(finishes.map { ($0["id"] as! Int, $0) }, uniquingKeysWith: { first, _ in first })
+            #expect(finishByID.count == finishes.count, "flow ids repeat")
+            for start in starts {
+                let id = try #require(start["id"] as? Int)
+                let finish = try #require(finishByID[id], "arrow \(id) has no end")
+                #expect(start["tid"] as? Int != finish["tid"] as? Int, "arrow \(id) stays on one thread")
+                let from = start["ts"] as! Double, to = finish["ts"] as! Double
+                #expect(from <= to, "arrow \(id) goes back in time")
+                #expect(finish["bp"] as? String == "e")
+                // It leaves from inside a hold that ends at the drop, and lands on a hold that starts at the take.
+                let dropping = try #require(holdContaining(from, tid: start["tid"] as! Int), "arrow \(id) starts outside a hold")
+                #expect(abs((dropping["ts"] as! Double) + (dropping["dur"] as! Double) - from) <= 0.0025)
+                let taking = try #require(holds.first { $0["tid"] as? Int == finish["tid"] as? Int && abs(($0["ts"] as! Double) - to) <= 0.0015 },
+                                          "arrow \(id) lands outside a hold")
+                #expect(taking["args"] != nil)
+            }
+            #expect(holds.allSatisfy { ($0["args"] as? [String: Any])?["location"] is String })
+            #expect(holds.contains { ($0["args"] as? [String: Any])?["location"] as? String == "countdown.py:2 (while n > 0:)" })
+            let requests = events.filter { $0["ph"] as? String == "i" && $0["name"] as? String == "drop request" }
+            #expect(!requests.isEmpty)
+            for request in requests {
+                let args = try #require(request["args"] as? [String: String])
+                #expect(["worker-0", "worker-1"].contains(args["asked"]) && args["asked"] != args["by"])
+            }
+        }
+
+        @Test("run with waits attributed: the JSON's lock.waits_behind and lock.blockers, the text's wait matrix")
+        func attributedWaits() throws {
+            let (report, _) = try Self.countdownRun()
+            let row = try #require(report.results.first)
+            let matrix = try #require(row.lock.waitsBehind)
+            let blockers = try #require(row.lock.blockers)
+            #expect(Set(matrix.map(\.waiter)) == ["worker-0", "worker-1"])
+            #expect(matrix.allSatisfy { $0.waiter != $0.holder && $0.seconds > 0 && $0.shareOfLife > 0 && $0.shareOfLife <= 1 })
+            #expect(blockers.first?.location == "countdown.py:2 (while n > 0:)")
+            #expect(abs(blockers.reduce(0) { $0 + $1.share } - 1) < 1e-9)
+            let matrixTotal = matrix.reduce(0) { $0 + $1.seconds }, blockersTotal = blockers.reduce(0) { $0 + $1.seconds }
+            #expect(abs(matrixTotal - blockersTotal) < 1e-6)
+            let json = ReportRenderer.json(report)
+            #expect(json.contains("\"waits_behind\"") && json.contains("\"blockers\"") && json.contains("\"share_of_life\""))
+            let text = try #require(ReportRenderer.waits(report.results))
+            #expect(text.contains("hold ×2: who waited behind whom"))
+            #expect(text.contains("countdown.py:2 (while n > 0:)  held while others waited"))
+            // serial and free rows, and runs without attribution, have none.
+            let plain = try Runner.run(RunPlan(workload: .countdown, size: 20_000, units: 2, threads: [1, 2], modes: [.serial, .hold], repeats: 1))
+            #expect(plain.results.allSatisfy { $0.lock.waitsBehind == nil })
+            #expect(ReportRenderer.waits(plain.results) == nil)
+        }
+
         @Test("the SVG charts are well-formed XML with axes, labels and a legend")
         func charts() throws {
             let (report, trace) = try Self.tracedRun()

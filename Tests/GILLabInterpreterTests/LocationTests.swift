@@ -1,0 +1,83 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Testing
+@testable import GILLabLock
+@testable import GILLabInterpreter
+import GILLabTestSupport
+
+/// What the interpreter reports as its location: the line of each poll point, a native call
+/// that keeps the lock, and the glue once it is back in Swift. Counts and names only; no timing
+/// is asserted but the share of one measured wait.
+@Suite("Locations for wait attribution")
+struct LocationTests {
+    @Test("poll points name file:line (text); a loop's jump is its header's line; RESUME is the def's")
+    func names() throws {
+        let recorder = LockEventRecorder()
+        let lock = InterpreterLock(eventHook: recorder)
+        let thread = lock.makeThreadState(name: "a")
+        thread.acquire()
+        let interpreter = Interpreter(thread: thread)
+        interpreter.register("kernel", arity: 0...0) { thread, _, _ throws(PyError) in
+            #expect(lock.locations.name(of: thread.currentLocation) == "kernel (hold)")
+            return PyNone.shared
+        }
+        try interpreter.load("def spin(n):\n    while n > 0:\n        n -= 1\n    kernel()\n    return n\n", filename: "spin.py")
+        _ = try interpreter.call("spin", [interpreter.int(3)])
+        #expect(thread.currentLocation == LockLocations.glue, "back in Swift: the glue")
+        thread.release()
+        thread.detach()
+        let visited = recorder.threads[0].events.compactMap { event -> String? in
+            if case .location(let index) = event.kind { return lock.locations.name(of: index) }
+            return nil
+        }
+        #expect(visited == ["spin.py (module)", LockLocations.glueName, "spin.py:1 (def spin(n):)", "spin.py:2 (while n > 0:)",
+                            "kernel (hold)", "spin.py:4 (kernel())", LockLocations.glueName])
+    }
+
+    @Test("without an event hook nothing is named")
+    func untracked() throws {
+        let lock = InterpreterLock()
+        let thread = lock.makeThreadState()
+        thread.acquire()
+        let interpreter = Interpreter(thread: thread)
+        try interpreter.load("def f(n):\n    while n > 0:\n        n -= 1\n    return n\n", filename: "f.py")
+        _ = try interpreter.call("f", [interpreter.int(10)])
+        #expect(lock.locations.all == [LockLocations.glueName])
+        thread.release()
+        thread.detach()
+    }
+
+    /// A runs a Python loop with a switch interval far longer than the loop, so it keeps the
+    /// lock throughout; B waits all of it. B's wait is charged to A at the loop's line.
+    @Test("a scripted 2-thread run: B's wait is charged to A at the function's line, within 5%")
+    func chargedToTheLine() throws {
+        let recorder = LockEventRecorder()
+        let lock = InterpreterLock(configuration: try LockConfiguration(switchInterval: .seconds(1)), eventHook: recorder)
+        let a = lock.makeThreadState(name: "a")
+        a.acquire()
+        let interpreter = Interpreter(thread: a)
+        try interpreter.load("def spin(n):\n    while n > 0:\n        n -= 1\n    return n\n", filename: "spin.py")
+        let waited = Collector<UInt64>()
+        let b = NativeThread {
+            let b = lock.makeThreadState(name: "b")
+            b.acquire()
+            b.release()
+            b.detach()
+            waited.append(b.statistics.totalWaitNanoseconds)
+        }
+        while lock.state.waitingCount == 0 { sched_yield() }
+        _ = try interpreter.call("spin", [interpreter.int(20_000)])
+        a.release()
+        b.join()
+        a.detach()
+
+        let attribution = WaitAttribution(recorder, locations: lock.locations)
+        let wait = try #require(waited.all.first)
+        let line = try #require(attribution.blockers.first { $0.location == "spin.py:2 (while n > 0:)" })
+        #expect(attribution.blockers.first?.location == line.location)
+        #expect(Double(line.nanoseconds) >= 0.95 * Double(wait), "\(line.nanoseconds) ns at the line of \(wait) ns waited")
+        let ids = Dictionary(attribution.threads.map { ($0.name, $0.id) }, uniquingKeysWith: { first, _ in first })
+        #expect(attribution.chargedNanoseconds(waiter: ids["b"]!) == wait)
+    }
+}
