@@ -68,6 +68,8 @@ public struct WaitAttribution: Sendable, Equatable {
     public var charges: [Charge]
     /// The locations others waited behind, largest first.
     public var blockers: [Blocker]
+    /// Per waiter, the locations it waited behind, largest first (their `handoffs` are 0).
+    private var blockersByWaiter: [Int: [Blocker]]
 
     /// All the time threads spent waiting, summed.
     public var totalWaitNanoseconds: UInt64 { threads.reduce(0) { $0 + $1.waitNanoseconds } }
@@ -104,13 +106,24 @@ public struct WaitAttribution: Sendable, Equatable {
         charges = totals.charges.filter { $0.value > 0 }
             .map { Charge(waiter: $0.key.waiter, holder: $0.key.holder, nanoseconds: $0.value) }
             .sorted(by: Self.largestFirst)
+        func name(_ key: Int) -> String {
+            key == Self.handoffLocation ? Self.handoffName
+                : locationNames.indices.contains(key) ? locationNames[key] : "location \(key)"
+        }
         blockers = totals.byLocation.filter { $0.value.nanoseconds > 0 || $0.value.handoffs > 0 }
-            .map { key, value in
-                let name = key == Self.handoffLocation ? Self.handoffName
-                    : locationNames.indices.contains(key) ? locationNames[key] : "location \(key)"
-                return Blocker(location: name, nanoseconds: value.nanoseconds, handoffs: value.handoffs)
-            }
+            .map { key, value in Blocker(location: name(key), nanoseconds: value.nanoseconds, handoffs: value.handoffs) }
             .sorted(by: Self.largestFirst)
+        var byWaiter: [Int: [Blocker]] = [:]
+        for (key, nanoseconds) in totals.byWaiterLocation where nanoseconds > 0 {
+            byWaiter[key.waiter, default: []].append(Blocker(location: name(key.location), nanoseconds: nanoseconds, handoffs: 0))
+        }
+        blockersByWaiter = byWaiter.mapValues { $0.sorted(by: Self.largestFirst) }
+    }
+
+    /// The locations `waiter` waited behind, largest first; their `handoffs` are 0, since a
+    /// drop is not made for one waiter.
+    public func blockers(waitedBy waiter: Int) -> [Blocker] {
+        blockersByWaiter[waiter] ?? []
     }
 
     /// The time `waiter` spent behind `holder` (`nil`: the handoff).
@@ -138,7 +151,13 @@ public struct WaitAttribution: Sendable, Equatable {
         var holder: Int?
     }
 
+    private struct WaiterAt: Hashable {
+        var waiter: Int
+        var location: Int
+    }
+
     private struct Totals {
+        var byWaiterLocation: [WaiterAt: UInt64] = [:]
         var charges: [Pair: UInt64] = [:]
         var waits: [Int: UInt64] = [:]
         var byLocation: [Int: (nanoseconds: UInt64, handoffs: Int)] = [:]
@@ -208,6 +227,7 @@ public struct WaitAttribution: Sendable, Equatable {
                     totals.charges[Pair(waiter: threads[waiter].id, holder: holderID), default: 0] += span
                     totals.waits[threads[waiter].id, default: 0] += span
                     totals.byLocation[key, default: (0, 0)].nanoseconds += span
+                    totals.byWaiterLocation[WaiterAt(waiter: threads[waiter].id, location: key), default: 0] += span
                 }
             }
             last = max(last, to)

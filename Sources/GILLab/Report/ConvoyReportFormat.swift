@@ -50,6 +50,15 @@ extension Verdict {
         return lines
     }
 
+    /// For each row, the two locations the I/O thread waited behind most.
+    public static func convoyWaitedBehind(_ report: ConvoyReport) -> [String] {
+        report.results.compactMap { r in
+            guard !r.ioWaitedBehind.isEmpty else { return nil }
+            let top = r.ioWaitedBehind.prefix(2).map { "\($0.location) \(ReportRenderer.seconds($0.seconds)) (\(ReportRenderer.percent($0.share)))" }
+            return "\(r.policy.rawValue), \(counted(r.cpuThreads, "CPU thread")): the I/O thread waited behind " + top.joined(separator: ", then ")
+        }
+    }
+
     /// Which threads share a lock under `per-interpreter`: thread i, the I/O threads first, is
     /// in interpreter i mod K.
     private static func perInterpreterMeaning(_ config: ConvoySettings, cpuThreads: Int) -> String {

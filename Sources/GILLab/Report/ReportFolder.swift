@@ -85,6 +85,15 @@ public enum ReportFolder {
         text += "`held` is the share of wall time the lock was held; `waiting`, the share during which at least one "
         text += "thread waited for it (what gil_load reports). Per thread: time holding, waiting, and neither (released).\n\n"
         text += ReportRenderer.loadMarkdown(report.results) + "\n"
+        if let waits = ReportRenderer.waitsMarkdown(report.results) {
+            text += "## Who waited behind whom\n\n"
+            text += "From the first counted repeat of each row: every moment of every wait charged to the thread that held "
+            text += "the lock then, and to where that holder was (the line of its last poll point, a native call that kept "
+            text += "the lock, or the interpreter's glue). `(handoff)` is time nobody held it: the next holder waking up. "
+            text += "`of_life` is the share of the waiter's time in the row; `handoffs`, how often a holder let the lock go "
+            text += "from there to a waiting thread.\n\n"
+            text += waits + "\n"
+        }
         if !timelines.isEmpty {
             text += "## Who held the lock\n\n"
             text += "The first \(SVGChart.format(timelineMilliseconds)) ms of the first counted repeat of each row: "

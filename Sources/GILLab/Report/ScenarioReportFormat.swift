@@ -49,7 +49,7 @@ extension ConvoyReport {
     /// The verdicts for the fewest CPU threads beside the I/O thread.
     public var verdicts: [String] {
         guard let count = Set(results.map(\.cpuThreads)).subtracting([0]).min() else { return [] }
-        return Verdict.convoy(self, cpuThreads: count)
+        return Verdict.convoy(self, cpuThreads: count) + Verdict.convoyWaitedBehind(self)
     }
 }
 

@@ -127,13 +127,17 @@ public struct ConvoyResult: Sendable, Codable, Equatable {
     public var lock: LockStatistics
     /// Whether some round hit the time limit before its samples were done.
     public var truncated: Bool
+    /// What the I/O threads waited behind, summed over rounds (warm-up included), largest first:
+    /// the CPU threads' loop line, a native call, the glue, or the handoff. `handoffs` is 0.
+    /// Empty under `free`, which has no holder.
+    public var ioWaitedBehind: [BlockerFigures] = []
 
     enum CodingKeys: String, CodingKey {
         case policy, cpuThreads = "cpu_threads", samples, latencyMicroseconds = "latency_us"
         case lockWaitMicroseconds = "lock_wait_us"
         case cpuIterationsPerSecond = "cpu_iterations_per_s", cpuThroughputVersusNewGIL = "cpu_throughput_vs_new_gil"
         case cpuThroughputVersusAlone = "cpu_throughput_vs_alone", cpuMaxWaitMicroseconds = "cpu_max_wait_us"
-        case ioRequestsPerSecond = "io_requests_per_s", lock, truncated
+        case ioRequestsPerSecond = "io_requests_per_s", lock, truncated, ioWaitedBehind = "io_waited_behind"
     }
 }
 
@@ -265,13 +269,25 @@ public enum ConvoyScenario: Scenario {
             cpuMaxWaitMicroseconds: cpuThreads == 0 ? nil : microseconds(rounds.map(\.cpuMaxWaitNanoseconds).max() ?? 0),
             ioRequestsPerSecond: Summary(rounds.map(\.ioRequestsPerSecond)).median,
             lock: rounds.reduce(LockStatistics()) { $0.adding($1.lock) },
-            truncated: rounds.contains(where: \.truncated))
+            truncated: rounds.contains(where: \.truncated),
+            ioWaitedBehind: Self.pooledBlockers(rounds.map(\.ioWaitedBehind)))
+    }
+
+    /// Sums each location's time over rounds; shares are of the I/O threads' whole wait.
+    private static func pooledBlockers(_ rounds: [[String: UInt64]]) -> [BlockerFigures] {
+        var total: [String: UInt64] = [:]
+        for round in rounds { total.merge(round, uniquingKeysWith: +) }
+        let all = Double(max(total.values.reduce(0, +), 1))
+        return total.map { BlockerFigures(location: $0.key, seconds: Double($0.value) / 1e9, share: Double($0.value) / all, handoffs: 0) }
+            .sorted { $0.seconds != $1.seconds ? $0.seconds > $1.seconds : $0.location < $1.location }
     }
 
     /// One configuration, once: the I/O threads and `cpuThreads` CPU threads on one fresh lock.
     static func runOnce(_ plan: ConvoyPlan, lock configuration: LockConfiguration,
                         cpuThreads: Int) throws(RunnerError) -> ConvoyRound {
-        let lock = InterpreterLock(configuration: configuration)
+        // Recorded, so that what the I/O threads waited behind can be named.
+        let recorder = LockEventRecorder()
+        let lock = InterpreterLock(configuration: configuration, eventHook: recorder)
         let gate = StartGate()
         let stop = StopFlag()
         let ioLeft = Atomic<Int>(plan.ioThreads)
@@ -374,10 +390,18 @@ public enum ConvoyScenario: Scenario {
         }
         guard let pooled else { throw .failed("the I/O threads reported nothing") }
         let cpu = cpuResults.withLock { $0 }
+        var waitedBehind: [String: UInt64] = [:]
+        if configuration.policy != .free {
+            let attribution = WaitAttribution(recorder, locations: lock.locations)
+            for thread in recorder.threads where thread.name.hasPrefix("io") {
+                for blocker in attribution.blockers(waitedBy: thread.id) { waitedBehind[blocker.location, default: 0] += blocker.nanoseconds }
+            }
+        }
         return ConvoyRound(
             latencies: pooled.latencies, lockWaits: pooled.lockWaits, cpuIterationsPerSecond: cpu.reduce(0) { $0 + $1.iterationsPerSecond },
             cpuAloneIterationsPerSecond: 0, cpuMaxWaitNanoseconds: cpu.map(\.maxWaitNanoseconds).max() ?? 0,
-            ioRequestsPerSecond: pooled.requestsPerSecond, lock: lock.statistics, truncated: pooled.truncated)
+            ioRequestsPerSecond: pooled.requestsPerSecond, lock: lock.statistics, truncated: pooled.truncated,
+            ioWaitedBehind: waitedBehind)
     }
 
     /// The CPU threads alone on a fresh lock of the same configuration, for
@@ -455,4 +479,6 @@ struct ConvoyRound: Sendable {
     var ioRequestsPerSecond: Double
     var lock: LockStatistics
     var truncated: Bool
+    /// Nanoseconds the I/O threads waited behind each location.
+    var ioWaitedBehind: [String: UInt64] = [:]
 }
