@@ -1,10 +1,13 @@
 import Foundation
 
 /// The folder `gillab report` writes: `report.md` with the tables and verdicts, the SVG charts it
-/// shows, the Chrome trace and the JSON report, side by side.
+/// shows, `report.html` (the same on one self-contained page), the Chrome trace and the JSON
+/// report, side by side.
 public enum ReportFolder {
     /// The report itself: tables, verdicts and the charts, in Markdown.
     public static let markdownName = "report.md"
+    /// The same as one self-contained HTML page (``HTMLReport``): charts inline, nothing fetched.
+    public static let htmlName = "report.html"
     /// The run's JSON report.
     public static let resultsName = "results.json"
     /// The Chrome trace of the lock.
@@ -41,6 +44,8 @@ public enum ReportFolder {
         }
         files.insert((markdownName, markdown(report, timelines: charted, command: command,
                                              timelineMilliseconds: timelineMilliseconds)), at: 0)
+        files.insert((htmlName, HTMLReport.render(report, trace: trace, command: command,
+                                                  timelineMilliseconds: timelineMilliseconds)), at: 1)
         for (name, text) in files {
             try Data(text.utf8).write(to: directory.appendingPathComponent(name))
         }
