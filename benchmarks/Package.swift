@@ -18,6 +18,7 @@ let package = Package(
         benchmark("Lock"),
         benchmark("Interpreter"),
         benchmark("LockEvents"),
+        benchmark("Attribution"),
     ]
 )
 

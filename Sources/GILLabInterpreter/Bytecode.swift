@@ -221,9 +221,10 @@ final class CodeObject {
     let lines: [Int]
     /// The file and source the code came from.
     let origin: CodeOrigin
-    /// Each instruction's location in the lock's ``LockLocations``, made on first use, when
-    /// the thread's lock records events (see `Interpreter.locate(_:)`).
-    var locations: [Int] = []
+    /// Each instruction's location in the lock's `LockLocations`, one per instruction, when the
+    /// thread's lock records events (made by `Interpreter.locate`); `nil` otherwise. A raw
+    /// buffer, so that a poll point reads it with no bounds check or retain.
+    var locations: UnsafeMutablePointer<Int>?
 
     init(name: String, parameterCount: Int, localNames: [String], instructions: [Instruction],
          constants: [PyObject], names: [String], globalNames: @escaping () -> [String],
@@ -255,6 +256,7 @@ final class CodeObject {
         quickened.deinitialize(count: instructions.count)
         quickened.deallocate()
         constantRefs.deallocate()
+        locations?.deallocate()
     }
 
     /// The listing of the instructions as quickening has left them (`dis.dis(adaptive=True)`):

@@ -100,12 +100,14 @@ public final class Interpreter {
     /// Names each instruction's line in the lock's locations, for `code` and the functions it
     /// defines.
     private func locate(_ code: CodeObject, _ byLine: inout [Int: Int]) {
-        code.locations = code.lines.map { line in
-            if let index = byLine[line] { return index }
-            let index = thread.lock.locations.index(of: code.origin.locationName(line: line))
+        let table = UnsafeMutablePointer<Int>.allocate(capacity: max(code.lines.count, 1))
+        for (at, line) in code.lines.enumerated() {
+            let index = byLine[line] ?? thread.lock.locations.index(of: code.origin.locationName(line: line))
             byLine[line] = index
-            return index
+            (table + at).initialize(to: index)
         }
+        code.locations?.deallocate()
+        code.locations = table
         for case let function as PyFunction in code.constants { locate(function.code, &byLine) }
     }
 
@@ -244,8 +246,16 @@ public final class Interpreter {
         let ticking = self.ticking
         let ticks = code.python27Ticks
         let counter = self.counter
-        let tracking = self.tracking
-        let locations = tracking ? code.locations : []
+        // Wait attribution: at each poll point, the line's location, told to the thread only
+        // when it differs from the last one this frame told (a register compare per poll). A call
+        // may move the thread elsewhere, so after one the next poll tells it again.
+        let locations = tracking ? code.locations : nil
+        var told = -1
+        @inline(__always) func enterLocation(_ at: Int) {
+            guard let locations, locations[at] != told else { return }
+            told = locations[at]
+            thread.enter(location: told)
+        }
         let (trueRef, falseRef) = (Ref.passUnretained(PyBool.true as PyObject), Ref.passUnretained(PyBool.false as PyObject))
         var pc = 0
 
@@ -315,7 +325,7 @@ public final class Interpreter {
                 pc &+= 1
                 switch instruction {
                 case .resume:
-                    if tracking { thread.enter(location: locations[at]) }
+                    enterLocation(at)
                     if !ticking { thread.checkpoint() }  // 3.11's RESUME: CHECK_EVAL_BREAKER on entry
                 case .loadConst(let index):
                     loadConst(index)
@@ -465,7 +475,7 @@ public final class Interpreter {
                     pc = target
                 case .jumpBackward(let target):
                     pc = target
-                    if tracking { thread.enter(location: locations[at]) }
+                    enterLocation(at)
                     if !ticking { thread.checkpoint() }  // 3.11's JUMP_BACKWARD: JUMPBY, CHECK_EVAL_BREAKER
                 case .popJumpIfFalse(let target):
                     if !popTruth(jumping: true) { pc = target }
@@ -562,6 +572,7 @@ public final class Interpreter {
                         sp -= count
                         for index in 0..<count { callee.locals[index] = (sp + index).move() }
                         replace(1, with: try run(callee))
+                        told = -1  // the callee told the thread its own lines
                     } else {
                         let result = try invoke(callee.object, moveArguments(count))
                         replace(1, with: counter.adopt(result))
@@ -570,7 +581,8 @@ public final class Interpreter {
                         // before the next instruction. A Python callee was polled at its RESUME,
                         // as in 3.11, which runs it in the same eval loop and does not poll on
                         // its return.
-                        if tracking { thread.enter(location: locations[at]) }
+                        told = -1
+                        enterLocation(at)
                         if !ticking { thread.checkpoint() }
                     }
                 case .callMethod(let name, let count):

@@ -180,6 +180,22 @@ struct CLITests {
         let unknownText = String(decoding: unknownErrors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         #expect(unknown.terminationStatus == 64)
         #expect(unknownText.hasPrefix("gillab: error: unknown command 'frobnicate'; the commands are showcase, run,"), "\(unknownText)")
+
+        // --stats prints who waited behind whom, naming the program's line.
+        let stats = Process()
+        stats.executableURL = binary
+        stats.arguments = ["run", "--workload", "countdown", "--size", "40000", "--units", "4", "--threads", "2",
+                           "--modes", "hold", "--repeat", "1", "--switch-interval", "1ms", "--stats", "--quiet"]
+        let statsOutput = Pipe()
+        stats.standardOutput = statsOutput
+        stats.standardError = Pipe()
+        try stats.run()
+        let statsText = String(decoding: statsOutput.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        stats.waitUntilExit()
+        #expect(stats.terminationStatus == 0)
+        for fragment in ["hold ×2: who waited behind whom", "waiter", "behind", "countdown.py:2 (while n > 0:)  held while others waited"] {
+            #expect(statsText.contains(fragment), "no '\(fragment)' in:\n\(statsText)")
+        }
     }
 }
 
