@@ -224,7 +224,7 @@ final class CodeObject {
     /// Each instruction's location in the lock's `LockLocations`, one per instruction, when the
     /// thread's lock records events (made by `Interpreter.locate`); `nil` otherwise. A raw
     /// buffer, so that a poll point reads it with no bounds check or retain.
-    var locations: UnsafeMutablePointer<Int>?
+    @exclusivity(unchecked) var locations: UnsafeMutablePointer<Int>?
 
     init(name: String, parameterCount: Int, localNames: [String], instructions: [Instruction],
          constants: [PyObject], names: [String], globalNames: @escaping () -> [String],

@@ -246,15 +246,11 @@ public final class Interpreter {
         let ticking = self.ticking
         let ticks = code.python27Ticks
         let counter = self.counter
-        // Wait attribution: at each poll point, the line's location, told to the thread only
-        // when it differs from the last one this frame told (a register compare per poll). A call
-        // may move the thread elsewhere, so after one the next poll tells it again.
-        let locations = tracking ? code.locations : nil
-        var told = -1
+        // Wait attribution: at each poll point, the line's location; the thread records it only
+        // when it differs from its last. Read through `code` at the poll, not kept in a local:
+        // a value live across the whole loop costs every instruction a register.
         @inline(__always) func enterLocation(_ at: Int) {
-            guard let locations, locations[at] != told else { return }
-            told = locations[at]
-            thread.enter(location: told)
+            if let locations = code.locations { thread.enter(location: locations[at]) }
         }
         let (trueRef, falseRef) = (Ref.passUnretained(PyBool.true as PyObject), Ref.passUnretained(PyBool.false as PyObject))
         var pc = 0
@@ -572,7 +568,6 @@ public final class Interpreter {
                         sp -= count
                         for index in 0..<count { callee.locals[index] = (sp + index).move() }
                         replace(1, with: try run(callee))
-                        told = -1  // the callee told the thread its own lines
                     } else {
                         let result = try invoke(callee.object, moveArguments(count))
                         replace(1, with: counter.adopt(result))
@@ -581,7 +576,6 @@ public final class Interpreter {
                         // before the next instruction. A Python callee was polled at its RESUME,
                         // as in 3.11, which runs it in the same eval loop and does not poll on
                         // its return.
-                        told = -1
                         enterLocation(at)
                         if !ticking { thread.checkpoint() }
                     }
