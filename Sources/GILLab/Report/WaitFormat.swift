@@ -32,9 +32,11 @@ extension ReportRenderer {
 
     /// `countdown.py:2 (while n > 0)  held while others waited 0.97 s (99.1%), 198 handoffs`
     static func line(_ blocker: BlockerFigures) -> String {
-        let what = blocker.location == "(handoff)" ? "nobody held (the next holder waking up) while others waited"
-            : "held while others waited"
-        return "\(blocker.location)  \(what) \(seconds(blocker.seconds)) (\(percent(blocker.share))), "
+        if blocker.location == WaitAttribution.handoffName {
+            return "\(blocker.location)  nobody held (the next holder waking up) while others waited "
+                + "\(seconds(blocker.seconds)) (\(percent(blocker.share)))"
+        }
+        return "\(blocker.location)  held while others waited \(seconds(blocker.seconds)) (\(percent(blocker.share))), "
             + "\(blocker.handoffs) handoff\(blocker.handoffs == 1 ? "" : "s")"
     }
 
