@@ -105,7 +105,7 @@ public struct RunPlan: Sendable, Equatable {
     /// only above 500 elements; `nil` releases always.
     public var releaseThreshold: Int? = nil
     /// Record the first counted repeat of each row that runs its threads in this process, and
-    /// charge every wait to the holder and the code it waited behind (``RunResult/waits``):
+    /// charge every wait to the holder and the code it waited behind (``LockSummary/waitsBehind``, ``LockSummary/blockers``):
     /// what `gillab run --stats` and `gillab report` print. A trace passed to the runner does it
     /// too.
     public var attributeWaits = false
