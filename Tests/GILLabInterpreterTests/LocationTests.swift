@@ -77,13 +77,7 @@ struct LocationTests {
         let line = try #require(attribution.blockers.first { $0.location == "spin.py:2 (while n > 0:)" })
         #expect(attribution.blockers.first?.location == line.location)
         // A's own time at the line, from its events: B waited all of it, so all of it is charged.
-        let index = lock.locations.index(of: "spin.py:2 (while n > 0:)")
-        var known: UInt64 = 0, since: UInt64?
-        for event in recorder.threads[0].events {
-            guard case .location(let at) = event.kind else { continue }
-            if let start = since { known += event.nanoseconds - start; since = nil }
-            if at == index { since = event.nanoseconds }
-        }
+        let known = timeAt(lock.locations.index(of: "spin.py:2 (while n > 0:)"), in: recorder.threads[0].events)
         #expect(known > 0)
         #expect(abs(Double(line.nanoseconds) - Double(known)) <= 0.05 * Double(known),
                 "\(line.nanoseconds) ns charged at the line; A ran there \(known) ns")

@@ -5,23 +5,6 @@ import Testing
 @testable import GILLabLock
 import GILLabTestSupport
 
-/// How long `thread` stayed at `location` in its recording: from entering it to the next
-/// location event (or its release).
-func timeAt(_ location: Int, in events: [LockEvent]) -> UInt64 {
-    var total: UInt64 = 0, since: UInt64?
-    for event in events {
-        switch event.kind {
-        case .location(let index):
-            if let start = since { total += event.nanoseconds - start; since = nil }
-            if index == location { since = event.nanoseconds }
-        case .released:
-            if let start = since { total += event.nanoseconds - start; since = nil }
-        default: break
-        }
-    }
-    return total
-}
-
 /// Checks that every thread's charges add up to its measured wait, exactly: the sweep covers
 /// each wait from `wants` to `acquired` with nothing left over.
 func expectChargesAddUp(_ recorder: LockEventRecorder, _ lock: InterpreterLock,
@@ -70,7 +53,7 @@ struct WaitAttributionTests {
                 if step % 3 == 0 {
                     // A short block, so that the threads interleave on 2 cores rather than run
                     // one pair after the other, and come back to find the lock held.
-                    thread.withoutLock(reason: step % 2 == 0 ? .io : .kernel) { usleep(50) }
+                    thread.withoutLock(reason: step % 2 == 0 ? .io : .kernel) { _ = usleep(50) }
                 }
                 thread.release()
             }

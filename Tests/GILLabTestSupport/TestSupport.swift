@@ -172,3 +172,20 @@ package func evaluate(_ source: String, _ function: String = "main", _ arguments
         return Interpreter.str(try interpreter.call(function, arguments.map(interpreter.int)))
     }
 }
+
+/// How long a thread stayed at `location`, from its recorded events: from entering it to its next
+/// location event or release.
+package func timeAt(_ location: Int, in events: [LockEvent]) -> UInt64 {
+    var total: UInt64 = 0, since: UInt64?
+    for event in events {
+        switch event.kind {
+        case .location(let index):
+            if let start = since { total += event.nanoseconds - start; since = nil }
+            if index == location { since = event.nanoseconds }
+        case .released:
+            if let start = since { total += event.nanoseconds - start; since = nil }
+        default: break
+        }
+    }
+    return total
+}

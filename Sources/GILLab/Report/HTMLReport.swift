@@ -37,14 +37,11 @@ public enum HTMLReport {
         let charted = trace.segments.filter { $0.mode != .serial }
         if !charted.isEmpty {
             body += "<section id=\"timeline\"><h2>Who held the lock</h2>\n"
-            body += "<p>The first \(SVGChart.format(timelineMilliseconds)) ms of the first counted repeat of each row: green while "
-            body += "a thread holds the lock, red while it waits, blue while it runs a kernel with the lock released, orange "
-            body += "while it blocks on I/O with the lock released.</p>\n"
+            body += "<p>\(escape(ReportFolder.timelineLegend(milliseconds: timelineMilliseconds)))</p>\n"
             for segment in charted {
-                let label = "\(config.workload) size \(config.size), \(segment.label) (\(segment.policy.rawValue)): "
-                    + "first \(SVGChart.format(timelineMilliseconds)) ms"
                 body += "<figure class=\"chart\">"
-                body += inlineSVG(SVGChart.timeline(segment, title: label, milliseconds: timelineMilliseconds), label: "Timeline of \(segment.label)")
+                body += inlineSVG(ReportFolder.timelineChart(segment, of: report, milliseconds: timelineMilliseconds),
+                                  label: "Timeline of \(segment.label)")
                 body += "</figure>\n"
             }
             body += "</section>\n"

@@ -38,9 +38,7 @@ public enum ReportFolder {
         ]
         let charted = trace.segments.filter { $0.mode != .serial }
         for segment in charted {
-            let title = "\(report.config.workload) size \(report.config.size), \(segment.label) (\(segment.policy.rawValue)): "
-                + "first \(SVGChart.format(timelineMilliseconds)) ms"
-            files.append((timelineName(segment), SVGChart.timeline(segment, title: title, milliseconds: timelineMilliseconds)))
+            files.append((timelineName(segment), timelineChart(segment, of: report, milliseconds: timelineMilliseconds)))
         }
         files.insert((markdownName, markdown(report, timelines: charted, command: command,
                                              timelineMilliseconds: timelineMilliseconds)), at: 0)
@@ -69,6 +67,20 @@ public enum ReportFolder {
         try Data(text.utf8).write(to: directory.appendingPathComponent(markdownName))
         try Data(json.utf8).write(to: directory.appendingPathComponent("\(name).json"))
         return [markdownName, "\(name).json"]
+    }
+
+    /// A traced row's timeline chart, titled with the run and the span it shows.
+    static func timelineChart(_ segment: RunTrace.Segment, of report: RunReport, milliseconds: Double) -> String {
+        let title = "\(report.config.workload) size \(report.config.size), \(segment.label) (\(segment.policy.rawValue)): "
+            + "first \(SVGChart.format(milliseconds)) ms"
+        return SVGChart.timeline(segment, title: title, milliseconds: milliseconds)
+    }
+
+    /// What the timeline charts show, above them in report.md and report.html.
+    static func timelineLegend(milliseconds: Double) -> String {
+        "The first \(SVGChart.format(milliseconds)) ms of the first counted repeat of each row: green while a thread "
+            + "holds the lock, red while it waits, blue while it runs a kernel with the lock released, orange while it "
+            + "blocks on I/O with the lock released. A hold or a wait shorter than a pixel is drawn a pixel wide."
     }
 
     /// `report.md` of a sweep.
@@ -101,9 +113,7 @@ public enum ReportFolder {
         }
         if !timelines.isEmpty {
             text += "## Who held the lock\n\n"
-            text += "The first \(SVGChart.format(timelineMilliseconds)) ms of the first counted repeat of each row: "
-            text += "green while a thread holds the lock, red while it waits, blue while it runs a kernel with the lock "
-            text += "released, orange while it blocks on I/O with the lock released. A hold or a wait shorter than a pixel is drawn a pixel wide.\n\n"
+            text += timelineLegend(milliseconds: timelineMilliseconds) + "\n\n"
             for segment in timelines {
                 text += "### \(segment.label)\n\n![Timeline of \(segment.label)](\(timelineName(segment)))\n\n"
             }
