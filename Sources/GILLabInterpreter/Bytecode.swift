@@ -373,7 +373,7 @@ extension String {
 }
 
 /// Where a program's code came from: its file name, and its source's lines for the locations
-/// a reader sees (`countdown.py:2 (while n > 0)`).
+/// a reader sees (`countdown.py:2 in unit (while n > 0:)`).
 final class CodeOrigin {
     let filename: String
     let sourceLines: [Substring]
@@ -383,14 +383,14 @@ final class CodeOrigin {
         sourceLines = source.split(separator: "\n", omittingEmptySubsequences: false)
     }
 
-    /// `file:line (the line's text)`, the text trimmed and cut at 40 characters; the module's
-    /// entry (line 0) is `file (module)`.
-    func locationName(line: Int) -> String {
-        guard line > 0 else { return "\(filename) (module)" }
-        guard sourceLines.indices.contains(line - 1) else { return "\(filename):\(line)" }
+    /// `file:line in function (the line's text)`, as a traceback names a frame, the text trimmed
+    /// and cut at 40 characters; the module's entry (line 0) is `file in <module>`.
+    func locationName(line: Int, function: String) -> String {
+        guard line > 0 else { return "\(filename) in \(function)" }
+        guard sourceLines.indices.contains(line - 1) else { return "\(filename):\(line) in \(function)" }
         var text = String(sourceLines[line - 1].drop { $0 == " " })
         while text.last == " " { text.removeLast() }
         if text.count > 40 { text = String(text.prefix(39)) + "…" }
-        return "\(filename):\(line) (\(text))"
+        return "\(filename):\(line) in \(function) (\(text))"
     }
 }

@@ -110,7 +110,8 @@ struct Compiler {
             unit.emit(.setItem)
         case .if(let branches, let orElse):
             var ends: [(Int, (Int) -> Instruction)] = []
-            for (condition, body) in branches {
+            for (condition, body, line) in branches {
+                unit.line = line  // an elif's test is its own line, not the last line of the branch before
                 let skip = try compileJumpIfFalse(condition, into: &unit)
                 for statement in body { try compile(statement, into: &unit) }
                 ends.append(unit.emitJump { .jump($0) })
@@ -192,7 +193,7 @@ struct Compiler {
             case .for(let name, _, let inner): add(name); collectAssigned(inner, into: &locals)
             case .while(_, let inner): collectAssigned(inner, into: &locals)
             case .if(let branches, let orElse):
-                for (_, inner) in branches { collectAssigned(inner, into: &locals) }
+                for branch in branches { collectAssigned(branch.body, into: &locals) }
                 collectAssigned(orElse, into: &locals)
             default: break
             }

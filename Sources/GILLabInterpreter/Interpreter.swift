@@ -75,7 +75,7 @@ public final class Interpreter {
     /// Compiles `source` and runs its module body, which defines its functions and globals.
     /// - Parameters:
     ///   - source: the program.
-    ///   - filename: the name its locations carry (`countdown.py:2 (while n > 0)`), in wait
+    ///   - filename: the name its locations carry (`countdown.py:2 in unit (while n > 0:)`), in wait
     ///     attribution and the timeline.
     /// - Throws: ``PyError`` for a syntax error or an exception raised by the module body.
     public func load(_ source: String, filename: String = "<string>") throws(PyError) {
@@ -91,30 +91,36 @@ public final class Interpreter {
         compiler.origin = CodeOrigin(filename: filename, source: source)
         let code = try compiler.compileModule(try Parser.parse(source))
         if tracking {
-            var byLine: [Int: Int] = [:]
-            locate(code, &byLine)
+            var named: [String: Int] = [:]
+            locate(code, &named)
         }
         return code
     }
 
     /// Names each instruction's line in the lock's locations, for `code` and the functions it
-    /// defines.
-    private func locate(_ code: CodeObject, _ byLine: inout [Int: Int]) {
+    /// defines; `named` keeps the indices of the names made so far.
+    private func locate(_ code: CodeObject, _ named: inout [String: Int]) {
         let table = UnsafeMutablePointer<Int>.allocate(capacity: max(code.lines.count, 1))
+        var byLine: [Int: Int] = [:]
         for (at, line) in code.lines.enumerated() {
-            let index = byLine[line] ?? thread.lock.locations.index(of: code.origin.locationName(line: line))
-            byLine[line] = index
-            (table + at).initialize(to: index)
+            if byLine[line] == nil {
+                let name = code.origin.locationName(line: line, function: code.name)
+                byLine[line] = named[name] ?? thread.lock.locations.index(of: name)
+                named[name] = byLine[line]
+            }
+            (table + at).initialize(to: byLine[line]!)
         }
         code.locations?.deallocate()
         code.locations = table
-        for case let function as PyFunction in code.constants { locate(function.code, &byLine) }
+        for case let function as PyFunction in code.constants { locate(function.code, &named) }
     }
 
-    /// The location of a native function: its name, and whether it keeps the lock.
+    /// The location of a native function: `name (hold)` for one registered to keep the lock,
+    /// `name (native)` for one that may release it (its time holding: argument glue, or the
+    /// whole call when it keeps the lock, as below a release threshold).
     private func location(of native: PyNative) -> Int {
         if native.location < 0 {
-            let what = native.discipline == .hold ? "hold" : "before and after its release"
+            let what = native.discipline == .hold ? "hold" : "native"
             native.location = thread.lock.locations.index(of: "\(native.name) (\(what))")
         }
         return native.location
@@ -568,6 +574,9 @@ public final class Interpreter {
                         sp -= count
                         for index in 0..<count { callee.locals[index] = (sp + index).move() }
                         replace(1, with: try run(callee))
+                        // Back in this frame: its call's line again, rather than the callee's last
+                        // (3.11 does not poll here; only the location changes).
+                        enterLocation(at)
                     } else {
                         let result = try invoke(callee.object, moveArguments(count))
                         replace(1, with: counter.adopt(result))

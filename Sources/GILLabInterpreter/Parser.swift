@@ -34,7 +34,8 @@ indirect enum Stmt {
     case expr(Expr)
     case assign(Target, Expr)
     case augAssign(Target, BinaryOp, Expr)
-    case `if`([(Expr, [Stmt])], [Stmt])
+    /// Each branch's condition, body, and the line of its `if` or `elif`.
+    case `if`([(condition: Expr, body: [Stmt], line: Int)], [Stmt])
     case `while`(Expr, [Stmt])
     case `for`(String, Expr, [Stmt])
     case def(String, [String], [Stmt])
@@ -236,12 +237,14 @@ struct Parser {
                 }
                 return .def(function, parameters, try block())
             case "if":
+                let ifLine = line
                 position += 1
-                var branches = [(try expression(), try block())]
+                var branches = [(condition: try expression(), body: try block(), line: ifLine)]
                 var orElse: [Stmt] = []
                 while case .name("elif") = peek {
+                    let elifLine = line
                     position += 1
-                    branches.append((try expression(), try block()))
+                    branches.append((try expression(), try block(), elifLine))
                 }
                 if case .name("else") = peek {
                     position += 1

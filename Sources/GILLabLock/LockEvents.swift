@@ -146,7 +146,7 @@ public final class LockEventRecorder: LockEventHook, @unchecked Sendable {
     private var recordings: [ThreadRecording] = []
 
     /// Creates a recorder that keeps up to `eventsPerThread` events of each thread (about
-    /// 24 bytes each).
+    /// 32 bytes each).
     public init(eventsPerThread: Int = 1_000_000) {
         self.eventsPerThread = max(eventsPerThread, 1)
     }

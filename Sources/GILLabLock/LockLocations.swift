@@ -1,14 +1,14 @@
 /// The places in code a lock's threads report, each named once and then passed around as a
 /// small integer: what a hold is charged to when others wait behind it (``WaitAttribution``).
 ///
-/// An interpreter names the line of each of its poll points (`countdown.py:3 (while n > 0)`)
+/// An interpreter names the line of each of its poll points (`countdown.py:2 in unit (while n > 0:)`)
 /// and each native function it calls holding the lock (`dgemm (hold)`); index 0,
 /// ``glue``, is everywhere else: the interpreter's own glue between calls into Python-level
 /// code. The same name always gets the same index, from any thread, so threads running the
 /// same program share their locations.
 ///
 /// ```swift
-/// let line = gil.locations.index(of: "countdown.py:3 (while n > 0)")
+/// let line = gil.locations.index(of: "countdown.py:2 in unit (while n > 0:)")
 /// thread.enter(location: line)   // recorded only when the lock has an event hook
 /// ```
 public final class LockLocations: @unchecked Sendable {

@@ -176,12 +176,18 @@ public final class ThreadState {
             attach()  // never waits: the hold starts when the thread asked
             acquiredAt = wantsAt
         } else {
-            var requests: [(UInt64, Int)] = []
-            let (outcome, at) = withUnsafeMutablePointer(to: &requests) { requests in
-                state.take(threadID: id, priority: returningFromIO, since: wantsAt, requests: sink == nil ? nil : requests)
+            let outcome: LockStatistics
+            if let sink {
+                // The drop requests this take sets, for the sink, which is not called under the
+                // lock's mutex.
+                var requests: [(UInt64, Int)] = []
+                (outcome, acquiredAt) = withUnsafeMutablePointer(to: &requests) { requests in
+                    state.take(threadID: id, priority: returningFromIO, since: wantsAt, requests: requests)
+                }
+                for (time, holder) in requests { sink.record(LockEvent(.dropRequest(holder: holder), at: time, thread: id)) }
+            } else {
+                (outcome, acquiredAt) = state.take(threadID: id, priority: returningFromIO, since: wantsAt)
             }
-            for (time, holder) in requests { sink?.record(LockEvent(.dropRequest(holder: holder), at: time, thread: id)) }
-            acquiredAt = at
             statistics.add(outcome)
             // Per thread, asking to holding is wait even when nobody held the lock (tens of ns),
             // so that hold + wait + released covers the thread's whole life.

@@ -68,6 +68,10 @@ public struct WaitAttribution: Sendable, Equatable {
     public var charges: [Charge]
     /// The locations others waited behind, largest first.
     public var blockers: [Blocker]
+    /// When some thread's recorder dropped events: the time after which its interpreter's waits
+    /// were not attributed (that thread's last kept event, the earliest such). `nil` when every
+    /// event was kept.
+    public private(set) var truncatedAt: UInt64?
     /// Per waiter, the locations it waited behind, largest first (their `handoffs` are 0).
     private var blockersByWaiter: [Int: [Blocker]]
 
@@ -80,44 +84,62 @@ public struct WaitAttribution: Sendable, Equatable {
     ///   - locations: the lock's ``InterpreterLock/locations``, for the names.
     ///   - window: only time within it counts (a run's timed region); all of it when `nil`.
     public init(_ recorder: LockEventRecorder, locations: LockLocations, window: Range<UInt64>? = nil) {
-        self.init(threads: recorder.threads.map { ($0.id, $0.name, $0.interpreter, $0.events) },
+        self.init(threads: recorder.threads.map { ($0.id, $0.name, $0.interpreter, $0.events, $0.dropped) },
                   locationNames: locations.all, window: window)
     }
 
     /// Attributes the waits in the given events.
     /// - Parameters:
-    ///   - threads: each thread's id, name, interpreter and events, oldest first.
+    ///   - threads: each thread's id, name, interpreter and events, oldest first, and how many
+    ///     later events its recorder dropped.
     ///   - locationNames: location names by index.
     ///   - window: only time within it counts; all of it when `nil`.
-    public init(threads: [(id: Int, name: String, interpreter: Int, events: [LockEvent])], locationNames: [String],
-                window: Range<UInt64>? = nil) {
-        var totals = Totals()
+    public init(threads: [(id: Int, name: String, interpreter: Int, events: [LockEvent], dropped: Int)],
+                locationNames: [String], window: Range<UInt64>? = nil) {
+        var totals = Totals(threads: threads.count, locations: locationNames.count)
         // Interpreters with locks of their own are swept apart: a thread waits only behind
         // holders of its own interpreter's lock.
         for interpreter in Set(threads.map(\.interpreter)).sorted() {
-            Self.sweep(threads.filter { $0.interpreter == interpreter }, window: window, into: &totals)
+            let members = threads.indices.filter { threads[$0].interpreter == interpreter }
+            // Past a thread's last kept event nobody knows whether it held or waited: the sweep
+            // of its interpreter stops there.
+            var bounded = window
+            if let cut = members.filter({ threads[$0].dropped > 0 }).map({ threads[$0].events.last?.nanoseconds ?? 0 }).min() {
+                let start = window?.lowerBound ?? 0
+                bounded = start..<max(min(window?.upperBound ?? .max, cut), start)
+                truncatedAt = min(truncatedAt ?? cut, cut)
+            }
+            Self.sweep(members.map { (threads[$0].events, $0) }, window: bounded, into: &totals)
         }
-        self.threads = threads.map { thread in
+        self.threads = threads.enumerated().map { index, thread in
             let first = thread.events.first?.nanoseconds ?? 0, last = thread.events.last?.nanoseconds ?? 0
             let from = max(first, window?.lowerBound ?? first), to = min(last, window?.upperBound ?? last)
             return Thread(id: thread.id, name: thread.name, lifeNanoseconds: to > from ? to - from : 0,
-                          waitNanoseconds: totals.waits[thread.id] ?? 0)
+                          waitNanoseconds: totals.waits[index])
         }
-        charges = totals.charges.filter { $0.value > 0 }
-            .map { Charge(waiter: $0.key.waiter, holder: $0.key.holder, nanoseconds: $0.value) }
-            .sorted(by: Self.largestFirst)
-        func name(_ key: Int) -> String {
-            key == Self.handoffLocation ? Self.handoffName
-                : locationNames.indices.contains(key) ? locationNames[key] : "location \(key)"
+        var charges: [Charge] = []
+        for waiter in threads.indices {
+            for (column, nanoseconds) in totals.charges[waiter].enumerated() where nanoseconds > 0 {
+                charges.append(Charge(waiter: threads[waiter].id, holder: column == 0 ? nil : threads[column - 1].id,
+                                      nanoseconds: nanoseconds))
+            }
         }
-        blockers = totals.byLocation.filter { $0.value.nanoseconds > 0 || $0.value.handoffs > 0 }
-            .map { key, value in Blocker(location: name(key), nanoseconds: value.nanoseconds, handoffs: value.handoffs) }
+        self.charges = charges.sorted(by: Self.largestFirst)
+        // Column 0 of the location tables is the handoff; location k is column k + 1.
+        func name(_ column: Int) -> String {
+            column == 0 ? Self.handoffName
+                : locationNames.indices.contains(column - 1) ? locationNames[column - 1] : "location \(column - 1)"
+        }
+        blockers = totals.byLocation.indices.filter { totals.byLocation[$0] > 0 || totals.handoffs[$0] > 0 }
+            .map { Blocker(location: name($0), nanoseconds: totals.byLocation[$0], handoffs: totals.handoffs[$0]) }
             .sorted(by: Self.largestFirst)
         var byWaiter: [Int: [Blocker]] = [:]
-        for (key, nanoseconds) in totals.byWaiterLocation where nanoseconds > 0 {
-            byWaiter[key.waiter, default: []].append(Blocker(location: name(key.location), nanoseconds: nanoseconds, handoffs: 0))
+        for waiter in threads.indices {
+            byWaiter[threads[waiter].id] = totals.byWaiterLocation[waiter].enumerated().filter { $0.element > 0 }
+                .map { Blocker(location: name($0.offset), nanoseconds: $0.element, handoffs: 0) }
+                .sorted(by: Self.largestFirst)
         }
-        blockersByWaiter = byWaiter.mapValues { $0.sorted(by: Self.largestFirst) }
+        blockersByWaiter = byWaiter
     }
 
     /// The locations `waiter` waited behind, largest first; their `handoffs` are 0, since a
@@ -146,25 +168,33 @@ public struct WaitAttribution: Sendable, Equatable {
         a.nanoseconds != b.nanoseconds ? a.nanoseconds > b.nanoseconds : a.location < b.location
     }
 
-    private struct Pair: Hashable {
-        var waiter: Int
-        var holder: Int?
-    }
-
-    private struct WaiterAt: Hashable {
-        var waiter: Int
-        var location: Int
-    }
-
+    /// Dense tables, by thread index (in the order given) and location column (0: the handoff,
+    /// k + 1: location k); they grow if an event names a location beyond the names given.
     private struct Totals {
-        var byWaiterLocation: [WaiterAt: UInt64] = [:]
-        var charges: [Pair: UInt64] = [:]
-        var waits: [Int: UInt64] = [:]
-        var byLocation: [Int: (nanoseconds: UInt64, handoffs: Int)] = [:]
-    }
+        /// [waiter][0: the handoff, h + 1: behind thread h].
+        var charges: [[UInt64]]
+        var waits: [UInt64]
+        var byLocation: [UInt64]
+        var handoffs: [Int]
+        /// [waiter][location column].
+        var byWaiterLocation: [[UInt64]]
 
-    /// The key under which time with no holder is kept, apart from every real location.
-    private static let handoffLocation = -1
+        init(threads: Int, locations: Int) {
+            charges = Array(repeating: Array(repeating: 0, count: threads + 1), count: threads)
+            waits = Array(repeating: 0, count: threads)
+            byLocation = Array(repeating: 0, count: locations + 1)
+            handoffs = Array(repeating: 0, count: locations + 1)
+            byWaiterLocation = Array(repeating: Array(repeating: 0, count: locations + 1), count: threads)
+        }
+
+        mutating func makeRoom(forColumn column: Int) {
+            guard column >= byLocation.count else { return }
+            let extra = column + 1 - byLocation.count
+            byLocation += Array(repeating: 0, count: extra)
+            handoffs += Array(repeating: 0, count: extra)
+            for waiter in byWaiterLocation.indices { byWaiterLocation[waiter] += Array(repeating: 0, count: extra) }
+        }
+    }
 
     /// One event in the sweep's order.
     private struct Step {
@@ -183,15 +213,17 @@ public struct WaitAttribution: Sendable, Equatable {
         }
     }
 
-    private static func sweep(_ threads: [(id: Int, name: String, interpreter: Int, events: [LockEvent])],
-                              window: Range<UInt64>?, into totals: inout Totals) {
+    /// Sweeps one interpreter's threads: `threads` pairs each one's events with its index in
+    /// the tables.
+    private static func sweep(_ threads: [(events: [LockEvent], index: Int)], window: Range<UInt64>?,
+                              into totals: inout Totals) {
         // Every event in time order. At equal times a drop goes before a take, so that a take
         // stamped with the very time of the drop before it (the fast path does that) finds the
         // lock free; and a `wants` after both, so that it is charged no time before it. One
         // thread's own events keep their order whatever their ranks.
         var steps: [Step] = []
         steps.reserveCapacity(threads.reduce(0) { $0 + $1.events.count })
-        for (index, thread) in threads.enumerated() {
+        for (member, thread) in threads.enumerated() {
             var previous: (time: UInt64, rank: Int)?
             for (sequence, event) in thread.events.enumerated() {
                 var rank: Int
@@ -203,15 +235,17 @@ public struct WaitAttribution: Sendable, Equatable {
                 }
                 if let previous, previous.time == event.nanoseconds { rank = max(rank, previous.rank) }
                 previous = (event.nanoseconds, rank)
-                steps.append(Step(time: event.nanoseconds, rank: rank, thread: index, sequence: sequence, kind: event.kind))
+                steps.append(Step(time: event.nanoseconds, rank: rank, thread: member, sequence: sequence, kind: event.kind))
             }
         }
         steps.sort(by: Step.before)
 
-        var holder: Int?  // index into threads
-        var location = [Int](repeating: LockLocations.glue, count: threads.count)
+        var holder: Int?  // member index
+        var column = [Int](repeating: 1 + LockLocations.glue, count: threads.count)  // each member's location column
         var isWaiting = [Bool](repeating: false, count: threads.count)
-        var waiting: [Int] = []  // indices of the threads waiting now
+        var waiting: [Int] = []  // members waiting now
+        // A drop while others waited, not yet counted: where it was, and who dropped.
+        var pendingHandoff: (column: Int, from: Int)?
         let start = window?.lowerBound ?? steps.first?.time ?? 0
         let end = window?.upperBound ?? UInt64.max
         var last = start
@@ -221,13 +255,14 @@ public struct WaitAttribution: Sendable, Equatable {
             let to = min(time, end)
             if to > last && !waiting.isEmpty {
                 let span = to - last
-                let holderID = holder.map { threads[$0].id }
-                let key = holder.map { location[$0] } ?? handoffLocation
+                let holderColumn = holder.map { threads[$0].index + 1 } ?? 0
+                let place = holder.map { column[$0] } ?? 0
                 for waiter in waiting {
-                    totals.charges[Pair(waiter: threads[waiter].id, holder: holderID), default: 0] += span
-                    totals.waits[threads[waiter].id, default: 0] += span
-                    totals.byLocation[key, default: (0, 0)].nanoseconds += span
-                    totals.byWaiterLocation[WaiterAt(waiter: threads[waiter].id, location: key), default: 0] += span
+                    let row = threads[waiter].index
+                    totals.charges[row][holderColumn] += span
+                    totals.waits[row] += span
+                    totals.byLocation[place] += span
+                    totals.byWaiterLocation[row][place] += span
                 }
             }
             last = max(last, to)
@@ -242,6 +277,12 @@ public struct WaitAttribution: Sendable, Equatable {
                     waiting.append(step.thread)
                 }
             case .acquired:
+                // A handoff is a drop, made while others waited, that a waiter other than the
+                // dropper then took.
+                if let pending = pendingHandoff, isWaiting[step.thread], step.thread != pending.from {
+                    totals.handoffs[pending.column] += 1
+                }
+                pendingHandoff = nil
                 if isWaiting[step.thread] {
                     isWaiting[step.thread] = false
                     waiting.removeAll { $0 == step.thread }
@@ -251,13 +292,13 @@ public struct WaitAttribution: Sendable, Equatable {
                 // Only the holder's own drop frees the lock: clocks read on different cores may
                 // stamp a take a few nanoseconds before the drop that allowed it.
                 if holder == step.thread {
-                    if !waiting.isEmpty && step.time >= start && step.time < end {
-                        totals.byLocation[location[step.thread], default: (0, 0)].handoffs += 1
-                    }
+                    pendingHandoff = !waiting.isEmpty && step.time >= start && step.time < end
+                        ? (column[step.thread], step.thread) : nil
                     holder = nil
                 }
             case .location(let index):
-                location[step.thread] = index
+                column[step.thread] = index + 1
+                totals.makeRoom(forColumn: index + 1)
             case .dropRequest, .threadStart:
                 break
             }

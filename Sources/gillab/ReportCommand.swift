@@ -56,6 +56,7 @@ struct Report: ParsableCommand {
             let plan = try options.plan()
             let report = try progress.around { try Runner.run(plan, trace: trace, stop: Interrupt.request, progress: $0) }
             if let warning = Verdict.noise(report.results) { printDiagnostic(warning) }
+            if let warning = Verdict.truncatedWaits(report.results) { printDiagnostic(warning) }
             files = try ReportFolder.write(report, trace: trace, command: command, to: directory,
                                            timelineMilliseconds: Double(timeline.duration.components.seconds) * 1e3
                                                + Double(timeline.duration.components.attoseconds) / 1e15)

@@ -41,6 +41,7 @@ struct Run: ParsableCommand {
             print("\n" + ReportRenderer.load(report.results), terminator: "")
             if let waits = ReportRenderer.waits(report.results) { print("\n" + waits, terminator: "") }
         }
+        if let warning = Verdict.truncatedWaits(report.results) { printDiagnostic(warning) }
         if let warning = Verdict.noise(report.results) { printDiagnostic(warning) }
         if let traceFile, let recording {
             if recording.segments.isEmpty {

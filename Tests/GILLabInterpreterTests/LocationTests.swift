@@ -11,7 +11,7 @@ import GILLabTestSupport
 /// is asserted but the share of one measured wait.
 @Suite("Locations for wait attribution")
 struct LocationTests {
-    @Test("poll points name file:line (text); a loop's jump is its header's line; RESUME is the def's")
+    @Test("poll points name file:line in function (text); a loop's jump is its header's line; RESUME is the def's")
     func names() throws {
         let recorder = LockEventRecorder()
         let lock = InterpreterLock(eventHook: recorder)
@@ -31,8 +31,32 @@ struct LocationTests {
             if case .location(let index) = event.kind { return lock.locations.name(of: index) }
             return nil
         }
-        #expect(visited == ["spin.py (module)", LockLocations.glueName, "spin.py:1 (def spin(n):)", "spin.py:2 (while n > 0:)",
-                            "kernel (hold)", "spin.py:4 (kernel())", LockLocations.glueName])
+        #expect(visited == ["spin.py in <module>", LockLocations.glueName, "spin.py:1 in spin (def spin(n):)", "spin.py:2 in spin (while n > 0:)",
+                            "kernel (hold)", "spin.py:4 in spin (kernel())", LockLocations.glueName])
+    }
+
+    @Test("an elif's test is its own line; back from a Python call, the caller's line again")
+    func elifAndReturn() throws {
+        let recorder = LockEventRecorder()
+        let lock = InterpreterLock(eventHook: recorder)
+        let thread = lock.makeThreadState(name: "a")
+        thread.acquire()
+        let interpreter = Interpreter(thread: thread)
+        interpreter.register("probe", arity: 0...0) { _, _, _ throws(PyError) in PyBool.true }
+        let source = [
+            "def g():", "    return 1", "def f(x):", "    if x == 1:", "        return 1", "    elif probe():",
+            "        y = g()", "        return y", "    return 3",
+        ].joined(separator: "\n")
+        try interpreter.load(source, filename: "f.py")
+        _ = try interpreter.call("f", [interpreter.int(2)])
+        thread.release()
+        thread.detach()
+        let visited = recorder.threads[0].events.compactMap { event -> String? in
+            if case .location(let index) = event.kind { return lock.locations.name(of: index) }
+            return nil
+        }
+        #expect(Array(visited.suffix(6)) == ["f.py:3 in f (def f(x):)", "probe (hold)", "f.py:6 in f (elif probe():)",
+                                             "f.py:1 in g (def g():)", "f.py:7 in f (y = g())", LockLocations.glueName], "\(visited)")
     }
 
     @Test("without an event hook nothing is named")
@@ -74,10 +98,10 @@ struct LocationTests {
 
         let attribution = WaitAttribution(recorder, locations: lock.locations)
         let wait = try #require(waited.all.first)
-        let line = try #require(attribution.blockers.first { $0.location == "spin.py:2 (while n > 0:)" })
+        let line = try #require(attribution.blockers.first { $0.location == "spin.py:2 in spin (while n > 0:)" })
         #expect(attribution.blockers.first?.location == line.location)
         // A's own time at the line, from its events: B waited all of it, so all of it is charged.
-        let known = timeAt(lock.locations.index(of: "spin.py:2 (while n > 0:)"), in: recorder.threads[0].events)
+        let known = timeAt(lock.locations.index(of: "spin.py:2 in spin (while n > 0:)"), in: recorder.threads[0].events)
         #expect(known > 0)
         #expect(abs(Double(line.nanoseconds) - Double(known)) <= 0.05 * Double(known),
                 "\(line.nanoseconds) ns charged at the line; A ran there \(known) ns")

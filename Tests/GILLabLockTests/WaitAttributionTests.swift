@@ -118,6 +118,36 @@ struct WaitAttributionTests {
         #expect(attribution.blockers.contains { $0.location == LockLocations.glueName && $0.handoffs == 1 })
     }
 
+    @Test("a recorder that drops events: attribution stops at the first truncated thread's last kept event, and says so")
+    func truncated() throws {
+        let recorder = LockEventRecorder(eventsPerThread: 200)
+        let lock = InterpreterLock(configuration: try LockConfiguration(switchInterval: .microseconds(200)), eventHook: recorder)
+        let states = Collector<(String, LockStatistics)>()
+        let ready = Counter()
+        runThreads(3) { index in
+            let thread = lock.makeThreadState(name: "t\(index)")
+            ready.add()
+            while ready.load < 3 { sched_yield() }
+            for _ in 0..<400 {
+                thread.acquire()
+                for _ in 0..<100 { thread.checkpoint() }
+                thread.withoutLock(reason: .io) { _ = usleep(20) }
+                thread.release()
+            }
+            thread.detach()
+            states.append((thread.name, thread.statistics))
+        }
+        #expect(recorder.threads.allSatisfy { $0.dropped > 0 })
+        let attribution = WaitAttribution(recorder, locations: lock.locations)
+        let cut = try #require(attribution.truncatedAt)
+        #expect(cut == recorder.threads.map { $0.events.last!.nanoseconds }.min())
+        let statistics = Dictionary(states.all, uniquingKeysWith: { first, _ in first })
+        for thread in attribution.threads {
+            // Only waits before the cut are charged: never more than the thread waited.
+            #expect(attribution.chargedNanoseconds(waiter: thread.id) <= statistics[thread.name]!.totalWaitNanoseconds)
+        }
+    }
+
     @Test("drop requests are recorded with the holder they asked")
     func dropRequestEvents() throws {
         let recorder = LockEventRecorder()

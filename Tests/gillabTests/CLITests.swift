@@ -193,7 +193,7 @@ struct CLITests {
         let statsText = String(decoding: statsOutput.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         stats.waitUntilExit()
         #expect(stats.terminationStatus == 0)
-        for fragment in ["hold ×2: who waited behind whom", "waiter", "behind", "countdown.py:2 (while n > 0:)  held while others waited"] {
+        for fragment in ["hold ×2: who waited behind whom", "waiter", "behind", "countdown.py:2 in unit (while n > 0:)  held while others waited"] {
             #expect(statsText.contains(fragment), "no '\(fragment)' in:\n\(statsText)")
         }
     }

@@ -36,14 +36,16 @@ public enum ChromeTrace {
             }
             let spans = segment.recordings.map(segment.spans(of:))
             let names = Dictionary(segment.recordings.map { ($0.id, $0.name) }, uniquingKeysWith: { first, _ in first })
+            // Each location's name as a JSON string, quoted once: a trace can hold millions of holds.
+            let quotedLocations = segment.locationNames.map(quoted)
             func locationName(_ index: Int) -> String {
-                segment.locationNames.indices.contains(index) ? segment.locationNames[index] : LockLocations.glueName
+                quotedLocations.indices.contains(index) ? quotedLocations[index] : quoted("location \(index)")
             }
             for (thread, threadSpans) in zip(segment.recordings, spans) {
                 emit(#"{"name":"thread_name","ph":"M","pid":\#(pid),"tid":\#(thread.id),"args":{"name":\#(quoted(thread.name))}}"#)
                 for span in threadSpans {
                     let duration = String(format: "%.3f", Double(span.end - span.start) / 1e3)
-                    let args = span.location.map { #","args":{"location":\#(quoted(locationName($0)))}"# } ?? ""
+                    let args = span.location.map { #","args":{"location":\#(locationName($0))}"# } ?? ""
                     emit(#"{"name":"\#(name(of: span.kind))","cat":"lock","ph":"X","pid":\#(pid),"tid":\#(thread.id),"ts":\#(microseconds(span.start)),"dur":\#(duration)\#(args)}"#)
                 }
                 for event in thread.events {
@@ -55,9 +57,10 @@ public enum ChromeTrace {
             }
             for handoff in segment.handoffs() where handoff.dropped > segment.startNanoseconds {
                 flowID += 1
-                // The start sits a nanosecond inside the dropping hold, so that it binds to it.
+                // Each end sits a nanosecond inside its hold, so that it binds to that hold and not
+                // to the slice that ends or begins at the same moment.
                 emit(#"{"name":"handoff","cat":"handoff","ph":"s","id":\#(flowID),"pid":\#(pid),"tid":\#(handoff.from),"ts":\#(microseconds(handoff.dropped - 1))}"#)
-                emit(#"{"name":"handoff","cat":"handoff","ph":"f","bp":"e","id":\#(flowID),"pid":\#(pid),"tid":\#(handoff.to),"ts":\#(microseconds(handoff.taken))}"#)
+                emit(#"{"name":"handoff","cat":"handoff","ph":"f","bp":"e","id":\#(flowID),"pid":\#(pid),"tid":\#(handoff.to),"ts":\#(microseconds(handoff.taken + 1))}"#)
             }
             for step in segment.waiterSteps(spans) {
                 emit(#"{"name":"waiters","ph":"C","pid":\#(pid),"tid":0,"ts":\#(microseconds(step.nanoseconds)),"args":{"waiters":\#(step.waiters)}}"#)

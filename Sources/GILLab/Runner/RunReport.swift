@@ -49,18 +49,49 @@ public struct LockSummary: Sendable, Codable, Equatable {
     public var waitsBehind: [WaitBehind]? = nil
     /// The locations others waited behind, from the same repeat, largest first. JSON `blockers`.
     public var blockers: [BlockerFigures]? = nil
+    /// `true` when the recorder dropped events of that repeat (it keeps 1,000,000 per thread), so
+    /// that only the waits up to the first thread's last kept event were attributed; absent
+    /// otherwise. JSON `waits_truncated`.
+    public var waitsTruncated: Bool? = nil
 
     enum CodingKeys: String, CodingKey {
         case heldFraction = "held_fraction", switches, dropRequests = "drop_requests"
         case forcedSwitches = "forced_switches", acquisitions, contendedAcquisitions = "contended_acquisitions"
         case waitSeconds = "wait_s", maxWaitSeconds = "max_wait_s", waitingFraction = "waiting_fraction"
         case concurrentAcquisitions = "concurrent_acquisitions", waitsBehind = "waits_behind", blockers
+        case waitsTruncated = "waits_truncated"
     }
 
-    /// Fills ``waitsBehind`` and ``blockers`` from a traced repeat, when it has a holder to wait
-    /// behind.
-    mutating func attribute(_ segment: RunTrace.Segment) {
-        guard segment.policy != .free, segment.recordings.count > 1 else { return }
+    /// Fills ``waitsBehind``, ``blockers`` and ``waitsTruncated``.
+    mutating func attribute(_ waits: AttributedWaits) {
+        waitsBehind = waits.waitsBehind
+        blockers = waits.blockers
+        waitsTruncated = waits.truncated ? true : nil
+    }
+
+    init(_ statistics: LockStatistics, wallNanoseconds: UInt64) {
+        heldFraction = Double(statistics.totalHoldNanoseconds) / Double(max(wallNanoseconds, 1))
+        switches = statistics.switches
+        dropRequests = statistics.dropRequests
+        forcedSwitches = statistics.forcedSwitches
+        acquisitions = statistics.acquisitions
+        contendedAcquisitions = statistics.contendedAcquisitions
+        waitSeconds = statistics.totalWaitSeconds
+        maxWaitSeconds = Double(statistics.maxWaitNanoseconds) / 1e9
+        waitingFraction = Double(statistics.someoneWaitingNanoseconds) / Double(max(wallNanoseconds, 1))
+        concurrentAcquisitions = statistics.concurrentAcquisitions
+    }
+}
+
+/// A traced repeat's waits, attributed as soon as it ran, so that its events need not be kept.
+struct AttributedWaits {
+    var waitsBehind: [WaitBehind]
+    var blockers: [BlockerFigures]
+    var truncated: Bool
+
+    /// `nil` when the segment has no holder to wait behind: `free`, or one thread.
+    init?(_ segment: RunTrace.Segment) {
+        guard segment.policy != .free, segment.recordings.count > 1 else { return nil }
         let attribution = segment.waitAttribution
         let names = Dictionary(attribution.threads.map { ($0.id, $0.name) }, uniquingKeysWith: { first, _ in first })
         let lives = Dictionary(attribution.threads.map { ($0.id, $0.lifeNanoseconds) }, uniquingKeysWith: { first, _ in first })
@@ -75,19 +106,7 @@ public struct LockSummary: Sendable, Codable, Equatable {
             BlockerFigures(location: $0.location, seconds: Double($0.nanoseconds) / 1e9,
                            share: Double($0.nanoseconds) / total, handoffs: $0.handoffs)
         }
-    }
-
-    init(_ statistics: LockStatistics, wallNanoseconds: UInt64) {
-        heldFraction = Double(statistics.totalHoldNanoseconds) / Double(max(wallNanoseconds, 1))
-        switches = statistics.switches
-        dropRequests = statistics.dropRequests
-        forcedSwitches = statistics.forcedSwitches
-        acquisitions = statistics.acquisitions
-        contendedAcquisitions = statistics.contendedAcquisitions
-        waitSeconds = statistics.totalWaitSeconds
-        maxWaitSeconds = Double(statistics.maxWaitNanoseconds) / 1e9
-        waitingFraction = Double(statistics.someoneWaitingNanoseconds) / Double(max(wallNanoseconds, 1))
-        concurrentAcquisitions = statistics.concurrentAcquisitions
+        truncated = attribution.truncatedAt != nil
     }
 }
 
@@ -110,7 +129,7 @@ public struct WaitBehind: Sendable, Codable, Equatable {
 
 /// A location in code that held the lock while others waited.
 public struct BlockerFigures: Sendable, Codable, Equatable {
-    /// `file:line (text)` of a poll point, `name (hold)` of a native call that kept the lock,
+    /// `file:line in function (text)` of a poll point, `name (hold)` of a native call that kept the lock,
     /// `(interpreter glue)`, or `(handoff)`.
     public var location: String
     /// Seconds others spent waiting while a holder was there, summed over the waiters.

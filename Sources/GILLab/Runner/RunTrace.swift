@@ -54,7 +54,7 @@ public final class RunTrace: @unchecked Sendable {
     private var rows: [Int] = []
 
     /// Creates an empty trace that keeps up to `eventsPerThread` events of each thread per
-    /// segment (24 bytes each).
+    /// segment (32 bytes each).
     public init(eventsPerThread: Int = 1_000_000) {
         self.eventsPerThread = eventsPerThread
     }
@@ -67,17 +67,23 @@ public final class RunTrace: @unchecked Sendable {
         segments.first { $0.mode == mode && $0.threads == threads }
     }
 
-    func append(row: Int, mode: Mode, threads: Int, policy: LockPolicy, start: UInt64, wall: UInt64,
-                recorder: LockEventRecorder, locationNames: [String] = []) {
+    /// One traced trial as a segment.
+    static func segment(mode: Mode, threads: Int, policy: LockPolicy, start: UInt64, wall: UInt64,
+                        recorder: LockEventRecorder, locationNames: [String] = []) -> Segment {
         // Threads made at once register in any order; worker-2 goes after worker-1 and before worker-10.
         let recordings = recorder.threads.map {
             Thread(id: $0.id, name: $0.name, events: $0.events, dropped: $0.dropped, interpreter: $0.interpreter)
         }
             .sorted { $0.name.compare($1.name, options: .numeric) == .orderedAscending }
+        return Segment(mode: mode, threads: threads, policy: policy, startNanoseconds: start,
+                       endNanoseconds: start + wall, recordings: recordings, locationNames: locationNames)
+    }
+
+    /// Adds a segment, kept in row order whatever the order the rows ran in.
+    func append(_ segment: Segment, row: Int) {
         let position = rows.firstIndex { $0 > row } ?? rows.count
         rows.insert(row, at: position)
-        segments.insert(Segment(mode: mode, threads: threads, policy: policy, startNanoseconds: start,
-                                endNanoseconds: start + wall, recordings: recordings, locationNames: locationNames), at: position)
+        segments.insert(segment, at: position)
     }
 }
 
@@ -121,7 +127,7 @@ public struct LockHandoff: Sendable, Equatable {
 extension RunTrace.Segment {
     /// Each wait in the timed region charged to the holder and location it waited behind.
     public var waitAttribution: WaitAttribution {
-        WaitAttribution(threads: recordings.map { ($0.id, $0.name, $0.interpreter, $0.events) },
+        WaitAttribution(threads: recordings.map { ($0.id, $0.name, $0.interpreter, $0.events, $0.dropped) },
                         locationNames: locationNames, window: startNanoseconds..<endNanoseconds)
     }
 

@@ -225,7 +225,11 @@ public enum Runner {
         let cores = MachineInfo.onlineCores
 
         let machine = MachineInfo.current()  // before the BLAS thread count is changed
-        let recording = trace ?? (plan.attributeWaits ? RunTrace() : nil)
+        // Waits are attributed right after each traced trial; the events are kept only for a
+        // trace the caller asked for.
+        let recordsEvents = trace != nil || plan.attributeWaits
+        let eventsPerThread = trace?.eventsPerThread ?? RunTrace().eventsPerThread
+        var attributed: [Int: AttributedWaits] = [:]
         return try BLAS.withThreads(plan.blasThreads) { () throws(RunnerError) -> RunReport in
             // Round 0 is the warm-up; rounds 1...repeats are counted.
             var outcomes = Array(repeating: [TrialOutcome](), count: rows.count)
@@ -235,7 +239,7 @@ public enum Runner {
                 let row = rows[index]
                 var outcome: TrialOutcome
                 // The first counted repeat is the one traced.
-                let recorder = recording != nil && round == 1 ? LockEventRecorder(eventsPerThread: recording!.eventsPerThread) : nil
+                let recorder = recordsEvents && round == 1 ? LockEventRecorder(eventsPerThread: eventsPerThread) : nil
                 do {
                     let lock = row.mode.lockConfiguration(plan.lock)
                     switch row.mode {
@@ -268,10 +272,12 @@ public enum Runner {
                 }
                 expected = outcome.checksum
                 if round > 0 { outcomes[index].append(outcome) }
-                if let recording, let recorder, !recorder.threads.isEmpty {
-                    recording.append(row: index, mode: row.mode, threads: row.threads, policy: row.mode.lockConfiguration(plan.lock).policy,
-                                     start: outcome.startNanoseconds, wall: outcome.wallNanoseconds, recorder: recorder,
-                                     locationNames: outcome.locationNames)
+                if let recorder, !recorder.threads.isEmpty {
+                    let segment = RunTrace.segment(mode: row.mode, threads: row.threads, policy: row.mode.lockConfiguration(plan.lock).policy,
+                                                   start: outcome.startNanoseconds, wall: outcome.wallNanoseconds, recorder: recorder,
+                                                   locationNames: outcome.locationNames)
+                    attributed[index] = AttributedWaits(segment)
+                    trace?.append(segment, row: index)
                 }
             }
             let completedRounds = max(wholeRounds - 1, 0)
@@ -300,7 +306,7 @@ public enum Runner {
                 // Cores bound only work that computes: I/O-bound threads mostly wait.
                 let computes = !plan.workload.isIOBound
                 var lock = LockSummary(median.lock, wallNanoseconds: median.wallNanoseconds)
-                if let segment = recording?.segment(mode: row.mode, threads: row.threads) { lock.attribute(segment) }
+                if let waits = attributed[index] { lock.attribute(waits) }
                 return RunResult(
                     workload: plan.workload.rawValue, size: plan.size, units: units, mode: row.mode,
                     threads: row.threads, policy: row.mode.lockConfiguration(plan.lock).policy, wall: walls, speedup: speedup,

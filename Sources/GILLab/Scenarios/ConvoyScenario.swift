@@ -408,7 +408,9 @@ public enum ConvoyScenario: Scenario {
     /// ``ConvoyPlan/aloneDuration``: the baseline of ``ConvoyResult/cpuThroughputVersusAlone``.
     /// - Returns: countdown iterations per second, summed over the threads.
     static func cpuAlone(lock configuration: LockConfiguration, cpuThreads: Int) throws(RunnerError) -> Double {
-        let lock = InterpreterLock(configuration: configuration)
+        // Recorded as the run beside the I/O threads is, so that the ratio between them does not
+        // carry the recorder's cost.
+        let lock = InterpreterLock(configuration: configuration, eventHook: LockEventRecorder())
         let gate = StartGate()
         let stop = StopFlag()
         let results = Locked<[CPUThreadResult]>([])

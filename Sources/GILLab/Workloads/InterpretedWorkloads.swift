@@ -3,7 +3,7 @@
 // nothing an interpreter allocates crosses to another thread.
 
 /// Loads `source` into a new interpreter on `thread`, with `setup` registering natives first.
-/// `filename` is what its locations are called (`countdown.py:2 (while n > 0)`).
+/// `filename` is what its locations are called (`countdown.py:2 in unit (while n > 0:)`).
 func makeInterpreter(_ source: String, filename: String, on thread: ThreadState,
                      setup: (Interpreter) -> Void = { _ in }) throws(WorkloadError) -> Interpreter {
     let interpreter = Interpreter(thread: thread)

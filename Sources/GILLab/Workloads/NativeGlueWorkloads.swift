@@ -12,6 +12,19 @@ extension KernelGlueWorker {
     }
 }
 
+extension ThreadState {
+    /// A kernel call from Swift glue: `call(discipline)`, and, when the call keeps the lock and
+    /// waits are being attributed, at the location `name (hold)`, so that others' waits behind it
+    /// are charged to the kernel and not to the glue. `location` keeps the location's index
+    /// between calls (-1: not named yet).
+    func callKernel<Result, Failure: Error>(_ name: String, _ discipline: CallDiscipline, location: inout Int,
+                                            _ body: () throws(Failure) -> Result) throws(Failure) -> Result {
+        guard discipline == .hold, tracksLocations else { return try call(discipline, body) }
+        if location < 0 { location = lock.locations.index(of: "\(name) (hold)") }
+        return try at(location: location, body)
+    }
+}
+
 // MARK: - stencil
 
 struct StencilWorkload: Workload {
@@ -54,6 +67,7 @@ struct StencilWorkload: Workload {
     struct Worker: KernelGlueWorker {
         var grid: Matrix, next: Matrix
         let discipline: CallDiscipline
+        var kernelLocation = -1
 
         mutating func runUnit(_ unit: Int, on thread: ThreadState) throws(KernelError) -> UInt64 {
             let n = grid.rows
@@ -64,7 +78,11 @@ struct StencilWorkload: Workload {
                     top[j] = inputValue(unit, j)
                 }
             }
-            try thread.call(discipline) { () throws(KernelError) in try Kernels.stencil(grid, into: &next) }
+            var location = kernelLocation
+            try thread.callKernel("stencil5", discipline, location: &location) { () throws(KernelError) in
+                try Kernels.stencil(grid, into: &next)
+            }
+            kernelLocation = location
             var digest = Digest()
             next.withUnsafeBufferPointer { out in
                 let second = min(1, n - 1) * n
@@ -94,17 +112,20 @@ struct MandelbrotWorkload: Workload {
         let viewport: Kernels.Viewport
         var counts: [UInt32]
         let discipline: CallDiscipline
+        var kernelLocation = -1
 
         mutating func runUnit(_ unit: Int, on thread: ThreadState) throws(KernelError) -> UInt64 {
             // Unit k is grid row k mod size, so any unit count covers the image evenly.
             let row = unit % viewport.width
             let (viewport, discipline) = (self.viewport, self.discipline)
+            var location = kernelLocation
             try counts.withUnsafeMutableBufferPointer { (counts) throws(KernelError) in
-                try thread.call(discipline) { () throws(KernelError) in
+                try thread.callKernel("mandelbrot", discipline, location: &location) { () throws(KernelError) in
                     try Kernels.mandelbrot(viewport, rows: row..<row + 1,
                                            maxIterations: MandelbrotWorkload.maxIterations, into: counts)
                 }
             }
+            kernelLocation = location
             var digest = Digest()
             digest.add(UInt64(unit))
             for count in counts {
@@ -138,12 +159,15 @@ struct HashWorkload: Workload {
     struct Worker: KernelGlueWorker {
         var bytes: [UInt8]
         let discipline: CallDiscipline
+        var kernelLocation = -1
 
         mutating func runUnit(_ unit: Int, on thread: ThreadState) -> UInt64 {
             thread.checkpoint()
             let (seed, discipline) = (UInt64(unit), self.discipline)
+            var location = kernelLocation
+            defer { kernelLocation = location }
             return bytes.withUnsafeBytes { bytes in
-                thread.call(discipline) { Kernels.fnv1a(bytes, seed: seed) }
+                thread.callKernel("fnv1a", discipline, location: &location) { Kernels.fnv1a(bytes, seed: seed) }
             }
         }
     }

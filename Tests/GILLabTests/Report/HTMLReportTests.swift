@@ -45,7 +45,7 @@ extension OpenBLASProcessWide {
             #expect(urls.allSatisfy { $0.hasPrefix("http://www.w3.org/2000/svg") }, "\(urls)")
             #expect(html.contains(#"<meta name="viewport""#))
             #expect(html.contains("gillab report --workload countdown &lt;test&gt; &amp; &quot;quotes&quot;"))
-            #expect(html.contains("countdown.py:2 (while n &gt; 0:)"))
+            #expect(html.contains("countdown.py:2 in unit (while n &gt; 0:)"))
             #expect(html.components(separatedBy: "<svg").count - 1 == 3, "a speedup chart and two timelines")
             for section in ["verdict", "speedup", "timeline", "waits", "machine"] {
                 #expect(html.contains("<section id=\"\(section)\">"), "no \(section) section")

@@ -92,7 +92,7 @@ extension OpenBLASProcessWide {
                 #expect(taking["args"] != nil)
             }
             #expect(holds.allSatisfy { ($0["args"] as? [String: Any])?["location"] is String })
-            #expect(holds.contains { ($0["args"] as? [String: Any])?["location"] as? String == "countdown.py:2 (while n > 0:)" })
+            #expect(holds.contains { ($0["args"] as? [String: Any])?["location"] as? String == "countdown.py:2 in unit (while n > 0:)" })
             let requests = events.filter { $0["ph"] as? String == "i" && $0["name"] as? String == "drop request" }
             #expect(!requests.isEmpty)
             for request in requests {
@@ -109,7 +109,7 @@ extension OpenBLASProcessWide {
             let blockers = try #require(row.lock.blockers)
             #expect(Set(matrix.map(\.waiter)) == ["worker-0", "worker-1"])
             #expect(matrix.allSatisfy { $0.waiter != $0.holder && $0.seconds > 0 && $0.shareOfLife > 0 && $0.shareOfLife <= 1 })
-            #expect(blockers.first?.location == "countdown.py:2 (while n > 0:)")
+            #expect(blockers.first?.location == "countdown.py:2 in unit (while n > 0:)")
             #expect(abs(blockers.reduce(0) { $0 + $1.share } - 1) < 1e-9)
             let matrixTotal = matrix.reduce(0) { $0 + $1.seconds }, blockersTotal = blockers.reduce(0) { $0 + $1.seconds }
             #expect(abs(matrixTotal - blockersTotal) < 1e-6)
@@ -117,11 +117,22 @@ extension OpenBLASProcessWide {
             #expect(json.contains("\"waits_behind\"") && json.contains("\"blockers\"") && json.contains("\"share_of_life\""))
             let text = try #require(ReportRenderer.waits(report.results))
             #expect(text.contains("hold ×2: who waited behind whom"))
-            #expect(text.contains("countdown.py:2 (while n > 0:)  held while others waited"))
+            #expect(text.contains("countdown.py:2 in unit (while n > 0:)  held while others waited"))
             // serial and free rows, and runs without attribution, have none.
             let plain = try Runner.run(RunPlan(workload: .countdown, size: 20_000, units: 2, threads: [1, 2], modes: [.serial, .hold], repeats: 1))
             #expect(plain.results.allSatisfy { $0.lock.waitsBehind == nil })
             #expect(ReportRenderer.waits(plain.results) == nil)
+        }
+
+        @Test("a kernel called holding the lock is a blocker of its own: dgemm (hold) from Python glue, stencil5 (hold) from Swift glue",
+              arguments: [(WorkloadKind.gemm, 64, "dgemm (hold)"), (.stencil, 64, "stencil5 (hold)"), (.hash, 1 << 16, "fnv1a (hold)")])
+        func heldKernelBlocker(workload: WorkloadKind, size: Int, location: String) throws {
+            var plan = RunPlan(workload: workload, size: size, units: 64, threads: [2], modes: [.hold], repeats: 1,
+                               lock: try LockConfiguration(switchInterval: .microseconds(200)))
+            plan.attributeWaits = true
+            let report = try Runner.run(plan)
+            let blockers = try #require(report.results.first?.lock.blockers)
+            #expect(blockers.contains { $0.location == location && $0.seconds > 0 }, "\(blockers.map(\.location))")
         }
 
         @Test("the SVG charts are well-formed XML with axes, labels and a legend")
