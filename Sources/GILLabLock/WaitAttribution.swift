@@ -55,7 +55,8 @@ public struct WaitAttribution: Sendable, Equatable {
         public var location: String
         /// The time others spent waiting while a holder was here, summed over the waiters.
         public var nanoseconds: UInt64
-        /// Times a holder let the lock go from here while another thread was waiting for it.
+        /// Times a holder let the lock go from here while another thread was waiting for it, and
+        /// a waiting thread other than that holder then took it.
         public var handoffs: Int
     }
 
@@ -96,23 +97,29 @@ public struct WaitAttribution: Sendable, Equatable {
     ///   - window: only time within it counts; all of it when `nil`.
     public init(threads: [(id: Int, name: String, interpreter: Int, events: [LockEvent], dropped: Int)],
                 locationNames: [String], window: Range<UInt64>? = nil) {
-        var totals = Totals(threads: threads.count, locations: locationNames.count)
+        // At least the glue's column, where every thread starts, whatever names are given.
+        var totals = Totals(threads: threads.count, locations: max(locationNames.count, LockLocations.glue + 1))
+        // Each thread's window: the given one, or less where its interpreter's sweep was cut.
+        var windows = [Range<UInt64>?](repeating: window, count: threads.count)
         // Interpreters with locks of their own are swept apart: a thread waits only behind
         // holders of its own interpreter's lock.
         for interpreter in Set(threads.map(\.interpreter)).sorted() {
             let members = threads.indices.filter { threads[$0].interpreter == interpreter }
             // Past a thread's last kept event nobody knows whether it held or waited: the sweep
-            // of its interpreter stops there.
+            // of its interpreter stops there, unless only events after the window were lost.
             var bounded = window
-            if let cut = members.filter({ threads[$0].dropped > 0 }).map({ threads[$0].events.last?.nanoseconds ?? 0 }).min() {
+            if let cut = members.filter({ threads[$0].dropped > 0 }).map({ threads[$0].events.last?.nanoseconds ?? 0 }).min(),
+               cut < window?.upperBound ?? .max {
                 let start = window?.lowerBound ?? 0
-                bounded = start..<max(min(window?.upperBound ?? .max, cut), start)
+                bounded = start..<max(cut, start)
                 truncatedAt = min(truncatedAt ?? cut, cut)
+                for member in members { windows[member] = bounded }
             }
             Self.sweep(members.map { (threads[$0].events, $0) }, window: bounded, into: &totals)
         }
         self.threads = threads.enumerated().map { index, thread in
             let first = thread.events.first?.nanoseconds ?? 0, last = thread.events.last?.nanoseconds ?? 0
+            let window = windows[index]
             let from = max(first, window?.lowerBound ?? first), to = min(last, window?.upperBound ?? last)
             return Thread(id: thread.id, name: thread.name, lifeNanoseconds: to > from ? to - from : 0,
                           waitNanoseconds: totals.waits[index])

@@ -143,9 +143,18 @@ struct WaitAttributionTests {
         #expect(cut == recorder.threads.map { $0.events.last!.nanoseconds }.min())
         let statistics = Dictionary(states.all, uniquingKeysWith: { first, _ in first })
         for thread in attribution.threads {
-            // Only waits before the cut are charged: never more than the thread waited.
+            // Only waits before the cut are charged: never more than the thread waited, nor more
+            // than its life up to the cut.
             #expect(attribution.chargedNanoseconds(waiter: thread.id) <= statistics[thread.name]!.totalWaitNanoseconds)
+            #expect(thread.waitNanoseconds <= thread.lifeNanoseconds)
         }
+        // Events lost only after the window do not cut it.
+        let whole = WaitAttribution(recorder, locations: lock.locations, window: 0..<(cut - 1))
+        #expect(whole.truncatedAt == nil)
+        // With no names given, every location is still counted (by number).
+        let unnamed = WaitAttribution(threads: recorder.threads.map { ($0.id, $0.name, $0.interpreter, $0.events, $0.dropped) },
+                                      locationNames: [])
+        #expect(unnamed.totalWaitNanoseconds == attribution.totalWaitNanoseconds)
     }
 
     @Test("drop requests are recorded with the holder they asked")
