@@ -12,9 +12,9 @@ import GILLabTestSupport
 extension OpenBLASProcessWide {
     @Suite("Trace, charts and report folder")
     struct TraceTests {
-        static func tracedRun(modes: [Mode] = [.serial, .hold, .release]) throws -> (RunReport, RunTrace) {
+        static func tracedRun(modes: [Mode] = [.serial, .hold, .release], units: Int = 40) throws -> (RunReport, RunTrace) {
             let trace = RunTrace()
-            let report = try Runner.run(RunPlan(workload: .gemm, size: 96, units: 40, threads: [1, 2], modes: modes, repeats: 1),
+            let report = try Runner.run(RunPlan(workload: .gemm, size: 96, units: units, threads: [1, 2], modes: modes, repeats: 1),
                                         trace: trace)
             return (report, trace)
         }
@@ -174,7 +174,9 @@ extension OpenBLASProcessWide {
 
         @Test("per-thread figures and the waiting share reach the run's JSON")
         func perThreadJSON() throws {
-            let (report, _) = try Self.tracedRun(modes: [.hold])
+            // Enough units (about 20 ms) that the second thread starts before the first has done
+            // them all: 40 units once ran out before it did, on a busy machine, and nobody waited.
+            let (report, _) = try Self.tracedRun(modes: [.hold], units: 200)
             let hold = try #require(report.results.first { $0.mode == .hold && $0.threads == 2 })
             #expect(hold.perThread.map(\.name) == ["worker-0", "worker-1"])
             #expect(hold.lock.waitingFraction > 0 && hold.lock.waitingFraction <= 1.0001)
