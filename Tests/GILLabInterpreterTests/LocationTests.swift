@@ -11,6 +11,14 @@ import GILLabTestSupport
 /// is asserted but the share of one measured wait.
 @Suite("Locations for wait attribution")
 struct LocationTests {
+    /// The names of the locations a thread entered, in order.
+    static func visited(_ thread: LockEventRecorder.ThreadRecording, in lock: InterpreterLock) -> [String] {
+        thread.events.compactMap { event in
+            if case .location(let index) = event.kind { return lock.locations.name(of: index) }
+            return nil
+        }
+    }
+
     @Test("poll points name file:line in function (text); a loop's jump is its header's line; RESUME is the def's")
     func names() throws {
         let recorder = LockEventRecorder()
@@ -27,10 +35,7 @@ struct LocationTests {
         #expect(thread.currentLocation == LockLocations.glue, "back in Swift: the glue")
         thread.release()
         thread.detach()
-        let visited = recorder.threads[0].events.compactMap { event -> String? in
-            if case .location(let index) = event.kind { return lock.locations.name(of: index) }
-            return nil
-        }
+        let visited = Self.visited(recorder.threads[0], in: lock)
         #expect(visited == ["spin.py in <module>", LockLocations.glueName, "spin.py:1 in spin (def spin(n):)", "spin.py:2 in spin (while n > 0:)",
                             "kernel (hold)", "spin.py:4 in spin (kernel())", LockLocations.glueName])
     }
@@ -51,10 +56,7 @@ struct LocationTests {
         _ = try interpreter.call("f", [interpreter.int(2)])
         thread.release()
         thread.detach()
-        let visited = recorder.threads[0].events.compactMap { event -> String? in
-            if case .location(let index) = event.kind { return lock.locations.name(of: index) }
-            return nil
-        }
+        let visited = Self.visited(recorder.threads[0], in: lock)
         #expect(Array(visited.suffix(6)) == ["f.py:3 in f (def f(x):)", "probe (hold)", "f.py:6 in f (elif probe():)",
                                              "f.py:1 in g (def g():)", "f.py:7 in f (y = g())", LockLocations.glueName], "\(visited)")
     }

@@ -46,6 +46,9 @@ public final class RunTrace: @unchecked Sendable {
 
     /// Events kept per thread and segment.
     public let eventsPerThread: Int
+    /// What a trace keeps per thread and segment unless told otherwise, and what the runner's
+    /// recorders keep when it attributes waits without a trace.
+    public static let defaultEventsPerThread = 1_000_000
     /// The traced rows, in the report's row order. Written only by the runner's thread, between
     /// trials.
     public private(set) var segments: [Segment] = []
@@ -55,7 +58,7 @@ public final class RunTrace: @unchecked Sendable {
 
     /// Creates an empty trace that keeps up to `eventsPerThread` events of each thread per
     /// segment (32 bytes each).
-    public init(eventsPerThread: Int = 1_000_000) {
+    public init(eventsPerThread: Int = RunTrace.defaultEventsPerThread) {
         self.eventsPerThread = eventsPerThread
     }
 

@@ -228,7 +228,7 @@ public enum Runner {
         // Waits are attributed right after each traced trial; the events are kept only for a
         // trace the caller asked for.
         let recordsEvents = trace != nil || plan.attributeWaits
-        let eventsPerThread = trace?.eventsPerThread ?? RunTrace().eventsPerThread
+        let eventsPerThread = trace?.eventsPerThread ?? RunTrace.defaultEventsPerThread
         var attributed: [Int: AttributedWaits] = [:]
         return try BLAS.withThreads(plan.blasThreads) { () throws(RunnerError) -> RunReport in
             // Round 0 is the warm-up; rounds 1...repeats are counted.
