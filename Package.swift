@@ -21,6 +21,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        // OrderedDictionary: the interpreter's dicts keep insertion order, as Python's do.
+        .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
         // `swift package generate-documentation` for the DocC catalog; a plugin, not linked.
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
@@ -53,7 +55,11 @@ let package = Package(
         // The interpreter lock: policies, thread states, statistics, event hooks, pthread wrappers.
         .target(name: "GILLabLock", dependencies: ["CShims"], path: "Sources/GILLabLock"),
         // The Python-level runtime: objects, parser, compiler, eval loop, builtins.
-        .target(name: "GILLabInterpreter", dependencies: ["GILLabLock", "CShims"], path: "Sources/GILLabInterpreter"),
+        .target(
+            name: "GILLabInterpreter",
+            dependencies: ["GILLabLock", "CShims", .product(name: "OrderedCollections", package: "swift-collections")],
+            path: "Sources/GILLabInterpreter"
+        ),
         // Swift faces of the C kernels, and the hooks behind ck_lock.h's macros.
         .target(name: "GILLabKernels", dependencies: ["GILLabLock", "CKernels"], path: "Sources/GILLabKernels"),
 

@@ -1,6 +1,7 @@
 /// Binary arithmetic operators.
 enum BinaryOp: String, Sendable {
     case add = "+", subtract = "-", multiply = "*", trueDivide = "/", floorDivide = "//", modulo = "%"
+    case power = "**", and = "&", or = "|", xor = "^", leftShift = "<<", rightShift = ">>"
 }
 
 /// Comparison operators.
@@ -48,9 +49,63 @@ enum Instruction: Sendable, Equatable {
     case dupTop2
     case call(Int)
     case callMethod(Int, Int)
-    case makeFunction(Int)
+    /// MAKE_FUNCTION: the code object's function from constant `code`, with the `defaults`
+    /// values below it on the stack as its parameters' defaults.
+    case makeFunction(code: Int, defaults: Int)
     case pop
     case returnValue
+
+    // The rest of the language: compiled only where a program uses it, so none of these is on
+    // the built-in workloads' hot paths.
+    case dupTop
+    case rotTwo
+    case loadAttr(Int)
+    /// STORE_ATTR: the object on top, the value below it (CPython's order).
+    case storeAttr(Int)
+    /// STORE_SUBSCR in CPython's order: the index on top, the container, then the value.
+    case storeSubscript
+    case deleteFast(Int)
+    case deleteGlobal(Int)
+    case deleteSubscript
+    case buildTuple(Int)
+    /// BUILD_SLICE 3: lower, upper and step (any of them None).
+    case buildSlice
+    /// UNPACK_SEQUENCE: the sequence's `count` values, the first on top.
+    case unpackSequence(Int)
+    /// `in` and `not in`: the container on top, the value below it.
+    case contains(negated: Bool)
+    /// `is` and `is not`.
+    case identical(negated: Bool)
+    /// CALL with keywords (KW_NAMES + CALL): `count` values, the last ones the keyword values
+    /// whose names are the tuple constant `names`.
+    case callKeywords(Int, names: Int)
+    /// A method call with keywords.
+    case callMethodKeywords(Int, Int, names: Int)
+    /// LIST_APPEND: appends the top to the list `depth` below it (a comprehension's list).
+    case listAppend(Int)
+    /// MAP_ADD: the key and value on top go into the dict `depth` below them.
+    case mapAdd(Int)
+    /// FORMAT_VALUE: the top formatted with the spec constant (-1: none) after `!r` or `!s`.
+    case formatValue(conversion: UInt8, spec: Int)
+    /// BUILD_STRING: joins the top `count` strings.
+    case buildString(Int)
+    /// IMPORT_NAME: the module whose name is constant `name`.
+    case importName(Int)
+    /// IMPORT_FROM: the module on top stays; its attribute `name` is pushed (ImportError if none).
+    case importFrom(Int)
+    /// SETUP_FINALLY / SETUP_EXCEPT: an exception raised before the matching ``popExcept``
+    /// unwinds the stack to its depth here, pushes the exception and jumps to `handler`.
+    case setupExcept(Int)
+    case popExcept
+    /// Pops the exception class or object on top and raises it.
+    case raise
+    /// Pops an exception object and raises it again, its traceback kept; None raises
+    /// "No active exception to reraise".
+    case reraise
+    /// Pops the class (or tuple of classes) on top; pushes whether the exception below matches.
+    case exceptionMatches
+    /// `assert`'s failure: raises AssertionError, with the message on top when `hasMessage`.
+    case raiseAssertion(hasMessage: Bool)
 
     // MARK: Quickened forms (PEP 659): written into a code object's instructions, never compiled
 
@@ -124,7 +179,7 @@ enum Instruction: Sendable, Equatable {
     /// has returned).
     var pollsEvalBreaker: Bool {
         switch unquickened {
-        case .resume, .jumpBackward, .call, .callMethod: true
+        case .resume, .jumpBackward, .call, .callMethod, .callKeywords, .callMethodKeywords: true
         default: false
         }
     }
@@ -178,6 +233,17 @@ enum Instruction: Sendable, Equatable {
             return 1
         case .buildDict(let entries):
             return UInt8(clamping: 1 + entries)
+        // The rest of the language: DUP_TOP and ROT_TWO end with `goto fast_next_opcode` in 2.7;
+        // the others end with `continue`, or have no 2.7 opcode and are counted like one that does.
+        case .dupTop, .rotTwo:
+            return 0
+        case .loadAttr, .storeAttr, .storeSubscript, .deleteFast, .deleteGlobal, .deleteSubscript, .buildTuple,
+             .buildSlice, .unpackSequence, .contains, .identical, .callKeywords, .listAppend, .mapAdd,
+             .formatValue, .buildString, .importName, .importFrom, .setupExcept, .popExcept, .raise, .reraise,
+             .exceptionMatches, .raiseAssertion:
+            return 1
+        case .callMethodKeywords:
+            return 2
         case .callMethod:
             return 2
         case .compare:
@@ -302,13 +368,41 @@ final class CodeObject {
             case .dupTop2: ("COPY_2", "")
             case .call(let n): ("CALL", "\(n)")
             case .callMethod(let name, let n): ("CALL_METHOD", "\(names[name]) \(n)")
-            case .makeFunction(let i):
-                ("MAKE_FUNCTION", "\(i) (\(describe(constants[i])))")
+            case .makeFunction(let i, let defaults):
+                ("MAKE_FUNCTION", "\(i) (\(describe(constants[i])))" + (defaults > 0 ? " defaults \(defaults)" : ""))
+            case .dupTop: ("DUP_TOP", "")
+            case .rotTwo: ("ROT_TWO", "")
+            case .loadAttr(let i): ("LOAD_ATTR", names[i])
+            case .storeAttr(let i): ("STORE_ATTR", names[i])
+            case .storeSubscript: ("STORE_SUBSCR", "")
+            case .deleteFast(let i): ("DELETE_FAST", "\(i) (\(localNames[i]))")
+            case .deleteGlobal(let i): ("DELETE_GLOBAL", "\(i) (\(globalName(i)))")
+            case .deleteSubscript: ("DELETE_SUBSCR", "")
+            case .buildTuple(let n): ("BUILD_TUPLE", "\(n)")
+            case .buildSlice: ("BUILD_SLICE", "3")
+            case .unpackSequence(let n): ("UNPACK_SEQUENCE", "\(n)")
+            case .contains(let negated): ("CONTAINS_OP", negated ? "1 (not in)" : "0 (in)")
+            case .identical(let negated): ("IS_OP", negated ? "1 (is not)" : "0 (is)")
+            case .callKeywords(let n, let k): ("CALL_KW", "\(n) \(describe(constants[k]))")
+            case .callMethodKeywords(let name, let n, let k): ("CALL_METHOD_KW", "\(names[name]) \(n) \(describe(constants[k]))")
+            case .listAppend(let n): ("LIST_APPEND", "\(n)")
+            case .mapAdd(let n): ("MAP_ADD", "\(n)")
+            case .formatValue(let conversion, let spec):
+                ("FORMAT_VALUE", (conversion == 0 ? "" : "!\(Character(UnicodeScalar(conversion))) ") + (spec < 0 ? "" : describe(constants[spec])))
+            case .buildString(let n): ("BUILD_STRING", "\(n)")
+            case .importName(let i): ("IMPORT_NAME", describe(constants[i]))
+            case .importFrom(let i): ("IMPORT_FROM", names[i])
+            case .setupExcept(let t): ("SETUP_FINALLY", "to \(t)")
+            case .popExcept: ("POP_BLOCK", "")
+            case .raise: ("RAISE_VARARGS", "1")
+            case .reraise: ("RERAISE", "")
+            case .exceptionMatches: ("CHECK_EXC_MATCH", "")
+            case .raiseAssertion(let hasMessage): ("RAISE_ASSERTION", hasMessage ? "with message" : "")
             case .pop: ("POP_TOP", "")
             case .returnValue: ("RETURN_VALUE", "")
             default: (instruction.specialisedName ?? "?", "")  // the compiler emits no quickened form
             }
-            if case .makeFunction(let i) = instruction, let function = constants[i] as? PyFunction {
+            if case .makeFunction(let i, _) = instruction, let function = constants[i] as? PyFunction {
                 nested.append(function.code)
             }
             let poll = instruction.pollsEvalBreaker ? "*" : " "
@@ -381,6 +475,14 @@ final class CodeOrigin {
     init(filename: String, source: String) {
         self.filename = filename
         sourceLines = source.split(separator: "\n", omittingEmptySubsequences: false)
+    }
+
+    /// The text of `line`, trimmed, for a traceback; empty when there is none.
+    func lineText(_ line: Int) -> String {
+        guard line > 0, sourceLines.indices.contains(line - 1) else { return "" }
+        var text = String(sourceLines[line - 1].drop { $0 == " " })
+        while text.last == " " { text.removeLast() }
+        return text
     }
 
     /// `file:line in function (the line's text)`, as a traceback names a frame, the text trimmed

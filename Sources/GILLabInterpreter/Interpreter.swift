@@ -1,6 +1,11 @@
 internal import CShims
 import GILLabLock
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// A small Python-subset interpreter: the "Python-level" work that runs under the lock.
 ///
@@ -35,9 +40,10 @@ public final class Interpreter {
     // The interpreter's state is touched only by the thread that holds the lock, and the eval
     // loop never holds overlapping accesses to it: no run-time exclusivity checks (nor on the
     // objects' mutable fields; the compiler still checks exclusivity statically).
-    @exclusivity(unchecked) private var globals: [PyObject?] = []
-    private var globalIndex: [String: Int] = [:]
-    private var globalNameList: [String] = []
+    /// What this thread shares with the program's other threads: globals, modules, output.
+    let program: ProgramState
+    /// `threading.current_thread()`.
+    let currentThreadObject: PyThreadObject
     @exclusivity(unchecked) private var depth = 0
 
     /// Python's default recursion limit is 1000; Swift frames are larger, so ours is lower.
@@ -67,7 +73,76 @@ public final class Interpreter {
         threadToken = currentThreadToken()
         tracking = thread.tracksLocations
         counter = ReferenceCounter(biased: biased, thread: threadToken)
+        program = ProgramState()
+        currentThreadObject = PyThreadObject(name: "MainThread", target: nil, arguments: [], main: true)
         installBuiltins()
+        installStandardModules()
+    }
+
+    /// The interpreter of a thread a program started (`threading.Thread.start`): its own eval
+    /// state over the program's shared state. Made on that thread, holding the lock.
+    init(thread: ThreadState, program: ProgramState, threadObject: PyThreadObject) {
+        self.thread = thread
+        biased = thread.lock.configuration.policy == .free
+        ticking = thread.lock.configuration.policy == .legacyGIL
+        threadToken = currentThreadToken()
+        tracking = thread.tracksLocations
+        counter = ReferenceCounter(biased: biased, thread: threadToken)
+        self.program = program
+        currentThreadObject = threadObject
+    }
+
+    /// The lock states of this interpreter's thread and of every thread its program started, in
+    /// the order they started: their statistics are the program's per-thread load.
+    public var threadStates: [ThreadState] { [thread] + program.threadStates }
+
+    /// Seconds the thread with lock state `id` spent blocked on the program's other threads (in
+    /// `join`, `Lock.acquire`, `Queue.get` and `put`, `Event.wait`): released time that is
+    /// neither I/O nor a kernel. `time.sleep` is not counted: it stands for I/O.
+    public func synchronizationSeconds(ofThread id: Int) -> Double {
+        Double(program.synchronizationNanoseconds[id] ?? 0) / 1e9
+    }
+
+    /// `sys.argv`: the program's name, then its arguments. Set before the program loads.
+    public var arguments: [String] {
+        get { program.argv }
+        set { program.argv = newValue }
+    }
+
+    /// Where `print` writes, one call per `print`; standard output by default.
+    public var output: (String) -> Void {
+        get { program.output }
+        set { program.output = newValue }
+    }
+
+    /// Where an exception that ends a thread the program started is reported (as CPython's
+    /// `threading.excepthook` does); standard error by default.
+    public var errorOutput: (String) -> Void {
+        get { program.errorOutput }
+        set { program.errorOutput = newValue }
+    }
+
+    /// Waits, with the lock released, until every thread the program started has ended, as
+    /// CPython's interpreter does before it exits (`threading._shutdown`), daemon threads too:
+    /// a program's threads must not outlive the run that measures them. Ends early with
+    /// KeyboardInterrupt on ``/GILLabLock/InterpreterLock/requestInterrupt()``, once the threads
+    /// have stopped at their next poll point or wait.
+    public func joinThreads() throws(PyError) {
+        var interrupted = false
+        var index = 0
+        while index < program.threads.count {
+            let started = program.threads[index]
+            do throws(PyError) {
+                _ = try block(started.mutex, started.condition, seconds: nil) { started.finishedFlag }
+            } catch {
+                // Ctrl-C: every thread stops at its next poll point or wait; keep joining.
+                interrupted = true
+                _ = thread.withoutLock(reason: .io) { while !started.isFinished { usleep(1000) } }
+            }
+            started.joinNative()
+            index += 1
+        }
+        if interrupted { throw PyError(.keyboardInterrupt, "") }
     }
 
     // MARK: - Loading and calling
@@ -86,10 +161,12 @@ public final class Interpreter {
     func compile(_ source: String, filename: String = "<string>") throws(PyError) -> CodeObject {
         // Code objects keep `globalNames` for their disassembly and may outlive the interpreter
         // (a function can be returned to Swift), so they hold it weakly.
-        var compiler = Compiler(globalSlot: { [unowned self] in self.slot(for: $0) },
-                                globalNames: { [weak self] in self?.globalNameList ?? [] })
+        let program = self.program
+        var compiler = Compiler(globalSlot: { [unowned program] in program.slot(for: $0) },
+                                globalNames: { [weak program] in program?.globalNames ?? [] })
         compiler.origin = CodeOrigin(filename: filename, source: source)
-        let code = try compiler.compileModule(try Parser.parse(source))
+        compiler.modules = Set(program.moduleMakers.keys)
+        let code = try compiler.compileModule(try Parser.parse(source, filename: filename))
         if tracking {
             var named: [String: Int] = [:]
             locate(code, &named)
@@ -136,7 +213,7 @@ public final class Interpreter {
     /// The names of the quickened forms in global function `name`'s instructions as they stand
     /// now (CPython's names, as `dis.dis(adaptive=True)` prints them), for tests and listings.
     func quickenedNames(of name: String) throws(PyError) -> [String] {
-        guard let index = globalIndex[name], let function = globals[index], function.kind == .function else {
+        guard let index = program.globalIndex[name], let function = program.globals[index], function.kind == .function else {
             throw PyError(.nameError, "no function '\(name)'")
         }
         return unsafeDowncast(function, to: PyFunction.self).code.quickenedNames.filter { !$0.isEmpty }
@@ -145,7 +222,7 @@ public final class Interpreter {
     /// Calls the global function `name` with `arguments`.
     /// - Throws: `NameError` when there is no such global, and whatever the call raises.
     public func call(_ name: String, _ arguments: [PyObject]) throws(PyError) -> PyObject {
-        guard let index = globalIndex[name], let callee = globals[index] else {
+        guard let index = program.globalIndex[name], let callee = program.globals[index] else {
             throw PyError(.nameError, "name '\(name)' is not defined")
         }
         defer { if tracking { thread.enter(location: LockLocations.glue) } }  // back in Swift's glue
@@ -163,15 +240,7 @@ public final class Interpreter {
     ///   - body: the function; called with the lock held.
     public func register(_ name: String, discipline: CallDiscipline = .hold, arity: ClosedRange<Int>,
                          _ body: @escaping (ThreadState, CallDiscipline, [PyObject]) throws(PyError) -> PyObject) {
-        globals[slot(for: name)] = PyNative(name: name, discipline: discipline, arity: arity, body: body)
-    }
-
-    private func slot(for name: String) -> Int {
-        if let index = globalIndex[name] { return index }
-        globalIndex[name] = globals.count
-        globalNameList.append(name)
-        globals.append(nil)
-        return globals.count - 1
+        program.define(name, PyNative(name: name, discipline: discipline, arity: arity, body: body))
     }
 
     // MARK: - Making objects
@@ -189,15 +258,19 @@ public final class Interpreter {
 
     // MARK: - The eval loop
 
-    private func invoke(_ callee: PyObject, _ arguments: [PyObject]) throws(PyError) -> PyObject {
+    /// Calls `callee` with positional arguments.
+    func invoke(_ callee: PyObject, _ arguments: [PyObject]) throws(PyError) -> PyObject {
+        try invoke(callee, Arguments(positional: arguments, keywords: [], function: "?"))
+    }
+
+    /// Calls `callee`: a Python function (its parameters bound as CPython binds them), a native
+    /// function, or an exception class.
+    func invoke(_ callee: PyObject, _ arguments: Arguments) throws(PyError) -> PyObject {
         switch callee.kind {
         case .function:
-            let code = unsafeDowncast(callee, to: PyFunction.self).code
-            guard arguments.count == code.parameterCount else {
-                throw Self.arityError(code, arguments.count)
-            }
-            let frame = Frame(code: code)
-            for (index, argument) in arguments.enumerated() {
+            let function = unsafeDowncast(callee, to: PyFunction.self)
+            let frame = Frame(code: function.code)
+            for (index, argument) in try Self.bind(function, arguments).enumerated() {
                 let ref = Ref.passUnretained(argument)
                 counter.incref(ref)
                 frame.locals[index] = ref
@@ -205,20 +278,60 @@ public final class Interpreter {
             return counter.export(try run(frame))
         case .native:
             let native = unsafeDowncast(callee, to: PyNative.self)
-            guard native.arity.contains(arguments.count) else {
-                throw PyError(.typeError, "\(native.name)() takes \(Self.describe(native.arity)) arguments but \(arguments.count) were given")
-            }
             // The poll after the call names the caller's line again; no need to restore it here.
             if tracking { thread.enter(location: location(of: native)) }
-            return try native.body(thread, native.discipline, arguments)
+            if let builtin = native.builtin {
+                var arguments = arguments
+                arguments.function = native.name
+                return try builtin(self, arguments)
+            }
+            if let keyword = arguments.keywords.first {
+                throw PyError(.typeError, "\(native.name)() takes no keyword arguments (got '\(keyword.name)')")
+            }
+            guard native.arity.contains(arguments.positional.count) else {
+                throw PyError(.typeError, "\(native.name)() takes \(Self.describe(native.arity)) arguments but \(arguments.positional.count) were given")
+            }
+            return try native.body(thread, native.discipline, arguments.positional)
+        case .exceptionType:
+            var arguments = arguments
+            arguments.function = unsafeDowncast(callee, to: PyExceptionType.self).exceptionKind.rawValue
+            return unsafeDowncast(callee, to: PyExceptionType.self).make(try arguments.exactly(0...Int.max))
         default:
             throw PyError(.typeError, "'\(callee.typeName)' object is not callable")
         }
     }
 
-    private static func arityError(_ code: CodeObject, _ count: Int) -> PyError {
-        PyError(.typeError, "\(code.name)() takes \(code.parameterCount) positional arguments but \(count) were given")
+    /// The values of a Python function's parameters for a call: positional arguments first,
+    /// then keywords, then defaults, with CPython's messages for what does not fit.
+    private static func bind(_ function: PyFunction, _ arguments: Arguments) throws(PyError) -> [PyObject] {
+        let code = function.code
+        let count = code.parameterCount
+        if arguments.keywords.isEmpty && arguments.positional.count == count { return arguments.positional }
+        let names = code.localNames.prefix(count)
+        guard arguments.positional.count <= count else {
+            let defaults = function.defaults.count
+            let takes = defaults == 0 ? "\(count)" : "from \(count - defaults) to \(count)"
+            throw PyError(.typeError, "\(code.name)() takes \(takes) positional argument\(count == 1 ? "" : "s") but \(arguments.positional.count) \(arguments.positional.count == 1 ? "was" : "were") given")
+        }
+        var values: [PyObject?] = arguments.positional + Array(repeating: nil, count: count - arguments.positional.count)
+        for (name, value) in arguments.keywords {
+            guard let index = names.firstIndex(of: name) else {
+                throw PyError(.typeError, "\(code.name)() got an unexpected keyword argument '\(name)'")
+            }
+            guard values[index] == nil else { throw PyError(.typeError, "\(code.name)() got multiple values for argument '\(name)'") }
+            values[index] = value
+        }
+        let firstDefault = count - function.defaults.count
+        for index in firstDefault..<count where values[index] == nil { values[index] = function.defaults[index - firstDefault] }
+        let missing = (0..<count).filter { values[$0] == nil }.map { "'\(names[$0])'" }
+        if !missing.isEmpty {
+            let list = missing.count == 1 ? missing[0] : missing.dropLast().joined(separator: ", ") + " and " + missing.last!
+            throw PyError(.typeError, "\(code.name)() missing \(missing.count) required positional argument\(missing.count == 1 ? "" : "s"): \(list)")
+        }
+        return values.map { $0! }
     }
+
+    static let interrupted = PyError(.keyboardInterrupt, "")
 
     /// Runs `frame`, whose locals hold the arguments, and returns the result with its count.
     private func run(_ frame: Frame) throws(PyError) -> Ref {
@@ -262,6 +375,10 @@ public final class Interpreter {
         var pc = 0
 
         // A pushed reference brings its count; a popped one hands its count to the caller.
+        /// A poll point: the eval breaker, and KeyboardInterrupt once the lock asks every thread to stop.
+        @inline(__always) func poll() throws(PyError) {
+            if thread.checkpoint() { throw Self.interrupted }
+        }
         @inline(__always) func push(_ ref: Ref) {
             sp.initialize(to: ref)
             sp += 1
@@ -294,11 +411,11 @@ public final class Interpreter {
         /// Python's truth of a popped value, dropping its count; True and False are settled by
         /// identity, as CPython's POP_JUMP_IF_* settle them first. `jumping`: for a POP_JUMP_IF_*,
         /// whose tick under legacy-gil depends on the value.
-        @inline(__always) func popTruth(jumping: Bool) -> Bool {
+        @inline(__always) func popTruth(jumping: Bool) throws(PyError) -> Bool {
             let value = pop()
             if value.toOpaque() == trueRef.toOpaque() { return true }
             if value.toOpaque() == falseRef.toOpaque() { return false }
-            if ticking && jumping { thread.checkpoint() }  // 2.7's fast exit is only for True and False
+            if ticking && jumping { try poll() }  // 2.7's fast exit is only for True and False
             defer { counter.decref(value) }
             return Self.truth(value.object)
         }
@@ -320,6 +437,18 @@ public final class Interpreter {
             return arguments
         }
 
+        /// The arguments of a call with keywords: `count` values on the stack (popped), the last
+        /// of them named by the tuple constant at `namesIndex`.
+        @inline(__always) func keywordArguments(_ count: Int, _ namesIndex: Int) -> Arguments {
+            let names = unsafeDowncast(constants[namesIndex].object, to: PyTuple.self).items.map {
+                unsafeDowncast($0, to: PyStr.self).value
+            }
+            let values = moveArguments(count)
+            let positional = Array(values.prefix(count - names.count))
+            return Arguments(positional: positional, keywords: Array(zip(names, values.suffix(names.count))), function: "?")
+        }
+
+        while true {
         do throws(PyError) {
             while true {
                 let at = pc
@@ -328,7 +457,7 @@ public final class Interpreter {
                 switch instruction {
                 case .resume:
                     enterLocation(at)
-                    if !ticking { thread.checkpoint() }  // 3.11's RESUME: CHECK_EVAL_BREAKER on entry
+                    if !ticking { try poll() }  // 3.11's RESUME: CHECK_EVAL_BREAKER on entry
                 case .loadConst(let index):
                     loadConst(index)
                 case .loadFast(let index):
@@ -356,12 +485,12 @@ public final class Interpreter {
                     storeFast(second)
                     pc += 1
                 case .loadGlobal(let index):
-                    guard let value = globals[index] else {
-                        throw PyError(.nameError, "name '\(globalNameList[index])' is not defined")
+                    guard let value = program.globals[index] else {
+                        throw PyError(.nameError, "name '\(program.globalNames[index])' is not defined")
                     }
                     push(counter.adopt(value))
                 case .storeGlobal(let index):
-                    globals[index] = counter.export(pop())
+                    program.globals[index] = counter.export(pop())
 
                 // BINARY_OP: adaptive, then specialised.
                 case .binary(let op):
@@ -472,24 +601,24 @@ public final class Interpreter {
                     }
                     replace(1, with: result)
                 case .not:
-                    push(popTruth(jumping: false) ? falseRef : trueRef)
+                    push(try popTruth(jumping: false) ? falseRef : trueRef)
                 case .jump(let target):
                     pc = target
                 case .jumpBackward(let target):
                     pc = target
                     enterLocation(at)
-                    if !ticking { thread.checkpoint() }  // 3.11's JUMP_BACKWARD: JUMPBY, CHECK_EVAL_BREAKER
+                    if !ticking { try poll() }  // 3.11's JUMP_BACKWARD: JUMPBY, CHECK_EVAL_BREAKER
                 case .popJumpIfFalse(let target):
-                    if !popTruth(jumping: true) { pc = target }
+                    if !(try popTruth(jumping: true)) { pc = target }
                 case .popJumpIfTrue(let target):
-                    if popTruth(jumping: true) { pc = target }
+                    if try popTruth(jumping: true) { pc = target }
                 case .jumpIfFalseOrPop(let target):
                     let value = sp[-1]
-                    if ticking && value.kind != .bool { thread.checkpoint() }
+                    if ticking && value.kind != .bool { try poll() }
                     if Self.truth(value.object) { counter.decref(pop()) } else { pc = target }
                 case .jumpIfTrueOrPop(let target):
                     let value = sp[-1]
-                    if ticking && value.kind != .bool { thread.checkpoint() }
+                    if ticking && value.kind != .bool { try poll() }
                     if Self.truth(value.object) { pc = target } else { counter.decref(pop()) }
                 case .getIter:
                     replace(1, with: counter.adopt(try Self.iterator(sp[-1].object)))
@@ -502,7 +631,7 @@ public final class Interpreter {
                         pc = target
                         // 2.7's exhausted FOR_ITER: `JUMPBY(oparg); continue;`, one tick, of which the
                         // table counted `ticks[at]` (1 unless a STORE_FAST follows).
-                        if ticking && ticks[at] == 0 { thread.checkpoint() }
+                        if ticking && ticks[at] == 0 { try poll() }
                     }
                 case .buildList(let count):
                     replace(count, with: counter.adopt(PyList(peekArguments(count))))
@@ -565,11 +694,11 @@ public final class Interpreter {
                     push(first)
                 case .call(let count):
                     let callee = sp[-count - 1]
-                    if callee.kind == .function {
+                    if callee.kind == .function,
+                       count == Unmanaged<PyFunction>.fromOpaque(callee.toOpaque())._withUnsafeGuaranteedRef({ $0.code.parameterCount }) {
                         // 3.11's CALL_PY_EXACT_ARGS: the arguments move from this stack into
                         // the callee's locals, without touching their counts.
                         let code = unsafeDowncast(callee.object, to: PyFunction.self).code
-                        guard count == code.parameterCount else { throw Self.arityError(code, count) }
                         let callee = Frame(code: code)
                         sp -= count
                         for index in 0..<count { callee.locals[index] = (sp + index).move() }
@@ -578,6 +707,7 @@ public final class Interpreter {
                         // (3.11 does not poll here; only the location changes).
                         enterLocation(at)
                     } else {
+                        let isFunction = callee.kind == .function
                         let result = try invoke(callee.object, moveArguments(count))
                         replace(1, with: counter.adopt(result))
                         // 3.11's CALL: CHECK_EVAL_BREAKER once a native callee returns, so a drop
@@ -586,8 +716,15 @@ public final class Interpreter {
                         // as in 3.11, which runs it in the same eval loop and does not poll on
                         // its return.
                         enterLocation(at)
-                        if !ticking { thread.checkpoint() }
+                        if !ticking && !isFunction { try poll() }
                     }
+                case .callKeywords(let count, let namesIndex):
+                    let isFunction = sp[-count - 1].kind == .function
+                    let arguments = keywordArguments(count, namesIndex)
+                    let result = try invoke(sp[-1].object, arguments)
+                    replace(1, with: counter.adopt(result))
+                    enterLocation(at)
+                    if !ticking && !isFunction { try poll() }
                 case .callMethod(let name, let count):
                     let receiver = sp[-count - 1]
                     if count == 1 && receiver.kind == .list && code.names[name] == "append" {
@@ -595,9 +732,15 @@ public final class Interpreter {
                         pc = at
                         continue
                     }
-                    let result = try Self.callMethod(receiver.object, code.names[name], moveArguments(count))
+                    let arguments = Arguments(positional: moveArguments(count), keywords: [], function: code.names[name])
+                    let result = try callMethod(sp[-1].object, code.names[name], arguments)
                     replace(1, with: counter.adopt(result))
-                    if !ticking { thread.checkpoint() }  // a method of a builtin type: a native call
+                    if !ticking { try poll() }  // a method of a builtin type: a native call
+                case .callMethodKeywords(let name, let count, let namesIndex):
+                    let arguments = keywordArguments(count, namesIndex)
+                    let result = try callMethod(sp[-1].object, code.names[name], arguments)
+                    replace(1, with: counter.adopt(result))
+                    if !ticking { try poll() }
                 case .callMethodListAppend(let name):
                     guard sp[-2].kind == .list else {
                         instructions[at] = .callMethod(name, 1)
@@ -607,9 +750,113 @@ public final class Interpreter {
                     let item = counter.export(pop())
                     unsafeDowncast(sp[-1].object, to: PyList.self).items.append(item)
                     replace(1, with: Ref.passUnretained(PyNone.shared))
-                    if !ticking { thread.checkpoint() }
-                case .makeFunction(let index):
-                    loadConst(index)
+                    if !ticking { try poll() }
+                case .makeFunction(let index, let defaults):
+                    if defaults == 0 {
+                        loadConst(index)
+                    } else {
+                        let function = PyFunction(unsafeDowncast(constants[index].object, to: PyFunction.self).code,
+                                                  defaults: peekArguments(defaults))
+                        replace(defaults, with: counter.adopt(function))
+                    }
+                case .dupTop:
+                    counter.incref(sp[-1])
+                    push(sp[-1])
+                case .rotTwo:
+                    (sp[-1], sp[-2]) = (sp[-2], sp[-1])
+                case .loadAttr(let name):
+                    replace(1, with: counter.adopt(try attribute(sp[-1].object, code.names[name])))
+                case .storeAttr(let name):
+                    try setAttribute(sp[-1].object, code.names[name], sp[-2].object)
+                    counter.decref(pop())
+                    counter.decref(pop())
+                case .storeSubscript:
+                    try Self.setItem(sp[-2].object, sp[-1].object, sp[-3].object)
+                    for _ in 0..<3 { counter.decref(pop()) }
+                case .deleteFast(let index):
+                    guard let old = locals[index] else {
+                        throw PyError(.nameError, "local variable '\(code.localNames[index])' referenced before assignment")
+                    }
+                    locals[index] = nil
+                    counter.decref(old)
+                case .deleteGlobal(let index):
+                    guard program.globals[index] != nil else {
+                        throw PyError(.nameError, "name '\(program.globalNames[index])' is not defined")
+                    }
+                    program.globals[index] = nil
+                case .deleteSubscript:
+                    try Self.deleteItem(sp[-2].object, sp[-1].object)
+                    counter.decref(pop())
+                    counter.decref(pop())
+                case .buildTuple(let count):
+                    replace(count, with: counter.adopt(PyTuple(peekArguments(count))))
+                case .buildSlice:
+                    replace(3, with: counter.adopt(PySlice(sp[-3].object, sp[-2].object, sp[-1].object)))
+                case .unpackSequence(let count):
+                    let items = try Self.elements(of: sp[-1].object)
+                    guard items.count == count else {
+                        throw PyError(.valueError, items.count < count
+                            ? "not enough values to unpack (expected \(count), got \(items.count))"
+                            : "too many values to unpack (expected \(count))")
+                    }
+                    counter.decref(pop())
+                    for item in items.reversed() { push(counter.adopt(item)) }
+                case .contains(let negated):
+                    let found = try Self.contains(sp[-1].object, sp[-2].object)
+                    replace(2, with: found != negated ? trueRef : falseRef)
+                case .identical(let negated):
+                    let same = sp[-2].toOpaque() == sp[-1].toOpaque()
+                    replace(2, with: same != negated ? trueRef : falseRef)
+                case .listAppend(let depth):
+                    let item = counter.export(pop())
+                    unsafeDowncast(sp[-depth].object, to: PyList.self).items.append(item)
+                case .mapAdd(let depth):
+                    let value = counter.export(pop())
+                    let key = pop()
+                    defer { counter.decref(key) }
+                    unsafeDowncast(sp[-depth].object, to: PyDict.self).entries[try PyKey(key.object)] = value
+                case .formatValue(let conversion, let spec):
+                    var value = sp[-1].object
+                    if conversion == UInt8(ascii: "r") { value = PyStr(Self.repr(value)) }
+                    if conversion == UInt8(ascii: "s") { value = PyStr(Self.str(value)) }
+                    let text = spec < 0 ? Self.str(value)
+                        : try Self.format(value, unsafeDowncast(constants[spec].object, to: PyStr.self).value)
+                    replace(1, with: counter.adopt(PyStr(text)))
+                case .buildString(let count):
+                    let text = peekArguments(count).map { unsafeDowncast($0, to: PyStr.self).value }.joined()
+                    replace(count, with: counter.adopt(PyStr(text)))
+                case .importName(let index):
+                    push(counter.adopt(try importModule(unsafeDowncast(constants[index].object, to: PyStr.self).value)))
+                case .importFrom(let name):
+                    let module = unsafeDowncast(sp[-1].object, to: PyModule.self)
+                    guard let value = module.attributes[code.names[name]] else {
+                        throw PyError(.importError, "cannot import name '\(code.names[name])' from '\(module.name)'")
+                    }
+                    push(counter.adopt(value))
+                case .setupExcept(let handler):
+                    frame.handlers.append((handler, sp - base))
+                case .popExcept:
+                    frame.handlers.removeLast()
+                case .raise:
+                    let value = sp[-1].object
+                    switch value.kind {
+                    case .exceptionType: throw PyError(unsafeDowncast(value, to: PyExceptionType.self).exceptionKind, "")
+                    case .exception:
+                        var error = unsafeDowncast(value, to: PyException.self).error
+                        error.lastFrame = nil
+                        throw error
+                    default: throw PyError(.typeError, "exceptions must derive from BaseException")
+                    }
+                case .reraise:
+                    let value = sp[-1].object
+                    guard value.kind == .exception else { throw PyError(.runtimeError, "No active exception to reraise") }
+                    throw unsafeDowncast(value, to: PyException.self).error
+                case .exceptionMatches:
+                    let matches = try Self.exceptionMatches(sp[-2].object, sp[-1].object)
+                    counter.decref(pop())
+                    push(matches ? trueRef : falseRef)
+                case .raiseAssertion(let hasMessage):
+                    throw PyError(.assertionError, hasMessage ? Self.str(sp[-1].object) : "")
                 case .pop:
                     counter.decref(pop())
                 case .returnValue:
@@ -620,12 +867,42 @@ public final class Interpreter {
                 // legacy-gil: 2.7 decrements its ticker at the top of its loop, after every opcode
                 // that ends with `continue`.
                 if ticking {
-                    for _ in 0..<ticks[at] { thread.checkpoint() }
+                    for _ in 0..<ticks[at] { try poll() }
                 }
             }
         } catch {
+            var error = error
+            // The traceback gets this frame once: a re-raise in the same frame adds nothing.
+            let identity = ObjectIdentifier(frame)
+            if error.lastFrame != identity {
+                error.lastFrame = identity
+                let line = code.lines[max(pc - 1, 0)]
+                error.traceback.append(.init(filename: code.origin.filename, line: line, function: code.name,
+                                             text: code.origin.lineText(line)))
+            }
+            // SETUP_FINALLY's handler: unwind the stack to its depth, push the exception, go on there.
+            if let handler = frame.handlers.popLast() {
+                while sp - base > handler.depth { counter.decref(pop()) }
+                push(counter.adopt(PyException(error)))
+                pc = handler.target
+                continue
+            }
             frame.depth = sp - base  // what is still on the stack, for clear()
             throw error
+        }
+        }
+    }
+
+    /// Whether the exception `raised` is an instance of `classes` (a class or a tuple of them).
+    private static func exceptionMatches(_ raised: PyObject, _ classes: PyObject) throws(PyError) -> Bool {
+        let kind = unsafeDowncast(raised, to: PyException.self).error.kind
+        switch classes.kind {
+        case .exceptionType: return kind.isSubclass(of: unsafeDowncast(classes, to: PyExceptionType.self).exceptionKind)
+        case .tuple:
+            for candidate in unsafeDowncast(classes, to: PyTuple.self).items where try exceptionMatches(raised, candidate) { return true }
+            return false
+        default:
+            throw PyError(.typeError, "catching classes that do not inherit from BaseException is not allowed")
         }
     }
 
@@ -670,6 +947,8 @@ private final class Frame {
     let stack: UnsafeMutablePointer<Ref>
     /// Values on the stack, as the eval loop left it on return or throw.
     @exclusivity(unchecked) var depth = 0
+    /// The open SETUP_FINALLY blocks: where each handler starts and the stack depth to unwind to.
+    @exclusivity(unchecked) var handlers: [(target: Int, depth: Int)] = []
 
     init(code: CodeObject) {
         self.code = code

@@ -5,6 +5,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import OrderedCollections
 import Synchronization
 
 /// The type tag of an interpreter object. The eval loop switches on it instead of asking the
@@ -32,6 +33,16 @@ public enum PyKind: UInt8, Sendable {
     case iterator
     /// An object of a type that native code defines (``PyExtensionObject``).
     case `extension`
+    /// An immutable sequence.
+    case tuple
+    /// `lower:upper:step`, as an index.
+    case slice
+    /// A module (`import time`).
+    case module
+    /// An exception object (`except ValueError as e`).
+    case exception
+    /// An exception class (`ValueError`).
+    case exceptionType
 }
 
 /// An interpreter object: boxed and reference-counted, like a CPython `PyObject`.
@@ -108,6 +119,11 @@ open class PyObject {
         case .native: "builtin_function_or_method"
         case .iterator: "iterator"
         case .extension: unsafeDowncast(self, to: PyExtensionObject.self).extensionTypeName
+        case .tuple: "tuple"
+        case .slice: "slice"
+        case .module: "module"
+        case .exception: unsafeDowncast(self, to: PyException.self).error.kind.rawValue
+        case .exceptionType: "type"
         }
     }
 }
@@ -248,42 +264,102 @@ public final class PyList: PyObject {
     }
 }
 
-/// A dictionary keyed by ints and strings.
+/// A dictionary keyed by ints, floats, strings, None and tuples of them, in insertion order as
+/// Python's dicts are.
 public final class PyDict: PyObject {
-    @exclusivity(unchecked) private var storage: [PyKey: PyObject] = [:]
+    @exclusivity(unchecked) private var storage: OrderedDictionary<PyKey, PyObject> = [:]
     init() { super.init(kind: .dict) }
 
     /// The entries. Debug builds trap when read or written without the lock.
-    var entries: [PyKey: PyObject] {
+    var entries: OrderedDictionary<PyKey, PyObject> {
         get { assertLockHeld("reading a dict"); return storage }
         _modify { assertLockHeld("writing a dict"); yield &storage }
     }
 }
 
 /// A hashable dictionary key: Python's `hash`/`==` for the key types this interpreter supports.
+/// Equal numbers are one key, as in Python (`d[1]` and `d[1.0]` and `d[True]` are one entry).
 enum PyKey: Hashable {
     case int(Int)
+    case float(Double)
     case str(String)
+    case none
+    case tuple([PyKey])
 
     /// The key for `object`, or a `TypeError` for an unhashable or unsupported type.
     init(_ object: PyObject) throws(PyError) {
         switch object.kind {
         case .int: self = .int(unsafeDowncast(object, to: PyInt.self).value)
         case .bool: self = .int(unsafeDowncast(object, to: PyBool.self).value ? 1 : 0)
+        case .float:
+            let value = unsafeDowncast(object, to: PyFloat.self).value
+            if let exact = Int(exactly: value) { self = .int(exact) } else { self = .float(value) }
         case .str: self = .str(unsafeDowncast(object, to: PyStr.self).value)
+        case .none: self = .none
+        case .tuple:
+            var keys: [PyKey] = []
+            for item in unsafeDowncast(object, to: PyTuple.self).items { keys.append(try PyKey(item)) }
+            self = .tuple(keys)
         default: throw PyError(.typeError, "unhashable type: '\(object.typeName)'")
         }
     }
 
+    /// The key as an object. A key made from a float with an integral value comes back as an
+    /// int, and one made from True as 1 (Python keeps the first key object; GILLab keeps its
+    /// value).
     var object: PyObject {
         switch self {
         case .int(let value): PyInt.make(value)
+        case .float(let value): PyFloat(value)
         case .str(let value): PyStr(value)
+        case .none: PyNone.shared
+        case .tuple(let keys): PyTuple(keys.map(\.object))
         }
     }
 }
 
-/// The iterator behind `for`: over a range, or over a snapshot of a list's elements.
+/// An immutable sequence.
+public final class PyTuple: PyObject {
+    /// The elements.
+    let items: [PyObject]
+    init(_ items: [PyObject]) {
+        self.items = items
+        super.init(kind: .tuple)
+    }
+}
+
+/// A slice (`xs[1:-1]`, `xs[::2]`): each part an int or None.
+final class PySlice: PyObject {
+    let lower: PyObject, upper: PyObject, step: PyObject
+    init(_ lower: PyObject, _ upper: PyObject, _ step: PyObject) {
+        (self.lower, self.upper, self.step) = (lower, upper, step)
+        super.init(kind: .slice)
+    }
+
+    /// The positions this slice picks from a sequence of `count`, as Python's `slice.indices`.
+    func positions(count: Int) throws(PyError) -> StrideTo<Int> {
+        func int(_ object: PyObject) throws(PyError) -> Int? {
+            switch object.kind {
+            case .none: return nil
+            case .int: return unsafeDowncast(object, to: PyInt.self).value
+            case .bool: return unsafeDowncast(object, to: PyBool.self).value ? 1 : 0
+            default: throw PyError(.typeError, "slice indices must be integers or None, not \(object.typeName)")
+            }
+        }
+        let step = try int(self.step) ?? 1
+        guard step != 0 else { throw PyError(.valueError, "slice step cannot be zero") }
+        func clamp(_ value: Int?, _ fallback: Int) -> Int {
+            guard var value else { return fallback }
+            if value < 0 { value += count }
+            return step > 0 ? min(max(value, 0), count) : min(max(value, -1), count - 1)
+        }
+        let start = clamp(try int(lower), step > 0 ? 0 : count - 1)
+        let stop = clamp(try int(upper), step > 0 ? count : -1)
+        return stride(from: start, to: stop, by: step)
+    }
+}
+
+/// The iterator behind `for`: over a range, or over a snapshot of a sequence's elements.
 final class PyIterator: PyObject {
     @exclusivity(unchecked) private var next: Int
     private let stop: Int
@@ -329,8 +405,11 @@ final class PyIterator: PyObject {
 /// A function defined in Python-level code.
 public final class PyFunction: PyObject {
     let code: CodeObject
-    init(_ code: CodeObject) {
+    /// The values of the last `defaults.count` parameters when a call leaves them out.
+    let defaults: [PyObject]
+    init(_ code: CodeObject, defaults: [PyObject] = []) {
         self.code = code
+        self.defaults = defaults
         super.init(kind: .function)
     }
 }
@@ -347,6 +426,9 @@ public final class PyNative: PyObject {
     public let discipline: CallDiscipline
     let arity: ClosedRange<Int>
     let body: (ThreadState, CallDiscipline, [PyObject]) throws(PyError) -> PyObject
+    /// A builtin's body, which takes keywords and sees the calling interpreter; when set,
+    /// `body` and `arity` are not used.
+    let builtin: ((Interpreter, Arguments) throws(PyError) -> PyObject)?
     /// Its location in the lock's ``/GILLabLock/LockLocations`` (`dgemm (hold)`), made on its
     /// first call when the lock records events; -1 until then.
     var location = -1
@@ -357,6 +439,18 @@ public final class PyNative: PyObject {
         self.discipline = discipline
         self.arity = arity
         self.body = body
+        builtin = nil
+        super.init(kind: .native)
+    }
+
+    /// A builtin that takes keywords and sees the interpreter that calls it.
+    init(builtin name: String, discipline: CallDiscipline = .hold,
+         _ body: @escaping (Interpreter, Arguments) throws(PyError) -> PyObject) {
+        self.name = name
+        self.discipline = discipline
+        arity = 0...0
+        self.body = { _, _, _ throws(PyError) in PyNone.shared }
+        builtin = body
         super.init(kind: .native)
     }
 }

@@ -1,4 +1,10 @@
-// What the operators and methods mean, following Python's rules for the types we support.
+// What the operators mean, following Python's rules for the types we support.
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 extension Interpreter {
     // MARK: - Numbers
@@ -45,6 +51,9 @@ extension Interpreter {
     private static func binarySlow(_ op: BinaryOp, _ left: PyObject, _ right: PyObject) throws(PyError) -> PyObject {
         if let a = number(left), let b = number(right) {
             if case .int(let x) = a, case .int(let y) = b { return try intBinary(op, x, y) }
+            if [.and, .or, .xor, .leftShift, .rightShift].contains(op) {
+                throw PyError(.typeError, "unsupported operand type(s) for \(op.rawValue): '\(left.typeName)' and '\(right.typeName)'")
+            }
             return PyFloat(try floatBinary(op, a.asDouble, b.asDouble))
         }
         switch (op, left.kind, right.kind) {
@@ -52,14 +61,23 @@ extension Interpreter {
             return PyStr(unsafeDowncast(left, to: PyStr.self).value + unsafeDowncast(right, to: PyStr.self).value)
         case (.add, .list, .list):
             return PyList(unsafeDowncast(left, to: PyList.self).items + unsafeDowncast(right, to: PyList.self).items)
-        case (.multiply, .list, .int), (.multiply, .int, .list):
-            let (list, count) = left.kind == .list ? (left, right) : (right, left)
-            let items = unsafeDowncast(list, to: PyList.self).items
+        case (.add, .tuple, .tuple):
+            return PyTuple(unsafeDowncast(left, to: PyTuple.self).items + unsafeDowncast(right, to: PyTuple.self).items)
+        case (.multiply, .list, .int), (.multiply, .int, .list), (.multiply, .tuple, .int), (.multiply, .int, .tuple),
+             (.multiply, .str, .int), (.multiply, .int, .str):
+            let (sequence, count) = left.kind == .int ? (right, left) : (left, right)
             let times = max(unsafeDowncast(count, to: PyInt.self).value, 0)
-            guard items.count == 0 || times <= 100_000_000 / items.count else {
-                throw PyError(.overflowError, "list repetition too large")
+            if sequence.kind == .str {
+                let text = unsafeDowncast(sequence, to: PyStr.self).value
+                guard text.isEmpty || times <= 100_000_000 / text.utf8.count else { throw PyError(.overflowError, "repeated string is too long") }
+                return PyStr(String(repeating: text, count: times))
             }
-            return PyList(Array([[PyObject]](repeating: items, count: times).joined()))
+            let items = try elements(of: sequence)
+            guard items.count == 0 || times <= 100_000_000 / items.count else {
+                throw PyError(.overflowError, "\(sequence.typeName) repetition too large")
+            }
+            let repeated = Array([[PyObject]](repeating: items, count: times).joined())
+            return sequence.kind == .list ? PyList(repeated) : PyTuple(repeated)
         default:
             throw PyError(.typeError, "unsupported operand type(s) for \(op.rawValue): '\(left.typeName)' and '\(right.typeName)'")
         }
@@ -81,6 +99,37 @@ extension Interpreter {
             var quotient = x / y, remainder = x % y
             if remainder != 0 && (remainder < 0) != (y < 0) { quotient -= 1; remainder += y }
             return PyInt.make(op == .floorDivide ? quotient : remainder)
+        case .power:
+            // A negative exponent gives a float, as in Python.
+            guard y >= 0 else {
+                guard x != 0 else { throw PyError(.zeroDivisionError, "0.0 cannot be raised to a negative power") }
+                return PyFloat(pow(Double(x), Double(y)))
+            }
+            var value = 1, base = x, exponent = y
+            while exponent > 0 {
+                if exponent & 1 == 1 {
+                    let (product, overflow) = value.multipliedReportingOverflow(by: base)
+                    if overflow { throw PyError(.overflowError, "integer result of ** overflows 64 bits") }
+                    value = product
+                }
+                exponent >>= 1
+                if exponent > 0 {
+                    let (square, overflow) = base.multipliedReportingOverflow(by: base)
+                    if overflow { throw PyError(.overflowError, "integer result of ** overflows 64 bits") }
+                    base = square
+                }
+            }
+            return PyInt.make(value)
+        case .and: return PyInt.make(x & y)
+        case .or: return PyInt.make(x | y)
+        case .xor: return PyInt.make(x ^ y)
+        case .leftShift:
+            guard y >= 0 else { throw PyError(.valueError, "negative shift count") }
+            guard y < 64, (x << y) >> y == x else { throw PyError(.overflowError, "integer result of << overflows 64 bits") }
+            return PyInt.make(x << y)
+        case .rightShift:
+            guard y >= 0 else { throw PyError(.valueError, "negative shift count") }
+            return PyInt.make(y >= 64 ? (x < 0 ? -1 : 0) : x >> y)
         }
         if result.1 { throw PyError(.overflowError, "integer result of \(op.rawValue) overflows 64 bits") }
         return PyInt.make(result.0)
@@ -95,12 +144,22 @@ extension Interpreter {
             guard y != 0 else { throw PyError(.zeroDivisionError, "float division by zero") }
             return x / y
         case .floorDivide, .modulo:
-            guard y != 0 else { throw PyError(.zeroDivisionError, "float modulo") }
+            guard y != 0 else { throw PyError(.zeroDivisionError, op == .modulo ? "float modulo" : "float floor division by zero") }
             let quotient = (x / y).rounded(.down)
             if op == .floorDivide { return quotient }
             var remainder = x.truncatingRemainder(dividingBy: y)
             if remainder != 0 && (remainder < 0) != (y < 0) { remainder += y }
             return remainder
+        case .power:
+            if x == 0 && y < 0 { throw PyError(.zeroDivisionError, "0.0 cannot be raised to a negative power") }
+            if x < 0 && y != y.rounded() {
+                throw PyError(.valueError, "a negative number to a fractional power is complex, and complex numbers are not supported")
+            }
+            let value = pow(x, y)
+            if value.isInfinite && x.isFinite && y.isFinite { throw PyError(.overflowError, "(34, 'Numerical result out of range')") }
+            return value
+        case .and, .or, .xor, .leftShift, .rightShift:
+            throw PyError(.typeError, "unsupported operand type(s) for \(op.rawValue): 'float' and 'float'")
         }
     }
 
@@ -123,9 +182,15 @@ extension Interpreter {
             return ordered(op, unsafeDowncast(left, to: PyStr.self).value, unsafeDowncast(right, to: PyStr.self).value)
         }
         switch op {
-        case .equal: return equal(left, right)
-        case .notEqual: return !equal(left, right)
+        case .equal: return try equal(left, right)
+        case .notEqual: return try !equal(left, right)
         default:
+            // Sequences of one kind compare element by element, as in Python.
+            if left.kind == right.kind && (left.kind == .list || left.kind == .tuple) {
+                let (a, b) = (try elements(of: left), try elements(of: right))
+                for (x, y) in zip(a, b) where try !equal(x, y) { return try compare(op, x, y) }
+                return ordered(op, a.count, b.count)
+            }
             throw PyError(.typeError, "'\(op.rawValue)' not supported between instances of '\(left.typeName)' and '\(right.typeName)'")
         }
     }
@@ -142,15 +207,51 @@ extension Interpreter {
         }
     }
 
-    private static func equal(_ left: PyObject, _ right: PyObject) -> Bool {
+    /// Python's `==`.
+    static func equal(_ left: PyObject, _ right: PyObject) throws(PyError) -> Bool {
         if left === right { return true }
-        if let a = number(left), let b = number(right) { return a.asDouble == b.asDouble }
+        if let a = number(left), let b = number(right) {
+            if case .int(let x) = a, case .int(let y) = b { return x == y }
+            return a.asDouble == b.asDouble
+        }
         switch (left.kind, right.kind) {
         case (.str, .str): return unsafeDowncast(left, to: PyStr.self).value == unsafeDowncast(right, to: PyStr.self).value
-        case (.list, .list):
-            let a = unsafeDowncast(left, to: PyList.self).items, b = unsafeDowncast(right, to: PyList.self).items
-            return a.count == b.count && zip(a, b).allSatisfy { equal($0, $1) }
+        case (.list, .list), (.tuple, .tuple):
+            let (a, b) = (try elements(of: left), try elements(of: right))
+            guard a.count == b.count else { return false }
+            for (x, y) in zip(a, b) where try !equal(x, y) { return false }
+            return true
+        case (.dict, .dict):
+            let (a, b) = (unsafeDowncast(left, to: PyDict.self).entries, unsafeDowncast(right, to: PyDict.self).entries)
+            guard a.count == b.count else { return false }
+            for (key, value) in a {
+                guard let other = b[key], try equal(value, other) else { return false }
+            }
+            return true
         default: return false
+        }
+    }
+
+    /// Python's `in`: `item in container`.
+    static func contains(_ container: PyObject, _ item: PyObject) throws(PyError) -> Bool {
+        switch container.kind {
+        case .str:
+            guard item.kind == .str else {
+                throw PyError(.typeError, "'in <string>' requires string as left operand, not \(item.typeName)")
+            }
+            let needle = unsafeDowncast(item, to: PyStr.self).value
+            return needle.isEmpty || unsafeDowncast(container, to: PyStr.self).value.contains(needle)
+        case .dict:
+            return unsafeDowncast(container, to: PyDict.self).entries[try PyKey(item)] != nil
+        case .list, .tuple:
+            for element in try elements(of: container) where try equal(element, item) { return true }
+            return false
+        case .iterator:
+            let iterator = unsafeDowncast(container, to: PyIterator.self)
+            while let element = iterator.advance() { if try equal(element, item) { return true } }
+            return false
+        default:
+            throw PyError(.typeError, "argument of type '\(container.typeName)' is not iterable")
         }
     }
 
@@ -163,6 +264,7 @@ extension Interpreter {
         case .float: unsafeDowncast(object, to: PyFloat.self).value != 0
         case .str: !unsafeDowncast(object, to: PyStr.self).value.isEmpty
         case .list: !unsafeDowncast(object, to: PyList.self).items.isEmpty
+        case .tuple: !unsafeDowncast(object, to: PyTuple.self).items.isEmpty
         case .dict: !unsafeDowncast(object, to: PyDict.self).entries.isEmpty
         default: true
         }
@@ -174,15 +276,27 @@ extension Interpreter {
         switch object.kind {
         case .iterator: return object
         case .list: return PyIterator(elements: unsafeDowncast(object, to: PyList.self).items)
+        case .tuple: return PyIterator(elements: unsafeDowncast(object, to: PyTuple.self).items)
         case .dict: return PyIterator(elements: unsafeDowncast(object, to: PyDict.self).entries.keys.map(\.object))
         case .str: return PyIterator(elements: unsafeDowncast(object, to: PyStr.self).value.map { PyStr(String($0)) })
         default: throw PyError(.typeError, "'\(object.typeName)' object is not iterable")
         }
     }
 
+    /// The elements a `for` loop over `object` would see, as an array.
+    static func elements(of object: PyObject) throws(PyError) -> [PyObject] {
+        switch object.kind {
+        case .list: return unsafeDowncast(object, to: PyList.self).items
+        case .tuple: return unsafeDowncast(object, to: PyTuple.self).items
+        default: return unsafeDowncast(try iterator(object), to: PyIterator.self).drain()
+        }
+    }
+
     private static func position(_ index: PyObject, count: Int, what: String) throws(PyError) -> Int {
-        guard index.kind == .int else { throw PyError(.typeError, "\(what) indices must be integers, not \(index.typeName)") }
-        let raw = unsafeDowncast(index, to: PyInt.self).value
+        guard index.kind == .int || index.kind == .bool else {
+            throw PyError(.typeError, "\(what) indices must be integers or slices, not \(index.typeName)")
+        }
+        let raw = try index.intValue("index")
         let position = raw < 0 ? raw + count : raw
         guard (0..<count).contains(position) else { throw PyError(.indexError, "\(what) index out of range") }
         return position
@@ -190,9 +304,13 @@ extension Interpreter {
 
     static func getItem(_ container: PyObject, _ index: PyObject) throws(PyError) -> PyObject {
         switch container.kind {
-        case .list:
-            let list = unsafeDowncast(container, to: PyList.self)
-            return list.items[try position(index, count: list.items.count, what: "list")]
+        case .list, .tuple:
+            let items = try elements(of: container)
+            if index.kind == .slice {
+                let picked = try unsafeDowncast(index, to: PySlice.self).positions(count: items.count).map { items[$0] }
+                return container.kind == .list ? PyList(picked) : PyTuple(picked)
+            }
+            return items[try position(index, count: items.count, what: container.typeName)]
         case .dict:
             guard let value = unsafeDowncast(container, to: PyDict.self).entries[try PyKey(index)] else {
                 throw PyError(.keyError, repr(index))
@@ -200,6 +318,10 @@ extension Interpreter {
             return value
         case .str:
             let characters = Array(unsafeDowncast(container, to: PyStr.self).value)
+            if index.kind == .slice {
+                let picked = try unsafeDowncast(index, to: PySlice.self).positions(count: characters.count).map { characters[$0] }
+                return PyStr(String(picked))
+            }
             return PyStr(String(characters[try position(index, count: characters.count, what: "string")]))
         default:
             throw PyError(.typeError, "'\(container.typeName)' object is not subscriptable")
@@ -210,6 +332,7 @@ extension Interpreter {
         switch container.kind {
         case .list:
             let list = unsafeDowncast(container, to: PyList.self)
+            if index.kind == .slice { throw PyError(.notImplementedError, "slice assignment is not supported") }
             list.items[try position(index, count: list.items.count, what: "list assignment")] = value
         case .dict:
             unsafeDowncast(container, to: PyDict.self).entries[try PyKey(index)] = value
@@ -218,53 +341,18 @@ extension Interpreter {
         }
     }
 
-    // MARK: - Methods
-
-    static func callMethod(_ receiver: PyObject, _ name: String, _ arguments: [PyObject]) throws(PyError) -> PyObject {
-        func arity(_ range: ClosedRange<Int>) throws(PyError) {
-            guard range.contains(arguments.count) else {
-                throw PyError(.typeError, "\(receiver.typeName).\(name)() takes \(range) arguments but \(arguments.count) were given")
+    static func deleteItem(_ container: PyObject, _ index: PyObject) throws(PyError) {
+        switch container.kind {
+        case .list:
+            let list = unsafeDowncast(container, to: PyList.self)
+            if index.kind == .slice { throw PyError(.notImplementedError, "deleting a slice is not supported") }
+            list.items.remove(at: try position(index, count: list.items.count, what: "list assignment"))
+        case .dict:
+            guard unsafeDowncast(container, to: PyDict.self).entries.removeValue(forKey: try PyKey(index)) != nil else {
+                throw PyError(.keyError, repr(index))
             }
-        }
-        func string(_ object: PyObject) throws(PyError) -> String {
-            guard object.kind == .str else { throw PyError(.typeError, "expected str, got \(object.typeName)") }
-            return unsafeDowncast(object, to: PyStr.self).value
-        }
-        switch (receiver.kind, name) {
-        case (.list, "append"):
-            try arity(1...1)
-            unsafeDowncast(receiver, to: PyList.self).items.append(arguments[0])
-            return PyNone.shared
-        case (.list, "pop"):
-            try arity(0...0)
-            let list = unsafeDowncast(receiver, to: PyList.self)
-            guard let last = list.items.popLast() else { throw PyError(.indexError, "pop from empty list") }
-            return last
-        case (.dict, "get"):
-            try arity(1...2)
-            return unsafeDowncast(receiver, to: PyDict.self).entries[try PyKey(arguments[0])]
-                ?? (arguments.count == 2 ? arguments[1] : PyNone.shared)
-        case (.dict, "keys"):
-            try arity(0...0)
-            return PyList(unsafeDowncast(receiver, to: PyDict.self).entries.keys.map(\.object))
-        case (.str, "split"):
-            try arity(1...1)
-            let separator = try string(arguments[0])
-            guard !separator.isEmpty else { throw PyError(.valueError, "empty separator") }
-            let parts = unsafeDowncast(receiver, to: PyStr.self).value.pythonSplit(separator)
-            return PyList(parts.map { PyStr($0) as PyObject })
-        case (.str, "strip"):
-            try arity(0...0)
-            let value = unsafeDowncast(receiver, to: PyStr.self).value
-            return PyStr(value.strippingWhitespace())
-        case (.str, "join"):
-            try arity(1...1)
-            guard arguments[0].kind == .list else { throw PyError(.typeError, "can only join a list") }
-            var parts: [String] = []
-            for item in unsafeDowncast(arguments[0], to: PyList.self).items { parts.append(try string(item)) }
-            return PyStr(parts.joined(separator: unsafeDowncast(receiver, to: PyStr.self).value))
         default:
-            throw PyError(.typeError, "'\(receiver.typeName)' object has no method '\(name)'")
+            throw PyError(.typeError, "'\(container.typeName)' object does not support item deletion")
         }
     }
 
@@ -273,10 +361,39 @@ extension Interpreter {
     /// Python's `repr` for the types we support.
     static func repr(_ object: PyObject) -> String {
         switch object.kind {
-        case .str: "'" + unsafeDowncast(object, to: PyStr.self).value + "'"
+        case .str: stringRepr(unsafeDowncast(object, to: PyStr.self).value)
         case .list: "[" + unsafeDowncast(object, to: PyList.self).items.map(repr).joined(separator: ", ") + "]"
+        case .tuple:
+            switch unsafeDowncast(object, to: PyTuple.self).items {
+            case let items where items.count == 1: "(" + repr(items[0]) + ",)"
+            case let items: "(" + items.map(repr).joined(separator: ", ") + ")"
+            }
+        case .dict:
+            "{" + unsafeDowncast(object, to: PyDict.self).entries.map { repr($0.key.object) + ": " + repr($0.value) }
+                .joined(separator: ", ") + "}"
+        case .exception:
+            "\(object.typeName)(" + (unsafeDowncast(object, to: PyException.self).error.message.isEmpty ? ""
+                : stringRepr(unsafeDowncast(object, to: PyException.self).error.message)) + ")"
         default: str(object)
         }
+    }
+
+    /// A string as Python writes it back: single quotes unless the text has one and no double.
+    static func stringRepr(_ value: String) -> String {
+        let quote: Character = value.contains("'") && !value.contains("\"") ? "\"" : "'"
+        var text = String(quote)
+        for c in value {
+            switch c {
+            case "\\": text += "\\\\"
+            case "\n": text += "\\n"
+            case "\t": text += "\\t"
+            case "\r": text += "\\r"
+            case quote: text += "\\" + String(quote)
+            default: text.append(c)
+            }
+        }
+        text.append(quote)
+        return text
     }
 
     /// Python's `str` for the types we support.
@@ -287,11 +404,15 @@ extension Interpreter {
         case .int: String(unsafeDowncast(object, to: PyInt.self).value)
         case .float: floatRepr(unsafeDowncast(object, to: PyFloat.self).value)
         case .str: unsafeDowncast(object, to: PyStr.self).value
-        case .list, .dict: repr(object)
+        case .list, .dict, .tuple: repr(object)
         case .function: "<function \(unsafeDowncast(object, to: PyFunction.self).code.name)>"
         case .native: "<built-in function \(unsafeDowncast(object, to: PyNative.self).name)>"
         case .iterator: "<iterator>"
         case .extension: "<\(object.typeName) object>"
+        case .slice: "slice(...)"
+        case .module: "<module '\(unsafeDowncast(object, to: PyModule.self).name)'>"
+        case .exception: unsafeDowncast(object, to: PyException.self).error.message
+        case .exceptionType: "<class '\(unsafeDowncast(object, to: PyExceptionType.self).exceptionKind.rawValue)'>"
         }
     }
 
@@ -300,6 +421,132 @@ extension Interpreter {
         if value.isNaN { return "nan" }
         if value.isInfinite { return value > 0 ? "inf" : "-inf" }
         return value.description
+    }
+
+    /// Python's `format(value, spec)`, for f-string fields and `format()`: the mini-language's
+    /// `[[fill]align][sign][0][width][,|_][.precision][type]` with the types `d`, `f`, `e`, `g`,
+    /// `%`, `s`, `x`, `o`, `b` and none.
+    static func format(_ object: PyObject, _ spec: String) throws(PyError) -> String {
+        if spec.isEmpty { return str(object) }
+        var chars = Array(spec)[...]
+        var fill: Character = " "
+        var align: Character?
+        if chars.count >= 2, "<>^=".contains(chars[chars.startIndex + 1]) {
+            fill = chars.removeFirst()
+            align = chars.removeFirst()
+        } else if let first = chars.first, "<>^=".contains(first) {
+            align = chars.removeFirst()
+        }
+        var sign: Character = "-"
+        if let first = chars.first, "+- ".contains(first) { sign = chars.removeFirst() }
+        if chars.first == "0" {
+            chars.removeFirst()
+            if align == nil { fill = "0"; align = "=" }
+        }
+        var widthText = ""
+        while let first = chars.first, first.isNumber { widthText.append(chars.removeFirst()) }
+        var grouping: Character?
+        if let first = chars.first, first == "," || first == "_" { grouping = chars.removeFirst() }
+        var precision: Int?
+        if chars.first == "." {
+            chars.removeFirst()
+            var digits = ""
+            while let first = chars.first, first.isNumber { digits.append(chars.removeFirst()) }
+            guard let value = Int(digits) else { throw PyError(.valueError, "Format specifier missing precision") }
+            precision = value
+        }
+        let type = chars.popFirst()
+        guard chars.isEmpty else { throw PyError(.valueError, "Invalid format specifier '\(spec)' for object of type '\(object.typeName)'") }
+        let width = Int(widthText) ?? 0
+
+        var body: String
+        var negative = false
+        let isNumber = object.kind == .int || object.kind == .float || object.kind == .bool
+        switch (type, object.kind) {
+        case (nil, .str), ("s", .str):
+            body = unsafeDowncast(object, to: PyStr.self).value
+            if let precision { body = String(body.prefix(precision)) }
+        case (_, .str):
+            throw PyError(.valueError, "Unknown format code '\(type!)' for object of type 'str'")
+        case (_, _) where !isNumber:
+            guard type == nil || type == "s" else {
+                throw PyError(.typeError, "unsupported format string passed to \(object.typeName).__format__")
+            }
+            body = str(object)
+        case ("d", .float), ("x", .float), ("o", .float), ("b", .float):
+            throw PyError(.valueError, "Unknown format code '\(type!)' for object of type 'float'")
+        case ("d", _), ("x", _), ("o", _), ("b", _), (nil, .int), (nil, .bool):
+            let value = try object.intValue("format")
+            negative = value < 0
+            let magnitude = value.magnitude
+            switch type {
+            case "x": body = String(magnitude, radix: 16)
+            case "o": body = String(magnitude, radix: 8)
+            case "b": body = String(magnitude, radix: 2)
+            default:
+                if type == nil && object.kind == .bool && precision == nil && widthText.isEmpty { return str(object) }
+                body = String(magnitude)
+            }
+            if let precision, type == nil { _ = precision; throw PyError(.valueError, "Precision not allowed in integer format specifier") }
+        default:
+            let value = try object.doubleValue("format")
+            negative = value < 0 || (value == 0 && value.sign == .minus)
+            let magnitude = abs(value)
+            switch type {
+            case "f", "F": body = fixed(magnitude, precision ?? 6)
+            case "%": body = fixed(magnitude * 100, precision ?? 6) + "%"
+            case "e", "E": body = exponent(magnitude, precision ?? 6)
+            case "g", "G": body = general(magnitude, precision ?? 6)
+            case nil:
+                body = precision.map { general(magnitude, $0) } ?? floatRepr(magnitude)
+            default: throw PyError(.valueError, "Unknown format code '\(type!)' for object of type 'float'")
+            }
+            if magnitude.isNaN { negative = false }
+        }
+        if isNumber, let grouping {
+            let (integer, fraction) = body.firstIndex { !$0.isNumber }.map { (String(body[..<$0]), String(body[$0...])) } ?? (body, "")
+            var grouped = ""
+            for (index, digit) in integer.enumerated() {
+                if index > 0 && (integer.count - index) % 3 == 0 { grouped.append(grouping) }
+                grouped.append(digit)
+            }
+            body = grouped + fraction
+        }
+        let signText = negative ? "-" : sign == "+" ? "+" : sign == " " ? " " : ""
+        let length = signText.count + body.count
+        let padding = max(width - length, 0)
+        let pad = String(repeating: fill, count: padding)
+        switch align ?? (isNumber ? ">" : "<") {
+        case "<": return signText + body + pad
+        case "^":
+            let left = String(repeating: fill, count: padding / 2)
+            return left + signText + body + String(repeating: fill, count: padding - padding / 2)
+        case "=": return signText + pad + body
+        default: return pad + signText + body
+        }
+    }
+
+    private static func fixed(_ value: Double, _ precision: Int) -> String {
+        value.isFinite ? printf("%.*f", min(precision, 100), value) : value.isNaN ? "nan" : "inf"
+    }
+
+    private static func exponent(_ value: Double, _ precision: Int) -> String {
+        value.isFinite ? printf("%.*e", min(precision, 100), value) : value.isNaN ? "nan" : "inf"
+    }
+
+    private static func general(_ value: Double, _ precision: Int) -> String {
+        value.isFinite ? printf("%.*g", max(min(precision, 100), 1), value) : value.isNaN ? "nan" : "inf"
+    }
+
+    /// C's formatting of one double, as Python's float formatting does it (`PyOS_double_to_string`).
+    private static func printf(_ format: String, _ precision: Int, _ value: Double) -> String {
+        var size = 128
+        while true {
+            var buffer = [CChar](repeating: 0, count: size)
+            let written = withVaList([Int32(precision), value]) { vsnprintf(&buffer, size, format, $0) }
+            if written < size { return String(decoding: buffer.prefix(Int(written)).map { UInt8(bitPattern: $0) }, as: UTF8.self) }
+            size = Int(written) + 1
+        }
     }
 }
 

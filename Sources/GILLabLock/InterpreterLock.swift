@@ -208,6 +208,18 @@ public final class InterpreterLock: Sendable {
 
     /// Whether a drop request is pending in any interpreter. Cheap; for tests and diagnostics.
     public var isDropRequested: Bool { states.contains { $0.isDropRequested } }
+
+    /// Asks every thread of every interpreter to stop: sets a bit of the eval breaker that stays
+    /// set, as CPython's signal handler sets the pending-signals bit, so that each thread's next
+    /// ``ThreadState/checkpoint()`` returns `true` (an interpreter raises KeyboardInterrupt there).
+    /// Safe from any thread, holding the lock or not; the uncontended fast path is off from then on.
+    public func requestInterrupt() {
+        for state in states { state.evalBreaker.bitwiseOr(LockState.interruptBit, ordering: .relaxed) }
+    }
+
+    /// Whether ``requestInterrupt()`` has been called: what a blocking call checks while it waits
+    /// with the lock released.
+    public var isInterruptRequested: Bool { states.contains { $0.isInterruptRequested } }
 }
 
 /// Why a holder lets the lock go. Statistics and event hooks report it.
@@ -344,10 +356,12 @@ final class LockState: @unchecked Sendable {
     let ticker = Atomic<Int>(0)
 
     /// Bit 0 is the drop request; bit 1, always set under `legacy-gil`, sends every checkpoint
-    /// to the ticker. The holder polls this word at every checkpoint.
+    /// to the ticker; bit 2 asks every thread to stop (``InterpreterLock/requestInterrupt()``).
+    /// The holder polls this word at every checkpoint.
     @usableFromInline let evalBreaker = Atomic<UInt32>(0)
     static let dropRequestBit: UInt32 = 1
     static let tickerBit: UInt32 = 2
+    static let interruptBit: UInt32 = 4
 
     init(_ configuration: LockConfiguration) {
         handoff = switch configuration.policy {
@@ -366,6 +380,10 @@ final class LockState: @unchecked Sendable {
 
     var isDropRequested: Bool {
         evalBreaker.load(ordering: .relaxed) & Self.dropRequestBit != 0
+    }
+
+    var isInterruptRequested: Bool {
+        evalBreaker.load(ordering: .relaxed) & Self.interruptBit != 0
     }
 
     /// Whether some thread holds the lock. Exact under `mutex` only for the slow path's own

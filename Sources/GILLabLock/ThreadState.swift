@@ -289,30 +289,38 @@ public final class ThreadState {
     ///
     /// Costs one relaxed atomic load when nothing is requested. Inlinable, so that an eval loop
     /// in another module pays no call for it.
-    @inlinable
-    public func checkpoint() {
+    ///
+    /// - Returns: whether ``InterpreterLock/requestInterrupt()`` has asked every thread to stop
+    ///   (CPython's pending-signals bit of the same eval breaker): an interpreter raises
+    ///   KeyboardInterrupt then. Always `false` when nothing was asked, at no extra cost.
+    @inlinable @discardableResult
+    public func checkpoint() -> Bool {
         if state.evalBreaker.load(ordering: .relaxed) != 0 {
-            handleEvalBreaker()
+            return handleEvalBreaker()
         }
+        return false
     }
 
     @inline(never) @usableFromInline
-    func handleEvalBreaker() {
+    func handleEvalBreaker() -> Bool {
         precondition(holdsLock, "\(name): checkpoint() without holding the interpreter lock")
         if state.handoff == .legacyGIL {
             // CPython 2.7's ceval.c: `if (--_Py_Ticker < 0) { _Py_Ticker = _Py_CheckInterval;
             // ... PyThread_release_lock(interpreter_lock); PyThread_acquire_lock(interpreter_lock, 1); }`
             // So a release comes every checkInterval + 1 ticks.
             let left = state.ticker.load(ordering: .relaxed) - 1
-            guard left < 0 else { return state.ticker.store(left, ordering: .relaxed) }
-            state.ticker.store(state.checkInterval, ordering: .relaxed)
-            release(reason: .tick)
+            if left >= 0 {
+                state.ticker.store(left, ordering: .relaxed)
+            } else {
+                state.ticker.store(state.checkInterval, ordering: .relaxed)
+                release(reason: .tick)
+                acquire()
+            }
+        } else if state.isDropRequested {
+            release(reason: .dropRequest)
             acquire()
-            return
         }
-        guard state.isDropRequested else { return }
-        release(reason: .dropRequest)
-        acquire()
+        return state.isInterruptRequested
     }
 
     // MARK: - Locations

@@ -12,7 +12,7 @@ struct Gillab: ParsableCommand {
             OpenBLAS kernels either holding it or releasing it. Every figure is measured: fixed total \
             work split across threads, one warm-up, interleaved repeats, medians, matching checksums.
             """,
-        subcommands: [Showcase.self, Run.self, ScenarioCommand.self, Report.self, CompareCPython.self, Project.self, Advise.self, List.self, Info.self],
+        subcommands: [Showcase.self, Run.self, Exec.self, ScenarioCommand.self, Report.self, CompareCPython.self, Project.self, Advise.self, List.self, Info.self],
         defaultSubcommand: Showcase.self)
 }
 

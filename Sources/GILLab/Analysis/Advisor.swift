@@ -44,38 +44,6 @@ public enum RecommendedStrategy: String, Sendable, Codable {
     case hybrid
 }
 
-/// Where one thread's time went, as fractions of the wall time, summed over threads and
-/// divided by their count.
-public struct TimeShares: Sendable, Codable, Equatable {
-    /// Holding the lock: Python-level work (and kernels called holding it).
-    public var held: Double
-    /// Released around kernels.
-    public var releasedKernel: Double
-    /// Released around blocking I/O.
-    public var releasedIO: Double
-    /// Waiting to take the lock.
-    public var waiting: Double
-
-    enum CodingKeys: String, CodingKey {
-        case held, releasedKernel = "released_kernel", releasedIO = "released_io", waiting
-    }
-
-    /// (held, kernel, I/O) scaled to sum to 1: the remainder (thread start, clock reads) is
-    /// not work any strategy changes.
-    public var normalized: (held: Double, kernel: Double, io: Double) {
-        let busy = max(held + releasedKernel + releasedIO, 1e-9)
-        return (held / busy, releasedKernel / busy, releasedIO / busy)
-    }
-
-    init(_ statistics: LockStatistics, wallNanoseconds: UInt64, threads: Int) {
-        let total = Double(max(wallNanoseconds, 1)) * Double(threads)
-        held = Double(statistics.totalHoldNanoseconds) / total
-        releasedKernel = Double(statistics.releasedKernelNanoseconds) / total
-        releasedIO = Double(statistics.releasedIONanoseconds) / total
-        waiting = Double(statistics.totalWaitNanoseconds) / total
-    }
-}
-
 /// What `gillab advise` found and recommends.
 public struct Advice: Sendable, Codable, Equatable {
     /// The workload's name.
@@ -148,6 +116,25 @@ public enum Advisor {
                       many: manyShares, measured: Double(one.wall) / Double(max(many.wall, 1)))
     }
 
+    /// The class of a profile whose busy time splits into these shares (they sum to 1): the part
+    /// that reaches ``dominantShare`` names it; none does, `mixed`.
+    public static func classify(held: Double, kernel: Double, io: Double) -> WorkloadClass {
+        io >= dominantShare ? .ioBound
+            : held >= dominantShare ? .cpuHoldingLock
+            : kernel >= dominantShare ? .cpuReleased
+            : .mixed
+    }
+
+    /// The strategy for a class.
+    public static func strategy(for classification: WorkloadClass) -> RecommendedStrategy {
+        switch classification {
+        case .ioBound: .threads
+        case .cpuHoldingLock: .processes
+        case .cpuReleased: .threadsRelease
+        case .mixed: .hybrid
+        }
+    }
+
     /// Classifies `one` and picks a strategy for `threads` workers on `machine.cores` cores.
     static func decide(workload: String, size: Int?, machine: MachineInfo, threads: Int, one: TimeShares,
                        many: TimeShares, measured: Double) -> Advice {
@@ -158,17 +145,8 @@ public enum Advisor {
         // A lock per process (or the compute in a process pool): all compute over the cores.
         let processPrediction = 1 / ((held + kernel) / parallel + io / Double(threads))
 
-        let classification: WorkloadClass =
-            io >= dominantShare ? .ioBound
-            : held >= dominantShare ? .cpuHoldingLock
-            : kernel >= dominantShare ? .cpuReleased
-            : .mixed
-        let recommendation: RecommendedStrategy = switch classification {
-        case .ioBound: .threads
-        case .cpuHoldingLock: .processes
-        case .cpuReleased: .threadsRelease
-        case .mixed: .hybrid
-        }
+        let classification = classify(held: held, kernel: kernel, io: io)
+        let recommendation = strategy(for: classification)
         let predicted = recommendation == .processes || recommendation == .hybrid ? processPrediction : threadPrediction
         return Advice(workload: workload, size: size, machine: machine, threads: threads, oneThread: one, manyThreads: many,
                       measuredThreadSpeedup: measured, classification: classification, recommendation: recommendation,

@@ -17,6 +17,18 @@ public enum ChromeTrace {
     ///   - trace: the recorded run.
     ///   - report: the run's report, for the process names and the machine.
     public static func render(_ trace: RunTrace, report: RunReport) -> String {
+        let config = report.config
+        return render(trace, machine: report.machine) { segment in
+            "\(config.workload) size \(config.size): \(segment.label) (\(segment.policy.rawValue))"
+        }
+    }
+
+    /// The trace of a program run (`gillab exec --trace`): one process per policy it ran under.
+    public static func render(program trace: RunTrace, file: String, machine: MachineInfo) -> String {
+        render(trace, machine: machine) { segment in "\(file) (\(segment.policy.rawValue))" }
+    }
+
+    private static func render(_ trace: RunTrace, machine: MachineInfo, title: (RunTrace.Segment) -> String) -> String {
         var out = "{\"traceEvents\":[\n"
         var first = true
         var flowID = 0
@@ -25,10 +37,9 @@ public enum ChromeTrace {
             first = false
             out += event
         }
-        let config = report.config
         for (index, segment) in trace.segments.enumerated() {
             let pid = index + 1
-            let title = "\(config.workload) size \(config.size): \(segment.label) (\(segment.policy.rawValue))"
+            let title = title(segment)
             emit(#"{"name":"process_name","ph":"M","pid":\#(pid),"tid":0,"args":{"name":\#(quoted(title))}}"#)
             emit(#"{"name":"process_sort_index","ph":"M","pid":\#(pid),"tid":0,"args":{"sort_index":\#(pid)}}"#)
             func microseconds(_ nanoseconds: UInt64) -> String {
@@ -66,7 +77,6 @@ public enum ChromeTrace {
                 emit(#"{"name":"waiters","ph":"C","pid":\#(pid),"tid":0,"ts":\#(microseconds(step.nanoseconds)),"args":{"waiters":\#(step.waiters)}}"#)
             }
         }
-        let machine = report.machine
         out += "\n],\"displayTimeUnit\":\"ms\",\"otherData\":{"
         out += #""tool":"gillab","cores":"\#(machine.cores)","cpu":\#(quoted(machine.cpuModel)),"#
         out += #""openblas":\#(quoted(machine.openblasConfig)),"openblas_coretype":\#(quoted(machine.openblasCoretype)),"#

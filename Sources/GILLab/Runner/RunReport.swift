@@ -316,3 +316,35 @@ public struct RunReport: Sendable, Codable, Equatable {
     /// rounds completed by then, and `config.repeat` says how many those were.
     public var interrupted: Bool? = nil
 }
+
+/// Where one thread's time went, as fractions of the wall time, summed over threads and
+/// divided by their count.
+public struct TimeShares: Sendable, Codable, Equatable {
+    /// Holding the lock: Python-level work (and kernels called holding it).
+    public var held: Double
+    /// Released around kernels.
+    public var releasedKernel: Double
+    /// Released around blocking I/O.
+    public var releasedIO: Double
+    /// Waiting to take the lock.
+    public var waiting: Double
+
+    enum CodingKeys: String, CodingKey {
+        case held, releasedKernel = "released_kernel", releasedIO = "released_io", waiting
+    }
+
+    /// (held, kernel, I/O) scaled to sum to 1: the remainder (thread start, clock reads) is
+    /// not work any strategy changes.
+    public var normalized: (held: Double, kernel: Double, io: Double) {
+        let busy = max(held + releasedKernel + releasedIO, 1e-9)
+        return (held / busy, releasedKernel / busy, releasedIO / busy)
+    }
+
+    init(_ statistics: LockStatistics, wallNanoseconds: UInt64, threads: Int) {
+        let total = Double(max(wallNanoseconds, 1)) * Double(threads)
+        held = Double(statistics.totalHoldNanoseconds) / total
+        releasedKernel = Double(statistics.releasedKernelNanoseconds) / total
+        releasedIO = Double(statistics.releasedIONanoseconds) / total
+        waiting = Double(statistics.totalWaitNanoseconds) / total
+    }
+}

@@ -82,6 +82,9 @@ public final class RunTrace: @unchecked Sendable {
                        endNanoseconds: start + wall, recordings: recordings, locationNames: locationNames)
     }
 
+    /// Adds a segment after the others (a program run's, say).
+    public func append(_ segment: Segment) { append(segment, row: (rows.last ?? -1) + 1) }
+
     /// Adds a segment, kept in row order whatever the order the rows ran in.
     func append(_ segment: Segment, row: Int) {
         let position = rows.firstIndex { $0 > row } ?? rows.count

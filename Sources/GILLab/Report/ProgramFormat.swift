@@ -1,0 +1,99 @@
+import Foundation
+
+// `gillab exec`: a program's run as a table (on stderr, after the program's own output) or JSON.
+
+/// A program run and its verdict, as `gillab exec --format json` writes them.
+public struct ProgramRunRecord: Sendable, Codable, Equatable {
+    /// The file.
+    public var file: String
+    /// The policy.
+    public var policy: LockPolicy
+    /// 0, 1 (an uncaught exception), 65 (rejected), 124 (time limit), 130 (Ctrl-C).
+    public var exitStatus: Int32
+    /// The exception's last traceback line, when one ended the program.
+    public var error: String?
+    /// Seconds.
+    public var wallSeconds: Double
+    /// What `print` wrote, when it was captured.
+    public var output: String?
+    /// The threads, the main thread first.
+    public var threads: [ProgramThread]
+    /// The lock's figures, with who waited behind whom.
+    public var lock: LockSummary
+    /// The verdict; `nil` when the program was rejected before it ran.
+    public var verdict: ProgramVerdict?
+
+    enum CodingKeys: String, CodingKey {
+        case file, policy, exitStatus = "exit_status", error, wallSeconds = "wall_s", output, threads, lock, verdict
+    }
+
+    /// The record of `run`, with the output `print` wrote if it was captured.
+    public init(_ run: ProgramRun, output: String? = nil) {
+        file = run.filename
+        policy = run.policy
+        exitStatus = run.end.exitStatus
+        switch run.end {
+        case .exception(let error), .rejected(let error): self.error = error.oneLine
+        default: error = nil
+        }
+        wallSeconds = run.wallSeconds
+        self.output = output
+        threads = run.threads
+        lock = run.lock
+        if case .rejected = run.end { verdict = nil } else { verdict = ProgramVerdict(run) }
+    }
+}
+
+extension ReportRenderer {
+    /// The lab's report on one program run:
+    ///
+    /// ```text
+    /// gillab exec crawl.py: new-gil, 0.412 s, exit 0
+    ///   thread             life_s  held_s  waiting_s  io_s  kernel_s  on_threads_s
+    ///   MainThread         …
+    ///   lock held 12.0% of the wall time, a waiter 3.1% of it; 240 switches, 0 forced
+    ///   who waited behind whom … (as gillab run --stats)
+    ///   verdict: I/O-bound: …
+    /// ```
+    public static func program(_ record: ProgramRunRecord) -> String {
+        var text = "gillab exec \(record.file): \(record.policy.rawValue), \(fixed(record.wallSeconds, 3)) s, exit \(record.exitStatus)\n"
+        if let error = record.error { text += "  ended by \(error)\n" }
+        let rows = record.threads.map {
+            [$0.name, fixed($0.lifeSeconds, 3), fixed($0.heldSeconds, 3), fixed($0.waitingSeconds, 3),
+             fixed($0.releasedIOSeconds, 3), fixed($0.releasedKernelSeconds, 3), fixed($0.synchronizingSeconds, 3)]
+        }
+        text += alignedTable(header: ["thread", "life_s", "held_s", "waiting_s", "io_s", "kernel_s", "on_threads_s"], rows: rows)
+            .split(separator: "\n", omittingEmptySubsequences: false).map { $0.isEmpty ? "" : "  " + $0 }.joined(separator: "\n")
+        text += "  lock held \(percent(record.lock.heldFraction)) of the wall time, a thread waiting \(percent(record.lock.waitingFraction)) of it; "
+            + "\(record.lock.switches) switches, \(record.lock.dropRequests) drop requests, \(record.lock.forcedSwitches) forced\n"
+        if let matrix = record.lock.waitsBehind, let blockers = record.lock.blockers, !matrix.isEmpty {
+            text += "  who waited behind whom:\n"
+            let cells = matrix.map { [$0.waiter, $0.holder, fixed($0.seconds, 4), percent($0.shareOfLife)] }
+            text += alignedTable(header: ["waiter", "behind", "wait_s", "of_life"], rows: cells)
+                .split(separator: "\n", omittingEmptySubsequences: false).map { $0.isEmpty ? "" : "    " + $0 }.joined(separator: "\n")
+            text += "  top blockers:\n"
+            for blocker in blockers.prefix(blockersShown) { text += "    " + line(blocker) + "\n" }
+        }
+        if let verdict = record.verdict { text += "  verdict: \(verdict.summary)\n" }
+        return text
+    }
+
+    /// Several policies' runs side by side: wall time and its ratio to the first.
+    public static func programComparison(_ records: [ProgramRunRecord]) -> String {
+        guard let first = records.first else { return "" }
+        let rows = records.map {
+            [$0.policy.rawValue, fixed($0.wallSeconds, 3), fixed($0.wallSeconds / max(first.wallSeconds, 1e-9), 2),
+             percent($0.lock.heldFraction), "\($0.exitStatus)"]
+        }
+        return "\(first.file) under each policy (wall ÷ \(first.policy.rawValue)'s):\n"
+            + alignedTable(header: ["policy", "wall_s", "ratio", "held", "exit"], rows: rows)
+    }
+
+    /// The records as JSON: one object, or an array for several policies.
+    public static func programJSON(_ records: [ProgramRunRecord]) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        let data = records.count == 1 ? try? encoder.encode(records[0]) : try? encoder.encode(records)
+        return (data.map { String(decoding: $0, as: UTF8.self) } ?? "{}") + "\n"
+    }
+}

@@ -1,0 +1,118 @@
+import GILLabLock
+
+/// What the threads of one program share: its globals, its imported modules, where `print`
+/// writes, and the threads it started. Each thread runs its own ``Interpreter`` (its eval loop,
+/// reference counter and recursion depth) over one `ProgramState`, as CPython's threads each
+/// have a thread state over one interpreter state. Touched only with the lock held.
+final class ProgramState {
+    @exclusivity(unchecked) var globals: [PyObject?] = []
+    var globalIndex: [String: Int] = [:]
+    var globalNames: [String] = []
+    /// Modules imported so far.
+    var modules: [String: PyModule] = [:]
+    /// The modules `import` can name, each made on its first import by the importing interpreter.
+    var moduleMakers: [String: (Interpreter) -> [String: PyObject]] = [:]
+    /// `sys.argv`.
+    var argv: [String] = [""]
+    /// Where `print` writes.
+    var output: (String) -> Void = { text in writeStandardOutput(text) }
+    /// Where an uncaught exception in a thread is reported.
+    var errorOutput: (String) -> Void = { text in writeStandardError(text) }
+    /// The threads `threading.Thread.start` started, kept alive until the program ends.
+    var threads: [PyThreadObject] = []
+    /// `Thread-N` numbering, as CPython's `_counter`.
+    var threadCount = 0
+    /// The lock states of the threads the program started, in the order they started running.
+    var threadStates: [ThreadState] = []
+    /// Per thread (by lock state id): nanoseconds blocked waiting for another thread of the
+    /// program (join, a Lock, a Queue, an Event), which the lock counts as released for I/O.
+    var synchronizationNanoseconds: [Int: UInt64] = [:]
+
+    func slot(for name: String) -> Int {
+        if let index = globalIndex[name] { return index }
+        globalIndex[name] = globals.count
+        globalNames.append(name)
+        globals.append(nil)
+        return globals.count - 1
+    }
+
+    func define(_ name: String, _ value: PyObject) {
+        globals[slot(for: name)] = value
+    }
+
+    func write(_ text: String) { output(text) }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+private func writeStandardOutput(_ text: String) { writeAll(1, text) }
+
+private func writeStandardError(_ text: String) { writeAll(2, text) }
+
+/// Writes all of `text` to a file descriptor, unbuffered, so that a program's output and the
+/// lab's interleave in order.
+private func writeAll(_ descriptor: Int32, _ text: String) {
+    var text = text
+    text.withUTF8 { bytes in
+        var offset = 0
+        while offset < bytes.count {
+            let written = write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
+            if written <= 0 { if written < 0 && errno == EINTR { continue }; return }
+            offset += written
+        }
+    }
+}
+
+extension Interpreter {
+    /// Blocks the calling thread, with the interpreter lock released (as CPython releases it
+    /// around every blocking call), until `claim` succeeds or `seconds` pass (`nil`: no limit).
+    /// `claim` runs under `mutex`, sees no interpreter object, and takes what it waits for
+    /// (a lock, a queue slot) when it returns true, so that no other waiter takes it first.
+    /// Waits in slices of at most 20 ms so that Ctrl-C (``/GILLabLock/InterpreterLock/requestInterrupt()``)
+    /// ends the wait, with KeyboardInterrupt.
+    /// - Returns: whether `claim` succeeded; false when the time ran out.
+    func block(_ mutex: borrowing PosixMutex, _ condition: borrowing PosixCondition, seconds: Double?,
+               synchronizing: Bool = true, until claim: () -> Bool) throws(PyError) -> Bool {
+        let deadline = seconds.map { monotonicNanoseconds() &+ UInt64(max($0, 0) * 1e9) }
+        mutex.lock()
+        if claim() {
+            mutex.unlock()
+            return true
+        }
+        mutex.unlock()
+        let lock = thread.lock
+        let blockedSince = monotonicNanoseconds()
+        let released = thread.releaseLock(reason: .io)
+        mutex.lock()
+        var claimed = false
+        while !lock.isInterruptRequested {
+            if claim() { claimed = true; break }
+            let now = monotonicNanoseconds()
+            if let deadline, now >= deadline { break }
+            let slice = min(deadline.map { $0 - now } ?? .max, 20_000_000)
+            _ = condition.wait(mutex, nanoseconds: slice)
+        }
+        mutex.unlock()
+        let blocked = monotonicNanoseconds() &- blockedSince
+        released.reacquire()
+        if synchronizing { program.synchronizationNanoseconds[thread.id, default: 0] &+= blocked }
+        if !claimed && lock.isInterruptRequested { throw PyError(.keyboardInterrupt, "") }
+        return claimed
+    }
+
+    /// Sleeps `seconds` with the lock released, ending early with KeyboardInterrupt on Ctrl-C.
+    func sleep(seconds: Double) throws(PyError) {
+        let sleeper = Sleeper()
+        _ = try block(sleeper.mutex, sleeper.condition, seconds: seconds, synchronizing: false) { false }
+    }
+}
+
+/// A mutex and condition nobody signals: a sleep that Ctrl-C can cut short.
+private final class Sleeper {
+    let mutex = PosixMutex()
+    let condition = PosixCondition()
+}

@@ -1,0 +1,105 @@
+import ArgumentParser
+import Foundation
+import GILLab
+
+/// `gillab exec`: the user's own Python program, under the lock.
+struct Exec: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run your own Python program in GILLab's interpreter, with its threads, under a lock policy.",
+        discussion: """
+            The program's output goes to stdout as it runs; then gillab prints, on stderr, the wall time, \
+            each thread's time (holding the lock, waiting for it, blocked in sleep, join, queue and lock \
+            waits, in kernels), who waited behind whom, and a verdict: I/O-bound, Python-CPU-bound or \
+            native-CPU-bound, and the strategy to try. The subset of Python it runs is in the DocC article \
+            "Writing a program for GILLab". Exit status: the program's (0; 1 after an uncaught exception, \
+            65 when it is outside the subset, 124 at --time-limit, 130 on Ctrl-C). Example:
+              gillab exec examples/programs/cpu_threads.py --policies new-gil,per-interpreter
+            """)
+
+    @Argument(help: ArgumentHelp("The program.", valueName: "script.py"))
+    var script: String
+
+    @Argument(parsing: .captureForPassthrough, help: ArgumentHelp("The program's arguments (sys.argv[1:]).", valueName: "args"))
+    var arguments: [String] = []
+
+    @OptionGroup var lock: LockOptions
+
+    @Option(help: ArgumentHelp("Comma-separated policies to run it under, one after another, and compare wall times (instead of --policy).",
+                               valueName: "policies"))
+    var policies: CommaList<LockPolicy>?
+
+    @Option(help: ArgumentHelp("Stop the program after this long, as Ctrl-C does (exit 124).", valueName: "duration"))
+    var timeLimit: DurationArgument?
+
+    @Option(help: ArgumentHelp("Write the lock's timeline as Chrome Trace Event JSON (Perfetto, chrome://tracing).", valueName: "file"))
+    var trace: String?
+
+    @Option(help: "table: the program's output, then the lab's report on stderr; json: the report on stdout, with the program's output inside it.")
+    var format: ReportFormat = .table
+
+    func validate() throws {
+        guard format == .table || format == .json else { throw ValidationError("--format: exec writes table or json, not '\(format.rawValue)'") }
+        for plan in try plans(source: "") {
+            try UsageError.checking(given: ["timeLimit": timeLimit.map { "\($0)" } ?? ""]) { try plan.validate() }
+        }
+    }
+
+    private func plans(source: String) throws -> [ProgramPlan] {
+        let chosen = policies?.values ?? [lock.policy]
+        return try chosen.map { policy in
+            var plan = ProgramPlan(source: source, filename: script, lock: try lock.tuning.configuration(policy: policy),
+                                   timeLimit: timeLimit?.duration)
+            plan.arguments = arguments
+            return plan
+        }
+    }
+
+    func run() throws {
+        guard let data = FileManager.default.contents(atPath: script) else {
+            throw ValidationError("cannot read '\(script)': \(FileManager.default.fileExists(atPath: script) ? "permission denied or not a file" : "no such file")")
+        }
+        guard let source = String(data: data, encoding: .utf8) else {
+            throw ValidationError("'\(script)' is not UTF-8 text")
+        }
+        let traceFile = try trace.map { try OutputFile(path: $0, option: "--trace") }
+        let recording = RunTrace()
+        Interrupt.install()
+        var records: [ProgramRunRecord] = []
+        let plans = try plans(source: source)
+        for plan in plans {
+            if plans.count > 1 && format == .table { printDiagnostic("── \(plan.lock.policy.rawValue) ──") }
+            let captured = Captured()
+            let json = format == .json
+            let run = try ProgramRunner.run(
+                plan, stop: Interrupt.request,
+                output: { text in if json { captured.append(text) } else { FileHandle.standardOutput.write(Data(text.utf8)) } },
+                errorOutput: { text in FileHandle.standardError.write(Data(text.utf8)) },
+                prepare: { GILLabModule.install(in: $0) })
+            if case .rejected(let error) = run.end {
+                // Outside the subset: the caret report, and nothing measured.
+                printDiagnostic(error.report)
+                Foundation.exit(65)
+            }
+            if let segment = run.segment { recording.append(segment) }
+            let record = ProgramRunRecord(run, output: json ? captured.text : nil)
+            records.append(record)
+            if format == .table { printDiagnostic(ReportRenderer.program(record).trimmingCharacters(in: .newlines)) }
+            if run.end == .interrupted || run.end == .timedOut { break }
+        }
+        if format == .json { print(ReportRenderer.programJSON(records), terminator: "") }
+        if records.count > 1 && format == .table { printDiagnostic(ReportRenderer.programComparison(records).trimmingCharacters(in: .newlines)) }
+        if let traceFile {
+            try traceFile.write(ChromeTrace.render(program: recording, file: script, machine: MachineInfo.current()))
+        }
+        let status = records.map(\.exitStatus).first { $0 != 0 } ?? 0
+        if status != 0 { Foundation.exit(status) }
+    }
+}
+
+/// What `print` wrote, kept for the JSON report.
+private final class Captured: @unchecked Sendable {
+    private let lock = NSLock()
+    private var parts: [String] = []
+    func append(_ text: String) { lock.withLock { parts.append(text) } }
+    var text: String { lock.withLock { parts.joined() } }
+}
