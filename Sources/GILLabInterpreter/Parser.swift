@@ -165,7 +165,9 @@ struct Lexer {
     private var lineStart = 0
     private var tokens: [Located] = []
     private var indents = [0]
-    private var depth = 0  // open brackets: newlines inside them are not statement ends
+    /// Open brackets and where they opened: newlines inside them are not statement ends.
+    private var brackets: [(Character, line: Int, column: Int)] = []
+    private var depth: Int { brackets.count }
 
     private init(_ source: String, file: SourceFile) {
         chars = Array(source)
@@ -280,14 +282,23 @@ struct Lexer {
                     add(.op(two), column: start)
                     i += 2
                 } else if "+-*/%<>=()[]{}:,.;@&|^~".contains(c) {
-                    if "([{".contains(c) { depth += 1 }
-                    if ")]}".contains(c) { depth = max(depth - 1, 0) }
+                    if "([{".contains(c) { brackets.append((c, line, start)) }
+                    if ")]}".contains(c) {
+                        guard let open = brackets.popLast() else { throw error("unmatched '\(c)'", column: start) }
+                        let expected: Character = open.0 == "(" ? ")" : open.0 == "[" ? "]" : "}"
+                        guard c == expected else {
+                            throw error("closing parenthesis '\(c)' does not match opening parenthesis '\(open.0)'", column: start)
+                        }
+                    }
                     add(.op(String(c)), column: start)
                     i += 1
                 } else {
                     throw error("invalid character '\(c)'", column: start)
                 }
             }
+        }
+        if let open = brackets.last {
+            throw file.error("'\(open.0)' was never closed", line: open.line, column: open.column)
         }
         if let last = tokens.last, last.token != .newline { add(.newline, column: column) }
         for _ in indents.dropFirst() { add(.dedent, column: 1) }

@@ -78,20 +78,23 @@ struct InterpreterLanguageTests {
         }
     }
 
-    @Test("syntax errors name the line", arguments: [
-        ("def main(:\n    return 1\n", "line 1"),
-        ("def main():\nreturn 1\n", "line 2"),
-        ("def main():\n    x = (1 +\n", "line"),
-        ("def main():\n    return 1 $ 2\n", "'$'"),
-        ("break\n", "outside loop"),
+    @Test("syntax errors name the line and column, and show the line with a caret", arguments: [
+        ("def main(:\n    return 1\n", 1, 9, "'(' was never closed"),
+        ("def main(1):\n    return 1\n", 1, 10, "expected a name"),
+        ("def main():\nreturn 1\n", 2, 1, "expected an indented block"),
+        ("def main():\n    x = (1 +\n", 2, 9, "'(' was never closed"),
+        ("def main():\n    return 1 $ 2\n", 2, 14, "'$'"),
+        ("break\n", 1, 1, "outside loop"),
     ])
-    func syntaxErrors(source: String, fragment: String) {
+    func syntaxErrors(source: String, line: Int, column: Int, fragment: String) {
         do {
             _ = try evaluate(source)
             Issue.record("no error for \(source)")
         } catch let error as PyError {
             #expect(error.kind == .syntaxError)
+            #expect(error.position?.line == line && error.position?.column == column, "\(error.oneLine)")
             #expect(error.description.contains(fragment), "\(error)")
+            #expect(error.report.contains("^"), "\(error.report)")
         } catch {
             Issue.record("unexpected \(error)")
         }

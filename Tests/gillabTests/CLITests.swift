@@ -129,7 +129,7 @@ struct CLITests {
     @Test("an unknown command is named, with the list of commands")
     func unknownCommand() throws {
         let line = try #require(GillabMain.unknownCommand(["frobnicate", "--threads", "2"]))
-        #expect(line == "gillab: error: unknown command 'frobnicate'; the commands are showcase, run, scenario, report, "
+        #expect(line == "gillab: error: unknown command 'frobnicate'; the commands are showcase, run, exec, scenario, report, "
                 + "compare-cpython, project, advise, list, info (gillab help COMMAND for one)")
         for fine in [[], ["run"], ["help", "run"], ["--repeat", "3"], ["--help"]] as [[String]] {
             #expect(GillabMain.unknownCommand(fine[...]) == nil, "\(fine)")
