@@ -28,13 +28,20 @@ extension Interpreter {
             let values = try arguments.bind(["x", "base"])
             guard let object = values[0] else { return PyInt.make(0) }
             if let base = values[1] {
-                let radix = try base.intValue("int() base")
-                guard (2...36).contains(radix) else { throw PyError(.valueError, "int() base must be >= 2 and <= 36, or 0") }
-                let text = try object.stringValue("int() with a base: the value")
-                guard let value = Int(text.strippingWhitespace().filter { $0 != "_" }, radix: radix) else {
-                    throw PyError(.valueError, "invalid literal for int() with base \(radix): \(Self.repr(object))")
+                var radix = try base.intValue("int() base")
+                guard radix == 0 || (2...36).contains(radix) else { throw PyError(.valueError, "int() base must be >= 2 and <= 36, or 0") }
+                var text = Substring(try object.stringValue("int() with a base: the value").strippingWhitespace().filter { $0 != "_" })
+                let negative = text.first == "-"
+                if text.first == "-" || text.first == "+" { text = text.dropFirst() }
+                // A prefix that names the base is allowed, as in Python (base 0 takes it from the prefix).
+                for (prefix, prefixRadix) in [("0x", 16), ("0o", 8), ("0b", 2)] where text.lowercased().hasPrefix(prefix) {
+                    if radix == 0 || radix == prefixRadix { radix = prefixRadix; text = text.dropFirst(2) }
                 }
-                return PyInt.make(value)
+                if radix == 0 { radix = 10 }
+                guard !text.isEmpty, !text.hasPrefix("-"), !text.hasPrefix("+"), let magnitude = Int(text, radix: radix) else {
+                    throw PyError(.valueError, "invalid literal for int() with base \(try base.intValue("int() base")): \(Self.repr(object))")
+                }
+                return PyInt.make(negative ? -magnitude : magnitude)
             }
             switch object.kind {
             case .int: return object

@@ -102,7 +102,8 @@ enum Instruction: Sendable, Equatable {
     /// Pops an exception object and raises it again, its traceback kept; None raises
     /// "No active exception to reraise".
     case reraise
-    /// Pops the class (or tuple of classes) on top; pushes whether the exception below matches.
+    /// Pops the class (or tuple of classes) on top and the exception below it; pushes whether
+    /// the exception is an instance of the class.
     case exceptionMatches
     /// `assert`'s failure: raises AssertionError, with the message on top when `hasMessage`.
     case raiseAssertion(hasMessage: Bool)

@@ -853,8 +853,7 @@ public final class Interpreter {
                     throw unsafeDowncast(value, to: PyException.self).error
                 case .exceptionMatches:
                     let matches = try Self.exceptionMatches(sp[-2].object, sp[-1].object)
-                    counter.decref(pop())
-                    push(matches ? trueRef : falseRef)
+                    replace(2, with: matches ? trueRef : falseRef)
                 case .raiseAssertion(let hasMessage):
                     throw PyError(.assertionError, hasMessage ? Self.str(sp[-1].object) : "")
                 case .pop:

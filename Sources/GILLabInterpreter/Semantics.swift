@@ -78,6 +78,8 @@ extension Interpreter {
             }
             let repeated = Array([[PyObject]](repeating: items, count: times).joined())
             return sequence.kind == .list ? PyList(repeated) : PyTuple(repeated)
+        case (.add, .str, _), (.add, .list, _), (.add, .tuple, _):
+            throw PyError(.typeError, "can only concatenate \(left.typeName) (not \"\(right.typeName)\") to \(left.typeName)")
         default:
             throw PyError(.typeError, "unsupported operand type(s) for \(op.rawValue): '\(left.typeName)' and '\(right.typeName)'")
         }
@@ -372,8 +374,12 @@ extension Interpreter {
             "{" + unsafeDowncast(object, to: PyDict.self).entries.map { repr($0.key.object) + ": " + repr($0.value) }
                 .joined(separator: ", ") + "}"
         case .exception:
-            "\(object.typeName)(" + (unsafeDowncast(object, to: PyException.self).error.message.isEmpty ? ""
-                : stringRepr(unsafeDowncast(object, to: PyException.self).error.message)) + ")"
+            switch unsafeDowncast(object, to: PyException.self).error {
+            case let error where error.message.isEmpty: "\(object.typeName)()"
+            // A KeyError's message is already its key's repr.
+            case let error where error.kind == .keyError: "KeyError(\(error.message))"
+            case let error: "\(object.typeName)(\(stringRepr(error.message)))"
+            }
         default: str(object)
         }
     }

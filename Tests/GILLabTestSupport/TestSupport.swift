@@ -189,3 +189,20 @@ package func timeAt(_ location: Int, in events: [LockEvent]) -> UInt64 {
     }
     return total
 }
+
+/// Runs a whole program as `gillab exec` does (the module body, then every thread it started)
+/// under a fresh lock, and returns what it printed.
+package func runProgram(_ source: String, filename: String = "test.py",
+                        configuration: LockConfiguration = .default) throws -> String {
+    let lock = InterpreterLock(configuration: configuration)
+    let thread = lock.makeThreadState(name: "MainThread")
+    thread.acquire()
+    defer { thread.detach() }
+    let interpreter = Interpreter(thread: thread)
+    let output = Locked("")
+    interpreter.output = { text in output.withLock { $0 += text } }
+    interpreter.errorOutput = { text in output.withLock { $0 += text } }
+    try interpreter.load(source, filename: filename)
+    try interpreter.joinThreads()
+    return output.withLock { $0 }
+}
