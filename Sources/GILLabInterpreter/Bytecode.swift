@@ -79,8 +79,10 @@ enum Instruction: Sendable, Equatable {
     /// CALL with keywords (KW_NAMES + CALL): `count` values, the last ones the keyword values
     /// whose names are the tuple constant `names`.
     case callKeywords(Int, names: Int)
-    /// A method call with keywords.
-    case callMethodKeywords(Int, Int, names: Int)
+    /// A method call with keywords: `count` values, the last ones the keyword values; the tuple
+    /// constant `names` holds the method's name, then the keywords' names. (Two operands, not
+    /// three: the instruction stays three words, as every other one.)
+    case callMethodKeywords(Int, names: Int)
     /// LIST_APPEND: appends the top to the list `depth` below it (a comprehension's list).
     case listAppend(Int)
     /// MAP_ADD: the key and value on top go into the dict `depth` below them.
@@ -385,7 +387,7 @@ final class CodeObject {
             case .contains(let negated): ("CONTAINS_OP", negated ? "1 (not in)" : "0 (in)")
             case .identical(let negated): ("IS_OP", negated ? "1 (is not)" : "0 (is)")
             case .callKeywords(let n, let k): ("CALL_KW", "\(n) \(describe(constants[k]))")
-            case .callMethodKeywords(let name, let n, let k): ("CALL_METHOD_KW", "\(names[name]) \(n) \(describe(constants[k]))")
+            case .callMethodKeywords(let n, let k): ("CALL_METHOD_KW", "\(n) \(describe(constants[k]))")
             case .listAppend(let n): ("LIST_APPEND", "\(n)")
             case .mapAdd(let n): ("MAP_ADD", "\(n)")
             case .formatValue(let conversion, let spec):

@@ -679,8 +679,8 @@ struct Compiler {
                 unit.emit(.callMethod(unit.nameIndex(name), arguments.count))
             } else {
                 for (_, value) in keywords { try compile(value, into: &unit) }
-                let names = unit.constant(PyTuple(keywords.map { PyStr($0.0) as PyObject }))
-                unit.emit(.callMethodKeywords(unit.nameIndex(name), arguments.count + keywords.count, names: names))
+                let names = unit.constant(PyTuple([PyStr(name)] + keywords.map { PyStr($0.0) as PyObject }))
+                unit.emit(.callMethodKeywords(arguments.count + keywords.count, names: names))
             }
         case .attribute(let object, let name):
             try compile(object, into: &unit)

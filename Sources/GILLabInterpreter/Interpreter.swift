@@ -158,6 +158,14 @@ public final class Interpreter {
         counter.decref(try run(Frame(code: try compile(source, filename: filename))))
     }
 
+    /// Parses and compiles `source` without running it: what a linter or `gillab exec` checks
+    /// before it runs anything.
+    /// - Throws: ``PyError``: a SyntaxError, or a NotImplementedError for valid Python outside
+    ///   the subset, with its file, line and column.
+    public func check(_ source: String, filename: String = "<string>") throws(PyError) {
+        _ = try compile(source, filename: filename)
+    }
+
     func compile(_ source: String, filename: String = "<string>") throws(PyError) -> CodeObject {
         // Code objects keep `globalNames` for their disassembly and may outlive the interpreter
         // (a function can be returned to Swift), so they hold it weakly.
@@ -439,8 +447,8 @@ public final class Interpreter {
 
         /// The arguments of a call with keywords: `count` values on the stack (popped), the last
         /// of them named by the tuple constant at `namesIndex`.
-        @inline(__always) func keywordArguments(_ count: Int, _ namesIndex: Int) -> Arguments {
-            let names = unsafeDowncast(constants[namesIndex].object, to: PyTuple.self).items.map {
+        func keywordArguments(_ count: Int, _ namesIndex: Int, skippingFirst: Bool = false) -> Arguments {
+            let names = unsafeDowncast(constants[namesIndex].object, to: PyTuple.self).items.dropFirst(skippingFirst ? 1 : 0).map {
                 unsafeDowncast($0, to: PyStr.self).value
             }
             let values = moveArguments(count)
@@ -736,9 +744,10 @@ public final class Interpreter {
                     let result = try callMethod(sp[-1].object, code.names[name], arguments)
                     replace(1, with: counter.adopt(result))
                     if !ticking { try poll() }  // a method of a builtin type: a native call
-                case .callMethodKeywords(let name, let count, let namesIndex):
-                    let arguments = keywordArguments(count, namesIndex)
-                    let result = try callMethod(sp[-1].object, code.names[name], arguments)
+                case .callMethodKeywords(let count, let namesIndex):
+                    let arguments = keywordArguments(count, namesIndex, skippingFirst: true)
+                    let name = unsafeDowncast(unsafeDowncast(constants[namesIndex].object, to: PyTuple.self).items[0], to: PyStr.self).value
+                    let result = try callMethod(sp[-1].object, name, arguments)
                     replace(1, with: counter.adopt(result))
                     if !ticking { try poll() }
                 case .callMethodListAppend(let name):

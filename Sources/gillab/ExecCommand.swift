@@ -37,8 +37,32 @@ struct Exec: ParsableCommand {
     @Option(help: "table: the program's output, then the lab's report on stderr; json: the report on stdout, with the program's output inside it.")
     var format: ReportFormat = .table
 
+    @Flag(help: "Also run it in the CPython on PATH (it must import only threading, time, math, queue and sys) and print both wall times, and with --threads both speedups.")
+    var compareCpython = false
+
+    @Option(help: ArgumentHelp("--compare-cpython: the CPython to run; default: python3 on PATH.", valueName: "path"))
+    var python: String?
+
+    @Option(parsing: .unconditional, help: ArgumentHelp("--compare-cpython: thread counts to give the program as its first argument; speedups are against the first.", valueName: "counts"),
+            transform: CommaList<Int>.parse)
+    var threads: CommaList<Int>?
+
+    @Option(name: .customLong("repeat"), parsing: .unconditional, help: "--compare-cpython: paired runs per thread count; medians are reported.")
+    var repeats = 3
+
     func validate() throws {
         guard format == .table || format == .json else { throw ValidationError("--format: exec writes table or json, not '\(format.rawValue)'") }
+        if !compareCpython {
+            if threads != nil { throw ValidationError("--threads goes with --compare-cpython") }
+            if python != nil { throw ValidationError("--python goes with --compare-cpython") }
+        } else {
+            if policies != nil { throw ValidationError("--compare-cpython runs one policy: give --policy, not --policies") }
+            if trace != nil { throw ValidationError("--trace does not go with --compare-cpython") }
+            try UsageError.checking {
+                try ProgramComparisonPlan(python: "python3", path: script, source: "", threads: threads?.values, repeats: repeats,
+                                          lock: try lock.configuration()).validate()
+            }
+        }
         for plan in try plans(source: "") {
             try UsageError.checking(given: ["timeLimit": timeLimit.map { "\($0)" } ?? ""]) { try plan.validate() }
         }
@@ -61,6 +85,7 @@ struct Exec: ParsableCommand {
         guard let source = String(data: data, encoding: .utf8) else {
             throw ValidationError("'\(script)' is not UTF-8 text")
         }
+        if compareCpython { return try compare(source: source) }
         let traceFile = try trace.map { try OutputFile(path: $0, option: "--trace") }
         let recording = RunTrace()
         Interrupt.install()
@@ -93,6 +118,32 @@ struct Exec: ParsableCommand {
         }
         let status = records.map(\.exitStatus).first { $0 != 0 } ?? 0
         if status != 0 { Foundation.exit(status) }
+    }
+}
+
+extension Exec {
+    /// `--compare-cpython`: the same file in both interpreters, side by side.
+    private func compare(source: String) throws {
+        guard let python = python ?? CompareCPython.onPath("python3") else {
+            throw UnavailableError(description: "no python3 on PATH; --compare-cpython needs CPython 3 (give one with --python)")
+        }
+        guard CompareCPython.isExecutableProgram(python) else {
+            throw UnavailableError(description: "--python: '\(python)' is not an executable file")
+        }
+        // GILLab refuses what is outside its subset before anything is timed.
+        let check = ProgramPlan(source: source, filename: script, lock: try lock.configuration())
+        if let error = ProgramRunner.check(check) {
+            printDiagnostic(error.report)
+            Foundation.exit(65)
+        }
+        let plan = ProgramComparisonPlan(python: python, path: script, source: source, arguments: arguments,
+                                         threads: threads?.values, repeats: repeats, lock: try lock.configuration(),
+                                         timeLimit: timeLimit?.duration ?? .seconds(300))
+        Interrupt.install()
+        let report = try ProgressLine("gillab exec --compare-cpython", output: OutputOptions()).around {
+            try ProgramComparison.run(plan, progress: $0)
+        }
+        print(format == .json ? ReportRenderer.programComparisonJSON(report) : ReportRenderer.programComparison(report), terminator: "")
     }
 }
 

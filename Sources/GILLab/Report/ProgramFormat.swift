@@ -97,3 +97,33 @@ extension ReportRenderer {
         return (data.map { String(decoding: $0, as: UTF8.self) } ?? "{}") + "\n"
     }
 }
+
+extension ReportRenderer {
+    /// `gillab exec --compare-cpython`: wall times and speedups side by side.
+    public static func programComparison(_ report: ProgramComparisonReport) -> String {
+        var text = "\(report.file): GILLab (\(report.policy.rawValue)) and CPython \(report.cpythonVersion) on this machine, "
+            + "median of \(report.repeats) paired run\(report.repeats == 1 ? "" : "s")\n"
+        let threaded = report.rows.first?.threads != nil
+        let rows = report.rows.map { row -> [String] in
+            var cells = [row.threads.map(String.init) ?? "-", fixed(row.gillabSeconds, 3), fixed(row.cpythonSeconds, 3),
+                         fixed(row.gillabSeconds / max(row.cpythonSeconds, 1e-9), 2)]
+            if threaded {
+                cells += [fixed(row.gillabSpeedup, 2), fixed(row.cpythonSpeedup, 2),
+                          (row.gillabSpeedup >= row.cpythonSpeedup ? "+" : "") + fixed(row.gillabSpeedup - row.cpythonSpeedup, 2)]
+            }
+            return cells
+        }
+        let header = ["threads", "gillab_s", "cpython_s", "time_ratio"] + (threaded ? ["gillab_speedup", "cpython_speedup", "difference"] : [])
+        text += alignedTable(header: header, rows: rows)
+        text += report.outputsMatch ? "both printed the same output\n"
+            : "the outputs differ: GILLab printed \"\(report.firstDifference?[0] ?? "")\" where CPython printed \"\(report.firstDifference?[1] ?? "")\"\n"
+        return text
+    }
+
+    /// The comparison as JSON.
+    public static func programComparisonJSON(_ report: ProgramComparisonReport) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        return ((try? encoder.encode(report)).map { String(decoding: $0, as: UTF8.self) } ?? "{}") + "\n"
+    }
+}

@@ -117,6 +117,23 @@ public struct ProgramRun: Sendable {
 
 /// Runs programs.
 public enum ProgramRunner {
+    /// Parses and compiles the plan's program without running it: the SyntaxError or
+    /// NotImplementedError (at file:line:column) that `gillab exec` would refuse it with, or `nil`.
+    public static func check(_ plan: ProgramPlan) -> PyError? {
+        let lock = InterpreterLock(configuration: .default)
+        let thread = lock.makeThreadState(name: "check")
+        thread.acquire()
+        defer { thread.detach() }
+        let interpreter = Interpreter(thread: thread)
+        GILLabModule.install(in: interpreter)
+        do throws(PyError) {
+            try interpreter.check(plan.source, filename: plan.filename)
+            return nil
+        } catch {
+            return error
+        }
+    }
+
     /// Runs `plan`'s program to its end: loads it on a thread of its own (its main thread), then
     /// waits for every thread it started, as CPython waits for non-daemon threads at exit.
     /// - Parameters:
@@ -142,12 +159,13 @@ public enum ProgramRunner {
         let main = NativeThread {
             let state = lock.makeThreadState(name: "MainThread", interpreter: 0)
             state.acquire()
+            // The run starts when the main thread holds the lock, as its statistics do.
+            let start = monotonicNanoseconds()
             let interpreter = Interpreter(thread: state)
             interpreter.output = output
             interpreter.errorOutput = errorOutput
             interpreter.arguments = [plan.filename] + plan.arguments
             prepare(interpreter)
-            let start = monotonicNanoseconds()
             var end = ProgramEnd.completed
             do throws(PyError) {
                 try interpreter.load(plan.source, filename: plan.filename)

@@ -1,0 +1,4 @@
+x = f"{a!r:>{w}}"
+class A:
+  pass
+def f(*a): yield
