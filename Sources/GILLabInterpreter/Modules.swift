@@ -168,13 +168,14 @@ extension Interpreter {
     }
 
     /// A native function for a module, taking positional and keyword arguments as a Python
-    /// function with these parameters would: `body` receives each parameter's value, or `nil`
-    /// for one left out (the first `required` cannot be), and the calling thread, to release
-    /// the lock with.
+    /// function with these parameters would: `body` receives the calling thread's interpreter
+    /// (its `thread` releases the lock) and each parameter's value, or `nil` for one left out
+    /// (the first `required` cannot be). The body must not capture an interpreter: the module
+    /// outlives none of them, and a captured one would never be freed.
     public func function(_ name: String, parameters: [String], required: Int,
-                         _ body: @escaping (ThreadState, [PyObject?]) throws(PyError) -> PyObject) -> PyObject {
+                         _ body: @escaping (Interpreter, [PyObject?]) throws(PyError) -> PyObject) -> PyObject {
         PyNative(builtin: name) { interpreter, arguments throws(PyError) in
-            try body(interpreter.thread, try arguments.bind(parameters, required: required))
+            try body(interpreter, try arguments.bind(parameters, required: required))
         }
     }
 }

@@ -140,9 +140,7 @@ extension Exec {
                                          threads: threads?.values, repeats: repeats, lock: try lock.configuration(),
                                          timeLimit: timeLimit?.duration ?? .seconds(300))
         Interrupt.install()
-        let report = try ProgressLine("gillab exec --compare-cpython", output: OutputOptions()).around {
-            try ProgramComparison.run(plan, progress: $0)
-        }
+        let report = try ProgramComparison.run(plan)
         print(format == .json ? ReportRenderer.programComparisonJSON(report) : ReportRenderer.programComparison(report), terminator: "")
     }
 }

@@ -11,31 +11,9 @@ public enum GILLabModule {
     /// Registers the module with `interpreter`; `import gillab` makes it.
     public static func install(in interpreter: Interpreter) {
         interpreter.registerModule("gillab") { interpreter in
-            func discipline(_ value: PyObject?) -> CallDiscipline {
-                value.map { interpreter.isTrue($0) } ?? true ? .release : .hold
-            }
-            func integer(_ value: PyObject?, _ what: String) throws(PyError) -> Int {
-                guard let value, let number = interpreter.intValue(of: value) else {
-                    throw PyError(.typeError, "\(what) must be an int, not '\(value?.typeName ?? "None")'")
-                }
-                return number
-            }
-            func matrix(_ value: PyObject?, _ function: String) throws(PyError) -> PyMatrix {
-                guard let value, ObjectIdentifier(type(of: value)) == ObjectIdentifier(PyMatrix.self) else {
-                    throw PyError(.typeError, "\(function)() expected a matrix, got '\(value?.typeName ?? "None")'")
-                }
-                return unsafeDowncast(value, to: PyMatrix.self)
-            }
-            func position(_ m: PyMatrix, _ row: PyObject?, _ column: PyObject?, _ function: String) throws(PyError) -> (Int, Int) {
-                let (r, c) = (try integer(row, "\(function)() row"), try integer(column, "\(function)() column"))
-                guard (0..<m.matrix.rows).contains(r), (0..<m.matrix.columns).contains(c) else {
-                    throw PyError(.indexError, "\(function)(): (\(r), \(c)) out of range for a \(m.matrix.rows)×\(m.matrix.columns) matrix")
-                }
-                return (r, c)
-            }
             return [
                 // matrix(n, seed=0): an n×n matrix of values in [0, 1) from a fixed sequence.
-                "matrix": interpreter.function("matrix", parameters: ["n", "seed"], required: 1) { _, values throws(PyError) in
+                "matrix": interpreter.function("matrix", parameters: ["n", "seed"], required: 1) { interpreter, values throws(PyError) in
                     let n = try integer(values[0], "matrix() n")
                     let seed = try values[1].map { (v) throws(PyError) in try integer(v, "matrix() seed") } ?? 0
                     guard (0...4096).contains(n) else { throw PyError(.valueError, "matrix(): n must be between 0 and 4096, got \(n)") }
@@ -45,17 +23,17 @@ public enum GILLabModule {
                         })
                     } catch { throw PyError(.valueError, "matrix(): \(error)") }
                 },
-                "zeros": interpreter.function("zeros", parameters: ["n"], required: 1) { _, values throws(PyError) in
+                "zeros": interpreter.function("zeros", parameters: ["n"], required: 1) { interpreter, values throws(PyError) in
                     let n = try integer(values[0], "zeros() n")
                     guard (0...4096).contains(n) else { throw PyError(.valueError, "zeros(): n must be between 0 and 4096, got \(n)") }
                     do throws(KernelError) { return PyMatrix(try Matrix(rows: n, columns: n)) } catch { throw PyError(.valueError, "zeros(): \(error)") }
                 },
-                "get": interpreter.function("get", parameters: ["m", "row", "column"], required: 3) { _, values throws(PyError) in
+                "get": interpreter.function("get", parameters: ["m", "row", "column"], required: 3) { interpreter, values throws(PyError) in
                     let m = try matrix(values[0], "get")
                     let (r, c) = try position(m, values[1], values[2], "get")
                     return interpreter.float(m.matrix[r, c])
                 },
-                "set": interpreter.function("set", parameters: ["m", "row", "column", "value"], required: 4) { _, values throws(PyError) in
+                "set": interpreter.function("set", parameters: ["m", "row", "column", "value"], required: 4) { interpreter, values throws(PyError) in
                     let m = try matrix(values[0], "set")
                     let (r, c) = try position(m, values[1], values[2], "set")
                     guard let value = interpreter.doubleValue(of: values[3]!) else {
@@ -64,19 +42,20 @@ public enum GILLabModule {
                     m.matrix[r, c] = value
                     return interpreter.none
                 },
-                "checksum": interpreter.function("checksum", parameters: ["m"], required: 1) { _, values throws(PyError) in
+                "checksum": interpreter.function("checksum", parameters: ["m"], required: 1) { interpreter, values throws(PyError) in
                     let m = try matrix(values[0], "checksum")
                     return interpreter.float(m.matrix.withUnsafeBufferPointer { $0.reduce(0, +) })
                 },
                 // dgemm(a, b, c, release=True): c = a·b, the lock released around OpenBLAS unless release=False.
-                "dgemm": interpreter.function("dgemm", parameters: ["a", "b", "c", "release"], required: 3) { thread, values throws(PyError) in
+                "dgemm": interpreter.function("dgemm", parameters: ["a", "b", "c", "release"], required: 3) { interpreter, values throws(PyError) in
+                    let thread = interpreter.thread
                     let (a, b, c) = (try matrix(values[0], "dgemm"), try matrix(values[1], "dgemm"), try matrix(values[2], "dgemm"))
                     // Plain values out of the objects while the lock is held; the product's buffer is
                     // moved out so that the kernel writes it with no interpreter object touched.
                     let (left, right) = (a.matrix, b.matrix)
                     var product = c.matrix
                     c.matrix = PyMatrix.placeholder
-                    let failure = thread.call(discipline(values[3])) { () -> KernelError? in
+                    let failure = thread.call(discipline(interpreter, values[3])) { () -> KernelError? in
                         do throws(KernelError) { try Kernels.gemm(left, right, into: &product) } catch { return error }
                         return nil
                     }
@@ -85,12 +64,13 @@ public enum GILLabModule {
                     return interpreter.none
                 },
                 // stencil(m, out, release=True): out = the 5-point average of m.
-                "stencil": interpreter.function("stencil", parameters: ["m", "out", "release"], required: 2) { thread, values throws(PyError) in
+                "stencil": interpreter.function("stencil", parameters: ["m", "out", "release"], required: 2) { interpreter, values throws(PyError) in
+                    let thread = interpreter.thread
                     let (m, out) = (try matrix(values[0], "stencil"), try matrix(values[1], "stencil"))
                     let input = m.matrix
                     var output = out.matrix
                     out.matrix = PyMatrix.placeholder
-                    let failure = thread.call(discipline(values[2])) { () -> KernelError? in
+                    let failure = thread.call(discipline(interpreter, values[2])) { () -> KernelError? in
                         do throws(KernelError) { try Kernels.stencil(input, into: &output) } catch { return error }
                         return nil
                     }
@@ -100,7 +80,8 @@ public enum GILLabModule {
                 },
                 // mandelbrot(size, first_row, rows, max_iter=100, release=True): the escape counts'
                 // sum over those rows of a size × size view.
-                "mandelbrot": interpreter.function("mandelbrot", parameters: ["size", "first_row", "rows", "max_iter", "release"], required: 3) { thread, values throws(PyError) in
+                "mandelbrot": interpreter.function("mandelbrot", parameters: ["size", "first_row", "rows", "max_iter", "release"], required: 3) { interpreter, values throws(PyError) in
+                    let thread = interpreter.thread
                     let size = try integer(values[0], "mandelbrot() size")
                     let first = try integer(values[1], "mandelbrot() first_row")
                     let rows = try integer(values[2], "mandelbrot() rows")
@@ -108,7 +89,7 @@ public enum GILLabModule {
                     guard (1...4096).contains(size), first >= 0, rows >= 0, first + rows <= size else {
                         throw PyError(.valueError, "mandelbrot(): rows \(first)..<\(first + rows) do not fit a \(size)×\(size) view")
                     }
-                    let result = thread.call(discipline(values[4])) { () -> Result<Int, KernelError> in
+                    let result = thread.call(discipline(interpreter, values[4])) { () -> Result<Int, KernelError> in
                         var counts = [UInt32](repeating: 0, count: rows * size)
                         do throws(KernelError) {
                             try counts.withUnsafeMutableBufferPointer { (buffer) throws(KernelError) in
@@ -123,15 +104,46 @@ public enum GILLabModule {
                     }
                 },
                 // fnv1a(text, release=True): the 64-bit FNV-1a hash of the text's UTF-8 bytes.
-                "fnv1a": interpreter.function("fnv1a", parameters: ["text", "release"], required: 1) { thread, values throws(PyError) in
+                "fnv1a": interpreter.function("fnv1a", parameters: ["text", "release"], required: 1) { interpreter, values throws(PyError) in
+                    let thread = interpreter.thread
                     guard let text = interpreter.stringValue(of: values[0]!) else {
                         throw PyError(.typeError, "fnv1a() expected a str, got '\(values[0]!.typeName)'")
                     }
                     let bytes = Array(text.utf8)
-                    let hash = thread.call(discipline(values[1])) { bytes.withUnsafeBytes { Kernels.fnv1a($0) } }
+                    let hash = thread.call(discipline(interpreter, values[1])) { bytes.withUnsafeBytes { Kernels.fnv1a($0) } }
                     return interpreter.int(Int(bitPattern: UInt(hash)))
                 },
             ]
         }
+    }
+
+    private static func discipline(_ interpreter: Interpreter, _ value: PyObject?) -> CallDiscipline {
+        value.map { interpreter.isTrue($0) } ?? true ? .release : .hold
+    }
+
+    private static func integer(_ value: PyObject?, _ what: String) throws(PyError) -> Int {
+        guard let value, value.kind == .int || value.kind == .bool, let number = intValue(value) else {
+            throw PyError(.typeError, "\(what) must be an int, not '\(value?.typeName ?? "None")'")
+        }
+        return number
+    }
+
+    private static func intValue(_ value: PyObject) -> Int? {
+        value.kind == .int ? unsafeDowncast(value, to: PyInt.self).value : value.kind == .bool ? (unsafeDowncast(value, to: PyBool.self).value ? 1 : 0) : nil
+    }
+
+    private static func matrix(_ value: PyObject?, _ function: String) throws(PyError) -> PyMatrix {
+        guard let value, ObjectIdentifier(type(of: value)) == ObjectIdentifier(PyMatrix.self) else {
+            throw PyError(.typeError, "\(function)() expected a matrix, got '\(value?.typeName ?? "None")'")
+        }
+        return unsafeDowncast(value, to: PyMatrix.self)
+    }
+
+    private static func position(_ m: PyMatrix, _ row: PyObject?, _ column: PyObject?, _ function: String) throws(PyError) -> (Int, Int) {
+        let (r, c) = (try integer(row, "\(function)() row"), try integer(column, "\(function)() column"))
+        guard (0..<m.matrix.rows).contains(r), (0..<m.matrix.columns).contains(c) else {
+            throw PyError(.indexError, "\(function)(): (\(r), \(c)) out of range for a \(m.matrix.rows)×\(m.matrix.columns) matrix")
+        }
+        return (r, c)
     }
 }
