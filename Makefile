@@ -87,12 +87,16 @@ fuzz: deps
 	if [ -d $(FUZZ_SWIFT)/debug ]; then find $(FUZZ_SWIFT)/debug/ -path '*GILLab*.build/*.o' -delete; fi
 	$(SWIFT) build --scratch-path $(FUZZ_SWIFT) --target GILLab -Xswiftc -sanitize=fuzzer,address \
 		-Xswiftc -sanitize-coverage=edge,trace-cmp,inline-8bit-counters,pc-table -Xcc -fsanitize=fuzzer-no-link,address
+	# The objects to link, copied under names without spaces (swift-collections has source files
+	# whose names have them, and a shell word list would split them).
+	rm -rf $(FUZZ_DIR)/objects && mkdir -p $(FUZZ_DIR)/objects
+	find $(FUZZ_SWIFT)/debug/ -name '*.o' -path '*.build/*' | grep -vE 'gillab.build|Tests|generate_|-tool.build|HistogramExample|ArgumentParser' \
+		| while IFS= read -r object; do cp "$$object" "$(FUZZ_DIR)/objects/$$(printf '%s' "$${object#$(FUZZ_SWIFT)/debug/}" | tr '/ ' '__')"; done
 	swiftc -sanitize=fuzzer,address -parse-as-library -I $(FUZZ_SWIFT)/debug/Modules \
 		-Xcc -fmodule-map-file=$(FUZZ_SWIFT)/debug/CKernels.build/module.modulemap \
 		-Xcc -fmodule-map-file=$(FUZZ_SWIFT)/debug/CShims.build/module.modulemap \
 		$$(find $(FUZZ_SWIFT)/checkouts/*/Sources/*/include -name module.modulemap | sed 's/^/-Xcc -fmodule-map-file=/') \
-		Tests/Fuzz/FuzzParse.swift \
-		$$(find $(FUZZ_SWIFT)/debug/ -name '*.o' -path '*.build/*' | grep -vE 'gillab.build|Tests|generate_|-tool.build|HistogramExample|ArgumentParser') \
+		Tests/Fuzz/FuzzParse.swift $(FUZZ_DIR)/objects/*.o \
 		$$(pkg-config --libs openblas) -o $(FUZZ_DIR)/fuzz_parse
 	$(FUZZ_DIR)/fuzz_parse -max_total_time=$(FUZZ_SECONDS) -timeout=5 -print_final_stats=1 \
 		-artifact_prefix=$(FUZZ_DIR)/ $(FUZZ_DIR)/corpus-parse Tests/Fuzz/corpus/parse
