@@ -79,6 +79,13 @@ struct Exec: ParsableCommand {
     }
 
     func run() throws {
+        // Everything the run made is gone before exit, so that LeakSanitizer sees no leak.
+        let status = try execute()
+        if status != 0 { Foundation.exit(status) }
+    }
+
+    /// Runs the program (or the comparison) and returns the exit status.
+    private func execute() throws -> Int32 {
         guard let data = FileManager.default.contents(atPath: script) else {
             throw ValidationError("cannot read '\(script)': \(FileManager.default.fileExists(atPath: script) ? "permission denied or not a file" : "no such file")")
         }
@@ -103,7 +110,7 @@ struct Exec: ParsableCommand {
             if case .rejected(let error) = run.end {
                 // Outside the subset: the caret report, and nothing measured.
                 printDiagnostic(error.report)
-                Foundation.exit(65)
+                return run.end.exitStatus
             }
             if let segment = run.segment { recording.append(segment) }
             let record = ProgramRunRecord(run, output: json ? captured.text : nil)
@@ -116,14 +123,13 @@ struct Exec: ParsableCommand {
         if let traceFile {
             try traceFile.write(ChromeTrace.render(program: recording, file: script, machine: MachineInfo.current()))
         }
-        let status = records.map(\.exitStatus).first { $0 != 0 } ?? 0
-        if status != 0 { Foundation.exit(status) }
+        return records.map(\.exitStatus).first { $0 != 0 } ?? 0
     }
 }
 
 extension Exec {
     /// `--compare-cpython`: the same file in both interpreters, side by side.
-    private func compare(source: String) throws {
+    private func compare(source: String) throws -> Int32 {
         guard let python = python ?? CompareCPython.onPath("python3") else {
             throw UnavailableError(description: "no python3 on PATH; --compare-cpython needs CPython 3 (give one with --python)")
         }
@@ -134,7 +140,7 @@ extension Exec {
         let check = ProgramPlan(source: source, filename: script, lock: try lock.configuration())
         if let error = ProgramRunner.check(check) {
             printDiagnostic(error.report)
-            Foundation.exit(65)
+            return ProgramEnd.rejected(error).exitStatus
         }
         let plan = ProgramComparisonPlan(python: python, path: script, source: source, arguments: arguments,
                                          threads: threads?.values, repeats: repeats, lock: try lock.configuration(),
@@ -142,6 +148,7 @@ extension Exec {
         Interrupt.install()
         let report = try ProgramComparison.run(plan)
         print(format == .json ? ReportRenderer.programComparisonJSON(report) : ReportRenderer.programComparison(report), terminator: "")
+        return 0
     }
 }
 
