@@ -7,7 +7,7 @@
 import sys
 import threading
 
-TOTAL = 600000
+TOTAL = 3000000
 
 
 def work(start, stop, results, index):
