@@ -22,6 +22,10 @@ struct Report: ParsableCommand {
                                valueName: "name"))
     var scenario: ScenarioName?
 
+    @Option(help: ArgumentHelp("Instead of a sweep, run this Python program as gillab exec does, under --policy, and write up its run.",
+                               valueName: "script.py"))
+    var exec: String?
+
     @Option(help: ArgumentHelp("How much of each traced row the timeline charts show.", valueName: "duration"))
     var timeline = DurationArgument(.milliseconds(50), text: "50ms")
 
@@ -32,6 +36,7 @@ struct Report: ParsableCommand {
 
     func validate() throws {
         guard timeline.duration > .zero else { throw ValidationError("--timeline must be positive, got '\(timeline)'") }
+        if exec != nil && scenario != nil { throw ValidationError("--exec and --scenario: give one") }
     }
 
     func run() throws {
@@ -49,8 +54,28 @@ struct Report: ParsableCommand {
         let command = (["gillab"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
         let files: [String], interrupted: Bool
         Interrupt.install()  // Ctrl-C: the rounds done so far are written up, then exit 130
+        let milliseconds = Double(timeline.duration.components.seconds) * 1e3 + Double(timeline.duration.components.attoseconds) / 1e15
         if let scenario {
             (files, interrupted) = try progress.around { try scenario.write(to: directory, command: command, progress: $0) }
+        } else if let exec {
+            guard let data = FileManager.default.contents(atPath: exec), let source = String(data: data, encoding: .utf8) else {
+                throw ValidationError("--exec: cannot read '\(exec)' as UTF-8 text")
+            }
+            let output = Locked("")
+            let run = try ProgramRunner.run(ProgramPlan(source: source, filename: exec, lock: try options.lock.configuration()),
+                                            stop: Interrupt.request, output: { text in output.withLock { $0 += text } },
+                                            errorOutput: { text in FileHandle.standardError.write(Data(text.utf8)) },
+                                            prepare: { GILLabModule.install(in: $0) })
+            if case .rejected(let error) = run.end {
+                printDiagnostic(error.report)
+                Foundation.exit(65)
+            }
+            let trace = RunTrace()
+            if let segment = run.segment { trace.append(segment) }
+            files = try ReportFolder.write(program: ProgramRunRecord(run, output: output.withLock { $0 }), trace: trace,
+                                           machine: MachineInfo.current(), command: command, to: directory,
+                                           timelineMilliseconds: milliseconds)
+            interrupted = run.end == .interrupted
         } else {
             let trace = RunTrace()
             let plan = try options.plan()
@@ -58,8 +83,7 @@ struct Report: ParsableCommand {
             if let warning = Verdict.noise(report.results) { printDiagnostic(warning) }
             if let warning = Verdict.truncatedWaits(report.results) { printDiagnostic(warning) }
             files = try ReportFolder.write(report, trace: trace, command: command, to: directory,
-                                           timelineMilliseconds: Double(timeline.duration.components.seconds) * 1e3
-                                               + Double(timeline.duration.components.attoseconds) / 1e15)
+                                           timelineMilliseconds: milliseconds)
             interrupted = report.interrupted == true
         }
         print("wrote \(directory.path)/: " + files.joined(separator: ", "))

@@ -165,3 +165,32 @@ enum CompareCPythonPath {
             .first { FileManager.default.isExecutableFile(atPath: $0) }
     }
 }
+
+@Suite("gillab report --exec")
+struct ReportExecTests {
+    @Test("writes report.md with the threads, the verdict and the output, results.json, the trace and a timeline")
+    func folder() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("gillab-report-exec-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let script = folder.appendingPathComponent("job.py")
+        try "import threading\ndef f():\n    x = 0\n    for i in range(2000):\n        x += i\nt = threading.Thread(target=f)\nt.start()\nt.join()\nprint('ok')\n"
+            .write(to: script, atomically: true, encoding: .utf8)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: gillabExecutable)
+        let out = folder.appendingPathComponent("report").path
+        process.arguments = ["report", "--exec", script.path, "--out", out, "--quiet"]
+        process.standardOutput = Pipe()
+        process.standardError = Pipe()
+        try process.run()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        let markdown = try String(contentsOfFile: out + "/report.md", encoding: .utf8)
+        for fragment in ["# GILLab report: ", "## Threads", "Thread-1 (f)", "**Verdict:**", "## The program's output", "ok\n"] {
+            #expect(markdown.contains(fragment), "no '\(fragment)' in report.md")
+        }
+        for name in ["results.json", "trace.json", "timeline-program.svg"] {
+            #expect(FileManager.default.fileExists(atPath: out + "/" + name), "no \(name)")
+        }
+    }
+}

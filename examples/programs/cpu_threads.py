@@ -7,7 +7,7 @@
 import sys
 import threading
 
-TOTAL = 3000000
+TOTAL = 1500000
 
 
 def work(start, stop, results, index):

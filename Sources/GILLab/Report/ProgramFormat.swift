@@ -127,3 +127,59 @@ extension ReportRenderer {
         return ((try? encoder.encode(report)).map { String(decoding: $0, as: UTF8.self) } ?? "{}") + "\n"
     }
 }
+
+extension ReportFolder {
+    /// Writes a program run's report (`gillab report --exec`): `report.md` with each thread's
+    /// time, who waited behind whom, the verdict and the program's output; `results.json`; the
+    /// Chrome trace; and the timeline chart of the run.
+    /// - Returns: the names of the files written.
+    public static func write(program record: ProgramRunRecord, trace: RunTrace, machine: MachineInfo, command: String,
+                             to directory: URL, timelineMilliseconds: Double = 50) throws -> [String] {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        var files: [(String, String)] = [
+            (resultsName, ReportRenderer.programJSON([record])),
+            (traceName, ChromeTrace.render(program: trace, file: record.file, machine: machine)),
+        ]
+        var text = "# GILLab report: \(record.file)\n\n"
+        text += ReportRenderer.machineLine(machine) + "\n\n"
+        text += "Made with `\(command)`. The figures are in [\(resultsName)](\(resultsName)); the lock's timeline is in "
+        text += "[\(traceName)](\(traceName)): open it in [Perfetto](https://ui.perfetto.dev) or chrome://tracing.\n\n"
+        text += "Policy `\(record.policy.rawValue)`: \(fixed(record.wallSeconds, 3)) s, exit \(record.exitStatus)"
+        text += record.error.map { ", ended by " + ReportRenderer.markdownCode($0) } ?? ""
+        text += ".\n\n"
+        if let verdict = record.verdict { text += "**Verdict:** \(verdict.summary).\n\n" }
+        text += "## Threads\n\n"
+        text += "Seconds per thread: holding the lock, waiting for it, blocked in I/O (`time.sleep`), in kernels that "
+        text += "release it, and waiting for the program's other threads (join, Lock, Queue, Event).\n\n"
+        let rows = record.threads.map {
+            [$0.name, fixed($0.lifeSeconds, 3), fixed($0.heldSeconds, 3),
+             fixed($0.waitingSeconds, 3), fixed($0.releasedIOSeconds, 3),
+             fixed($0.releasedKernelSeconds, 3), fixed($0.synchronizingSeconds, 3)]
+        }
+        text += ReportRenderer.delimited(header: ["thread", "life_s", "held_s", "waiting_s", "io_s", "kernel_s", "on_threads_s"],
+                                         rows: rows, markdown: true) + "\n"
+        if let matrix = record.lock.waitsBehind, let blockers = record.lock.blockers, !matrix.isEmpty {
+            text += "## Who waited behind whom\n\n"
+            let cells = matrix.map { [$0.waiter, $0.holder, fixed($0.seconds, 4), ReportRenderer.percent($0.shareOfLife)] }
+            text += ReportRenderer.delimited(header: ["waiter", "behind", "wait_s", "of_life"], rows: cells, markdown: true) + "\n"
+            let places = blockers.prefix(ReportRenderer.blockersShown).map {
+                [ReportRenderer.markdownCode($0.location), fixed($0.seconds, 4), ReportRenderer.percent($0.share), "\($0.handoffs)"]
+            }
+            text += ReportRenderer.delimited(header: ["held at", "others waited_s", "share", "handoffs"], rows: places, markdown: true) + "\n"
+        }
+        if let segment = trace.segments.first {
+            let chart = "timeline-program.svg"
+            let title = "\(record.file) (\(record.policy.rawValue)): first \(SVGChart.format(timelineMilliseconds)) ms"
+            files.append((chart, SVGChart.timeline(segment, title: title, milliseconds: timelineMilliseconds)))
+            text += "## Timeline\n\n" + timelineLegend(milliseconds: timelineMilliseconds) + "\n\n![Timeline](\(chart))\n\n"
+        }
+        if let output = record.output {
+            text += "## The program's output\n\n```text\n\(output.hasSuffix("\n") ? output : output + "\n")```\n"
+        }
+        files.insert((markdownName, text), at: 0)
+        for (name, content) in files {
+            try Data(content.utf8).write(to: directory.appendingPathComponent(name))
+        }
+        return files.map(\.0)
+    }
+}
