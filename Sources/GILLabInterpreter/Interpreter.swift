@@ -227,6 +227,12 @@ public final class Interpreter {
         return unsafeDowncast(function, to: PyFunction.self).code.quickenedNames.filter { !$0.isEmpty }
     }
 
+    /// Whether the program defines a global function `name`.
+    public func hasFunction(_ name: String) -> Bool {
+        guard let index = program.globalIndex[name], let value = program.globals[index] else { return false }
+        return value.kind == .function
+    }
+
     /// Calls the global function `name` with `arguments`.
     /// - Throws: `NameError` when there is no such global, and whatever the call raises.
     public func call(_ name: String, _ arguments: [PyObject]) throws(PyError) -> PyObject {

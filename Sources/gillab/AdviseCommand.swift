@@ -16,7 +16,11 @@ struct Advise: ParsableCommand {
 
     @Option(help: ArgumentHelp("A workload (\(WorkloadKind.allCases.map(\.rawValue).joined(separator: ", "))) or service.",
                                valueName: "name"))
-    var workload: String
+    var workload: String?
+
+    @Option(help: ArgumentHelp("Instead of --workload, a Python file that defines unit(size) (as for gillab run --program).",
+                               valueName: "file"))
+    var program: String?
 
     @Option(parsing: .unconditional, help: "Problem size; default depends on the workload. Not for service.")
     var size: Int?
@@ -38,6 +42,11 @@ struct Advise: ParsableCommand {
     }
 
     func target() throws -> AdviceTarget {
+        if let program {
+            guard workload == nil else { throw ValidationError("--workload and --program: give one") }
+            return .program(try RunOptions.readProgram(program, option: "--program"), size: size)
+        }
+        guard let workload else { throw ValidationError("give --workload NAME or --program FILE") }
         if workload == "service" {
             guard size == nil else { throw ValidationError("--size does not apply to service; see gillab scenario service") }
             return .service

@@ -64,6 +64,10 @@ struct RunOptions: ParsableArguments {
     @Option(help: "Workload to run.")
     var workload: WorkloadKind = .gemm
 
+    @Option(help: ArgumentHelp("Instead of --workload, a Python file that defines unit(size): called once per unit across the threads, its results digested (every mode must return the same). In-process modes only; --size defaults to \(UserProgram.defaultSize), --units to \(UserProgram.defaultUnits).",
+                               valueName: "file"))
+    var program: String?
+
     @Option(parsing: .unconditional, help: "Problem size per unit (matrix order, bytes, iterations); default depends on the workload.")
     var size: Int?
 
@@ -113,7 +117,25 @@ struct RunOptions: ParsableArguments {
                 repeats: repeats, blasThreads: blasThreads, lock: try lock.configuration(), transfer: transfer,
                 workerTimeout: workerTimeout.duration, compute: compute, computeWorkers: computeWorkers)
         plan.releaseThreshold = try resolvedThreshold()
+        if let program {
+            plan.program = try Self.readProgram(program, option: "--program")
+            if size == nil { plan.size = UserProgram.defaultSize }
+        }
         return plan
+    }
+
+    /// The program at `path`, checked before any work: unreadable is a usage error, and a program
+    /// outside the subset is refused with its file:line:column (exit 65).
+    static func readProgram(_ path: String, option: String) throws -> UserProgram {
+        guard let data = FileManager.default.contents(atPath: path), let source = String(data: data, encoding: .utf8) else {
+            throw ValidationError("\(option): cannot read '\(path)' as UTF-8 text")
+        }
+        let program = UserProgram(source: source, filename: path)
+        if let error = ProgramRunner.check(ProgramPlan(source: source, filename: path)) {
+            printDiagnostic(error.report)
+            Foundation.exit(65)
+        }
+        return program
     }
 
     /// The threshold to apply; `auto` reads the saved crossover for this lock's handoff.

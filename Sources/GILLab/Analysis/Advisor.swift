@@ -9,12 +9,15 @@ public enum AdviceTarget: Sendable, Equatable {
     case workload(WorkloadKind, size: Int?)
     /// One client of `gillab scenario service`'s request loop.
     case service
+    /// A user's program that defines `unit(size)` (`--program`), at a size (`nil`: the default).
+    case program(UserProgram, size: Int?)
 
     /// The name, as `--workload` spells it.
     public var name: String {
         switch self {
         case .workload(let kind, _): kind.rawValue
         case .service: "service"
+        case .program(let program, _): program.filename
         }
     }
 }
@@ -107,11 +110,15 @@ public enum Advisor {
             (one, many) = try profile(kind, size: size ?? kind.defaultSize, units: units, threads: threads, repeats: repeats)
         case .service:
             (one, many) = try profileService(threads: threads, repeats: repeats)
+        case .program(let program, let size):
+            (one, many) = try profile(UserProgramWorkload(program: program, size: size ?? UserProgram.defaultSize),
+                                      units: units ?? UserProgram.defaultUnits, threads: threads, repeats: repeats)
         }
         let oneShares = TimeShares(one.statistics, wallNanoseconds: one.wall, threads: 1)
         let manyShares = TimeShares(many.statistics, wallNanoseconds: many.wall, threads: threads)
         var size: Int? = nil
         if case .workload(let kind, let given) = target { size = given ?? kind.defaultSize }
+        if case .program(_, let given) = target { size = given ?? UserProgram.defaultSize }
         return decide(workload: target.name, size: size, machine: machine, threads: threads, one: oneShares,
                       many: manyShares, measured: Double(one.wall) / Double(max(many.wall, 1)))
     }
@@ -162,6 +169,12 @@ public enum Advisor {
         let workload: any Workload
         do { workload = try kind.make(size: size, units: units) } catch { throw .workload(error) }
         defer { workload.close() }
+        return try profile(workload, units: units, threads: threads, repeats: repeats)
+    }
+
+    /// Runs `workload` on one thread and on `threads`, releasing, `repeats` times each; the medians.
+    private static func profile(_ workload: any Workload, units: Int, threads: Int, repeats: Int)
+        throws(RunnerError) -> ((UInt64, LockStatistics), (UInt64, LockStatistics)) {
         var ones: [TrialOutcome] = [], manys: [TrialOutcome] = []
         do throws(WorkloadError) {
             try BLAS.withThreads(1) { () throws(WorkloadError) in

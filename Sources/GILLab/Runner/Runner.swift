@@ -109,6 +109,9 @@ public struct RunPlan: Sendable, Equatable {
     /// what `gillab run --stats` and `gillab report` print. A trace passed to the runner does it
     /// too.
     public var attributeWaits = false
+    /// A user's program to run instead of the workload (`--program`): its `unit(size)` is called
+    /// once per unit. Runs in the in-process modes only.
+    public var program: UserProgram? = nil
 
     /// Creates a plan; nothing is checked until ``Runner/run(_:trace:stop:progress:)``.
     public init(workload: WorkloadKind, size: Int? = nil, units: Int? = nil, threads: [Int] = [1, 2],
@@ -132,30 +135,23 @@ public struct RunPlan: Sendable, Equatable {
     }
 
     /// The units the run will use.
-    public var resolvedUnits: Int { units ?? workload.defaultUnits(size: size) }
+    public var resolvedUnits: Int { units ?? (program != nil ? UserProgram.defaultUnits : workload.defaultUnits(size: size)) }
+
+    /// The workload's name in reports: the program's file name, or the built-in workload's.
+    var workloadName: String { program?.filename ?? workload.rawValue }
 
     /// Checks every setting, and that the buffers fit in memory.
     /// - Throws: ``RunnerError/invalidSetting(_:)`` or ``RunnerError/tooLarge(workload:size:threads:bytes:available:)``.
     public func validate() throws(RunnerError) {
         guard size >= 1 else { throw .setting("size", "must be at least 1, got \(size)") }
+        if program != nil {
+            // The program's own size and memory are its business; the built-in workload's limits do not apply.
+            return try validateCommon()
+        }
         if let most = workload.maximumSize, size > most {
             throw .setting("size", "must be at most \(most) bytes for \(workload.rawValue), got \(size)")
         }
-        if let units, units < 1 { throw .setting("units", "must be at least 1, got \(units)") }
-        guard !threads.isEmpty else { throw .setting("threads", "no thread counts given", subject: "") }
-        if let bad = threads.first(where: { $0 < 1 }) { throw .setting("threads", "must be at least 1, got \(bad)", subject: "thread count") }
-        if let bad = threads.first(where: { $0 > 4096 }) { throw .setting("threads", "must be at most 4096, got \(bad)", subject: "thread count") }
-        guard !modes.isEmpty else { throw .setting("modes", "no modes given", subject: "") }
-        guard repeats >= 1 else { throw .setting("repeats", "must be at least 1, got \(repeats)", subject: "repeat") }
-        guard blasThreads >= 1 else { throw .setting("blasThreads", "must be at least 1, got \(blasThreads)", subject: "BLAS threads") }
-        guard workerTimeout > .zero else { throw .setting("workerTimeout", "must be positive, got \(workerTimeout)") }
-        if releaseThreshold != nil && workload != .gemm && workload != .gemmCall {
-            throw .setting("releaseThreshold", "applies to gemm and gemm-call only, got workload \(workload.rawValue)",
-                           subject: "release threshold")
-        }
-        guard (1...256).contains(computeWorkers) else {
-            throw .setting("computeWorkers", "must be between 1 and 256, got \(computeWorkers)")
-        }
+        try validateCommon()
         let most = threads.max() ?? 1
         let perThread = workload.bytesPerThread(size: size)
         let (bytes, overflow) = perThread.multipliedReportingOverflow(by: most)
@@ -163,6 +159,29 @@ public struct RunPlan: Sendable, Equatable {
         if overflow || UInt64(bytes) > available / 10 * 8 {
             throw .tooLarge(workload: workload.rawValue, size: size, threads: most,
                             bytes: overflow ? .max : bytes, available: available)
+        }
+    }
+
+    /// The checks that do not depend on the workload.
+    private func validateCommon() throws(RunnerError) {
+        if let units, units < 1 { throw .setting("units", "must be at least 1, got \(units)") }
+        if program != nil, let mode = modes.first(where: { $0 == .processes || $0 == .hybrid }) {
+            throw .setting("modes", "--program runs in this process: \(mode.rawValue) rows would need the program in worker processes; use serial, hold, release, free or eventloop",
+                           subject: "")
+        }
+        guard !threads.isEmpty else { throw .setting("threads", "no thread counts given", subject: "") }
+        if let bad = threads.first(where: { $0 < 1 }) { throw .setting("threads", "must be at least 1, got \(bad)", subject: "thread count") }
+        if let bad = threads.first(where: { $0 > 4096 }) { throw .setting("threads", "must be at most 4096, got \(bad)", subject: "thread count") }
+        guard !modes.isEmpty else { throw .setting("modes", "no modes given", subject: "") }
+        guard repeats >= 1 else { throw .setting("repeats", "must be at least 1, got \(repeats)", subject: "repeat") }
+        guard blasThreads >= 1 else { throw .setting("blasThreads", "must be at least 1, got \(blasThreads)", subject: "BLAS threads") }
+        guard workerTimeout > .zero else { throw .setting("workerTimeout", "must be positive, got \(workerTimeout)") }
+        if releaseThreshold != nil && (program != nil || (workload != .gemm && workload != .gemmCall)) {
+            throw .setting("releaseThreshold", "applies to gemm and gemm-call only, got workload \(workloadName)",
+                           subject: "release threshold")
+        }
+        guard (1...256).contains(computeWorkers) else {
+            throw .setting("computeWorkers", "must be between 1 and 256, got \(computeWorkers)")
         }
     }
 
@@ -208,7 +227,11 @@ public enum Runner {
         try plan.validate()
         let workload: any Workload
         do {
-            workload = try plan.workload.make(size: plan.size, units: plan.resolvedUnits, releaseThreshold: plan.releaseThreshold)
+            if let program = plan.program {
+                workload = UserProgramWorkload(program: program, size: plan.size)
+            } else {
+                workload = try plan.workload.make(size: plan.size, units: plan.resolvedUnits, releaseThreshold: plan.releaseThreshold)
+            }
         } catch {
             throw .workload(error)
         }
@@ -304,11 +327,11 @@ public enum Runner {
                 // ratio of medians would carry one slow serial run into every row.
                 let speedup = Summary(zip(serialWalls, outcomes[index]).map { $0 / Double($1.wallNanoseconds) }).median
                 // Cores bound only work that computes: I/O-bound threads mostly wait.
-                let computes = !plan.workload.isIOBound
+                let computes = plan.program != nil || !plan.workload.isIOBound
                 var lock = LockSummary(median.lock, wallNanoseconds: median.wallNanoseconds)
                 if let waits = attributed[index] { lock.attribute(waits) }
                 return RunResult(
-                    workload: plan.workload.rawValue, size: plan.size, units: units, mode: row.mode,
+                    workload: plan.workloadName, size: plan.size, units: units, mode: row.mode,
                     threads: row.threads, policy: row.mode.lockConfiguration(plan.lock).policy, wall: walls, speedup: speedup,
                     efficiency: computes ? speedup / usable : nil,
                     amdahlSpeedup: computes ? 1 / (s + (1 - s) / usable) : nil,
@@ -325,7 +348,7 @@ public enum Runner {
     }
 
     private static func settings(_ plan: RunPlan, units: Int, repeats: Int) -> RunSettings {
-        RunSettings(workload: plan.workload.rawValue, size: plan.size, units: units, threads: plan.threads,
+        RunSettings(workload: plan.workloadName, size: plan.size, units: units, threads: plan.threads,
                     modes: plan.modes, repeats: repeats, warmup: 1, blasThreads: plan.blasThreads,
                     policy: plan.lock.policy,
                     switchIntervalSeconds: Double(plan.lock.switchIntervalNanoseconds) / 1e9,

@@ -9,7 +9,9 @@ import GILLabLock
 /// The `gillab` module of `gillab exec`.
 public enum GILLabModule {
     /// Registers the module with `interpreter`; `import gillab` makes it.
-    public static func install(in interpreter: Interpreter) {
+    /// - Parameter releasingByDefault: what a kernel call without `release=` does: release the
+    ///   lock (`gillab exec`, and `release` rows of `--program`), or keep it (`hold` rows).
+    public static func install(in interpreter: Interpreter, releasingByDefault: Bool = true) {
         interpreter.registerModule("gillab") { interpreter in
             return [
                 // matrix(n, seed=0): an n×n matrix of values in [0, 1) from a fixed sequence.
@@ -55,7 +57,7 @@ public enum GILLabModule {
                     let (left, right) = (a.matrix, b.matrix)
                     var product = c.matrix
                     c.matrix = PyMatrix.placeholder
-                    let failure = thread.call(discipline(interpreter, values[3])) { () -> KernelError? in
+                    let failure = thread.call(discipline(releasingByDefault, interpreter, values[3])) { () -> KernelError? in
                         do throws(KernelError) { try Kernels.gemm(left, right, into: &product) } catch { return error }
                         return nil
                     }
@@ -70,7 +72,7 @@ public enum GILLabModule {
                     let input = m.matrix
                     var output = out.matrix
                     out.matrix = PyMatrix.placeholder
-                    let failure = thread.call(discipline(interpreter, values[2])) { () -> KernelError? in
+                    let failure = thread.call(discipline(releasingByDefault, interpreter, values[2])) { () -> KernelError? in
                         do throws(KernelError) { try Kernels.stencil(input, into: &output) } catch { return error }
                         return nil
                     }
@@ -89,7 +91,7 @@ public enum GILLabModule {
                     guard (1...4096).contains(size), first >= 0, rows >= 0, first + rows <= size else {
                         throw PyError(.valueError, "mandelbrot(): rows \(first)..<\(first + rows) do not fit a \(size)×\(size) view")
                     }
-                    let result = thread.call(discipline(interpreter, values[4])) { () -> Result<Int, KernelError> in
+                    let result = thread.call(discipline(releasingByDefault, interpreter, values[4])) { () -> Result<Int, KernelError> in
                         var counts = [UInt32](repeating: 0, count: rows * size)
                         do throws(KernelError) {
                             try counts.withUnsafeMutableBufferPointer { (buffer) throws(KernelError) in
@@ -110,15 +112,15 @@ public enum GILLabModule {
                         throw PyError(.typeError, "fnv1a() expected a str, got '\(values[0]!.typeName)'")
                     }
                     let bytes = Array(text.utf8)
-                    let hash = thread.call(discipline(interpreter, values[1])) { bytes.withUnsafeBytes { Kernels.fnv1a($0) } }
+                    let hash = thread.call(discipline(releasingByDefault, interpreter, values[1])) { bytes.withUnsafeBytes { Kernels.fnv1a($0) } }
                     return interpreter.int(Int(bitPattern: UInt(hash)))
                 },
             ]
         }
     }
 
-    private static func discipline(_ interpreter: Interpreter, _ value: PyObject?) -> CallDiscipline {
-        value.map { interpreter.isTrue($0) } ?? true ? .release : .hold
+    private static func discipline(_ byDefault: Bool, _ interpreter: Interpreter, _ value: PyObject?) -> CallDiscipline {
+        value.map { interpreter.isTrue($0) } ?? byDefault ? .release : .hold
     }
 
     private static func integer(_ value: PyObject?, _ what: String) throws(PyError) -> Int {

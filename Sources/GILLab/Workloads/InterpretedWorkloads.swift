@@ -271,3 +271,46 @@ struct GemmWorkload: Workload {
         }
     }
 }
+
+// MARK: - A user's program
+
+/// A program file that defines `unit(size)`: `--program` for `run`, `advise`, `report` and
+/// `project`, called per unit across threads exactly as the built-in programs are.
+public struct UserProgram: Sendable, Equatable {
+    /// The program's text.
+    public var source: String
+    /// Its file name, which its locations and tracebacks carry.
+    public var filename: String
+
+    /// Creates a program.
+    public init(source: String, filename: String) {
+        self.source = source
+        self.filename = filename
+    }
+
+    /// Units per run when none are given.
+    public static let defaultUnits = 8
+    /// The size passed to `unit(size)` when none is given.
+    public static let defaultSize = 100_000
+}
+
+/// The workload of a ``UserProgram``: each unit calls `unit(size)`, and its result is digested,
+/// so that every mode must return the same values. `import gillab` works, its kernels releasing
+/// the lock under `release` (and `free`) and keeping it under `hold` unless the call says
+/// `release=` itself.
+struct UserProgramWorkload: Workload {
+    let program: UserProgram
+    let size: Int
+    var name: String { program.filename }
+
+    func makeWorker(on thread: ThreadState, discipline: CallDiscipline) throws(WorkloadError) -> any WorkloadWorker {
+        let interpreter = try makeInterpreter(program.source, filename: program.filename, on: thread) {
+            GILLabModule.install(in: $0, releasingByDefault: discipline == .release)
+        }
+        guard interpreter.hasFunction("unit") else {
+            throw .invalid("\(program.filename) must define unit(size), which the runner calls once per unit")
+        }
+        let size = self.size
+        return InterpretedWorker(interpreter: interpreter) { _ in [interpreter.int(size)] }
+    }
+}
