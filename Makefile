@@ -45,7 +45,7 @@ example: deps
 ## programs: the example programs (examples/programs/*.py) through `gillab exec` under every policy
 ## that runs programs, each one's output checked against its .expected file (CPython 3.11 wrote
 ## those of the programs that import only standard modules; pipeline.py imports gillab)
-PROGRAM_POLICIES := new-gil legacy-gil io-priority per-interpreter
+PROGRAM_POLICIES := new-gil legacy-gil io-priority per-interpreter free
 programs: deps
 	$(SWIFT) build --product gillab
 	@set -e; bin=$$($(SWIFT) build --show-bin-path)/gillab; \

@@ -32,6 +32,7 @@ uintptr_t gl_stack_low_find(void) {
 }
 
 __thread uint32_t gl_thread_token_value;
+__thread uint8_t gl_shared_objects_value;
 static uint32_t next_thread_token;
 
 uint32_t gl_thread_token_assign(void) {

@@ -66,14 +66,24 @@ public final class Interpreter {
 
     /// Creates an interpreter with the builtins installed. The thread must hold the lock, and
     /// the interpreter is used on the thread that makes it.
-    public init(thread: ThreadState) {
+    /// - Parameters:
+    ///   - thread: the thread's lock state.
+    ///   - sharedByThreads: under policy `free`, whether the program will start threads
+    ///     (`threading.Thread`) that run at once and share its objects: its lists, dicts and
+    ///     globals then take a lock per access, as PEP 703's objects do, and its code is not
+    ///     specialised in place (3.13t does not specialise either). Off by default, as for the
+    ///     lab's workloads, whose threads each run an interpreter of their own; a program made
+    ///     without it cannot start threads under `free`. The other policies ignore it: their
+    ///     lock already keeps the threads apart.
+    public init(thread: ThreadState, sharedByThreads: Bool = false) {
         self.thread = thread
         biased = thread.lock.configuration.policy == .free
         ticking = thread.lock.configuration.policy == .legacyGIL
         threadToken = currentThreadToken()
         tracking = thread.tracksLocations
         counter = ReferenceCounter(biased: biased, thread: threadToken)
-        program = ProgramState()
+        program = ProgramState(concurrent: biased && sharedByThreads)
+        gl_set_shared_objects(program.concurrent ? 1 : 0)
         currentThreadObject = PyThreadObject(name: "MainThread", target: nil, arguments: [], main: true)
         installBuiltins()
         installStandardModules()
@@ -90,11 +100,12 @@ public final class Interpreter {
         counter = ReferenceCounter(biased: biased, thread: threadToken)
         self.program = program
         currentThreadObject = threadObject
+        gl_set_shared_objects(program.concurrent ? 1 : 0)
     }
 
     /// The lock states of this interpreter's thread and of every thread its program started, in
     /// the order they started: their statistics are the program's per-thread load.
-    public var threadStates: [ThreadState] { [thread] + program.threadStates }
+    public var threadStates: [ThreadState] { [thread] + program.exclusive { program.threadStates } }
 
     /// Seconds the thread with lock state `id` spent blocked on the program's other threads (in
     /// `join`, `Lock.acquire`, `Queue.get` and `put`, `Event.wait`): released time that is
@@ -130,8 +141,7 @@ public final class Interpreter {
     public func joinThreads() throws(PyError) {
         var interrupted = false
         var index = 0
-        while index < program.threads.count {
-            let started = program.threads[index]
+        while let started = program.exclusive({ index < program.threads.count ? program.threads[index] : nil }) {
             do throws(PyError) {
                 _ = try block(started.mutex, started.condition, seconds: nil) { started.finishedFlag }
             } catch {
@@ -386,6 +396,8 @@ public final class Interpreter {
             if let locations = code.locations { thread.enter(location: locations[at]) }
         }
         let (trueRef, falseRef) = (Ref.passUnretained(PyBool.true as PyObject), Ref.passUnretained(PyBool.false as PyObject))
+        // A program whose threads run at once shares its code: no instruction rewrites itself.
+        let specializes = !program.concurrent
         var pc = 0
 
         // A pushed reference brings its count; a popped one hands its count to the caller.
@@ -499,17 +511,17 @@ public final class Interpreter {
                     storeFast(second)
                     pc += 1
                 case .loadGlobal(let index):
-                    guard let value = program.globals[index] else {
+                    guard let value = program.global(index) else {
                         throw PyError(.nameError, "name '\(program.globalNames[index])' is not defined")
                     }
                     push(counter.adopt(value))
                 case .storeGlobal(let index):
-                    program.globals[index] = counter.export(pop())
+                    program.setGlobal(index, counter.export(pop()))
 
                 // BINARY_OP: adaptive, then specialised.
                 case .binary(let op):
                     let (left, right) = (sp[-2], sp[-1])
-                    if let specialised = Self.specialisedBinary(op, left.kind, right.kind) {
+                    if specializes, let specialised = Self.specialisedBinary(op, left.kind, right.kind) {
                         instructions[at] = specialised
                         pc = at
                         continue
@@ -559,7 +571,7 @@ public final class Interpreter {
                 // COMPARE_AND_BRANCH: adaptive, then specialised.
                 case .compareJumpIfFalse(let op, let target):
                     let (left, right) = (sp[-2], sp[-1])
-                    if let specialised = Self.specialisedCompare(op, target, left.kind, right.kind) {
+                    if specializes, let specialised = Self.specialisedCompare(op, target, left.kind, right.kind) {
                         instructions[at] = specialised
                         pc = at
                         continue
@@ -658,7 +670,7 @@ public final class Interpreter {
                 // BINARY_SUBSCR and STORE_SUBSCR: adaptive, then specialised.
                 case .getItem:
                     let (container, index) = (sp[-2], sp[-1])
-                    if container.kind == .list && index.kind == .int {
+                    if specializes && container.kind == .list && index.kind == .int {
                         instructions[at] = .getItemListInt
                         pc = at
                         continue
@@ -679,7 +691,7 @@ public final class Interpreter {
                     replace(2, with: element)
                 case .setItem:
                     let (container, index) = (sp[-3], sp[-2])
-                    if container.kind == .list && index.kind == .int {
+                    if specializes && container.kind == .list && index.kind == .int {
                         instructions[at] = .setItemListInt
                         pc = at
                         continue
@@ -741,7 +753,7 @@ public final class Interpreter {
                     if !ticking && !isFunction { try poll() }
                 case .callMethod(let name, let count):
                     let receiver = sp[-count - 1]
-                    if count == 1 && receiver.kind == .list && code.names[name] == "append" {
+                    if specializes && count == 1 && receiver.kind == .list && code.names[name] == "append" {
                         instructions[at] = .callMethodListAppend(name)
                         pc = at
                         continue
@@ -795,10 +807,10 @@ public final class Interpreter {
                     locals[index] = nil
                     counter.decref(old)
                 case .deleteGlobal(let index):
-                    guard program.globals[index] != nil else {
+                    guard program.global(index) != nil else {
                         throw PyError(.nameError, "name '\(program.globalNames[index])' is not defined")
                     }
-                    program.globals[index] = nil
+                    program.setGlobal(index, nil)
                 case .deleteSubscript:
                     try Self.deleteItem(sp[-2].object, sp[-1].object)
                     counter.decref(pop())

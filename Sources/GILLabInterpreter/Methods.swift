@@ -102,7 +102,9 @@ extension Interpreter {
         case "append":
             list.items.append(try arguments.exactly(1...1)[0])
         case "extend":
-            list.items.append(contentsOf: try Self.elements(of: try arguments.exactly(1...1)[0]))
+            // The new elements first: extending a list with itself must not read it inside its own write.
+            let more = try Self.elements(of: try arguments.exactly(1...1)[0])
+            list.items.append(contentsOf: more)
         case "insert":
             let values = try arguments.exactly(2...2)
             let count = list.items.count
@@ -118,7 +120,8 @@ extension Interpreter {
             return list.items.remove(at: position)
         case "remove":
             let value = try arguments.exactly(1...1)[0]
-            list.items.remove(at: try index(list.items, value, "list"))
+            let at = try index(list.items, value, "list")
+            list.items.remove(at: at)
         case "index": return PyInt.make(try index(list.items, try arguments.exactly(1...1)[0], "list"))
         case "count": return PyInt.make(try count(list.items, try arguments.exactly(1...1)[0]))
         case "reverse":

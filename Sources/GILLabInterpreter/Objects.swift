@@ -231,15 +231,32 @@ public final class PyStr: PyObject {
 /// A mutable list.
 public final class PyList: PyObject {
     @exclusivity(unchecked) private var storage: [PyObject]
+    /// Made by a thread whose objects threads running at once may share (a program under
+    /// `free`): every access then takes `guardWord`, as PEP 703's per-object critical sections do.
+    private let shared: Bool
+    private let guardWord = Atomic<UInt8>(0)
+
     init(_ items: [PyObject] = []) {
         storage = items
+        shared = gl_shared_objects() != 0
         super.init(kind: .list)
     }
 
-    /// The elements. Debug builds trap when read or written without the lock.
+    /// The elements. Debug builds trap when read or written without the lock. A list of a
+    /// program under `free` is locked for each access; the caller must not touch the same list
+    /// again inside a `_modify` (it would wait for itself).
     var items: [PyObject] {
-        get { assertLockHeld("reading a list"); return storage }
-        _modify { assertLockHeld("writing a list"); yield &storage }
+        get {
+            assertLockHeld("reading a list")
+            if shared { lockObject(guardWord); defer { unlockObject(guardWord) }; return storage }
+            return storage
+        }
+        _modify {
+            assertLockHeld("writing a list")
+            if shared { lockObject(guardWord) }
+            defer { if shared { unlockObject(guardWord) } }
+            yield &storage
+        }
     }
 
     /// Python's `list[index]` (negative counts from the end), borrowed, for the eval loop's
@@ -268,13 +285,42 @@ public final class PyList: PyObject {
 /// Python's dicts are.
 public final class PyDict: PyObject {
     @exclusivity(unchecked) private var storage: OrderedDictionary<PyKey, PyObject> = [:]
-    init() { super.init(kind: .dict) }
+    /// As ``PyList``'s: lock each access when threads running at once may share the dict.
+    private let shared: Bool
+    private let guardWord = Atomic<UInt8>(0)
 
-    /// The entries. Debug builds trap when read or written without the lock.
-    var entries: OrderedDictionary<PyKey, PyObject> {
-        get { assertLockHeld("reading a dict"); return storage }
-        _modify { assertLockHeld("writing a dict"); yield &storage }
+    init() {
+        shared = gl_shared_objects() != 0
+        super.init(kind: .dict)
     }
+
+    /// The entries. Debug builds trap when read or written without the lock. Locked per access
+    /// for a dict of a program under `free`, as a list is.
+    var entries: OrderedDictionary<PyKey, PyObject> {
+        get {
+            assertLockHeld("reading a dict")
+            if shared { lockObject(guardWord); defer { unlockObject(guardWord) }; return storage }
+            return storage
+        }
+        _modify {
+            assertLockHeld("writing a dict")
+            if shared { lockObject(guardWord) }
+            defer { if shared { unlockObject(guardWord) } }
+            yield &storage
+        }
+    }
+}
+
+/// Takes a list's or dict's own lock: a spin on one byte, yielding the core while another
+/// thread holds it (each access is short: a copy or one mutation of the storage).
+@inline(__always)
+func lockObject(_ word: borrowing Atomic<UInt8>) {
+    while word.exchange(1, ordering: .acquiring) != 0 { sched_yield() }
+}
+
+@inline(__always)
+func unlockObject(_ word: borrowing Atomic<UInt8>) {
+    word.store(0, ordering: .releasing)
 }
 
 /// A hashable dictionary key: Python's `hash`/`==` for the key types this interpreter supports.

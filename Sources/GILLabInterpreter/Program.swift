@@ -5,6 +5,12 @@ import GILLabLock
 /// reference counter and recursion depth) over one `ProgramState`, as CPython's threads each
 /// have a thread state over one interpreter state. Touched only with the lock held.
 final class ProgramState {
+    /// Whether the program's threads may run at once (policy `free`, made with
+    /// `sharedByThreads`): its globals, lists and dicts are then locked per access, its own
+    /// fields under `mutex`, and its code is not specialised in place (as 3.13t does not).
+    let concurrent: Bool
+    /// Guards the globals and the fields below when `concurrent`.
+    let mutex = PosixMutex()
     @exclusivity(unchecked) var globals: [PyObject?] = []
     var globalIndex: [String: Int] = [:]
     var globalNames: [String] = []
@@ -27,6 +33,38 @@ final class ProgramState {
     /// Per thread (by lock state id): nanoseconds blocked waiting for another thread of the
     /// program (join, a Lock, a Queue, an Event), which the lock counts as released for I/O.
     var synchronizationNanoseconds: [Int: UInt64] = [:]
+
+    init(concurrent: Bool) { self.concurrent = concurrent }
+
+    /// Runs `body` under `mutex` when the program's threads run at once; else as is (the
+    /// interpreter lock already orders them).
+    @inline(__always)
+    func exclusive<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
+        guard concurrent else { return try body() }
+        mutex.lock()
+        defer { mutex.unlock() }
+        return try body()
+    }
+
+    /// Global `index`, read under `mutex` when concurrent.
+    @inline(__always)
+    func global(_ index: Int) -> PyObject? {
+        guard concurrent else { return globals[index] }
+        mutex.lock()
+        defer { mutex.unlock() }
+        return globals[index]
+    }
+
+    /// Sets global `index`, under `mutex` when concurrent; the old value is released after.
+    @inline(__always)
+    func setGlobal(_ index: Int, _ value: PyObject?) {
+        guard concurrent else { globals[index] = value; return }
+        mutex.lock()
+        let old = globals[index]
+        globals[index] = value
+        mutex.unlock()
+        _ = old
+    }
 
     func slot(for name: String) -> Int {
         if let index = globalIndex[name] { return index }
@@ -99,7 +137,10 @@ extension Interpreter {
         mutex.unlock()
         let blocked = monotonicNanoseconds() &- blockedSince
         released.reacquire()
-        if synchronizing { program.synchronizationNanoseconds[thread.id, default: 0] &+= blocked }
+        if synchronizing {
+            let id = thread.id
+            program.exclusive { program.synchronizationNanoseconds[id, default: 0] &+= blocked }
+        }
         if !claimed && lock.isInterruptRequested { throw PyError(.keyboardInterrupt, "") }
         return claimed
     }

@@ -335,7 +335,8 @@ extension Interpreter {
         case .list:
             let list = unsafeDowncast(container, to: PyList.self)
             if index.kind == .slice { throw PyError(.notImplementedError, "slice assignment is not supported") }
-            list.items[try position(index, count: list.items.count, what: "list assignment")] = value
+            let at = try position(index, count: list.items.count, what: "list assignment")
+            list.items[at] = value
         case .dict:
             unsafeDowncast(container, to: PyDict.self).entries[try PyKey(index)] = value
         default:
@@ -348,7 +349,8 @@ extension Interpreter {
         case .list:
             let list = unsafeDowncast(container, to: PyList.self)
             if index.kind == .slice { throw PyError(.notImplementedError, "deleting a slice is not supported") }
-            list.items.remove(at: try position(index, count: list.items.count, what: "list assignment"))
+            let at = try position(index, count: list.items.count, what: "list assignment")
+            list.items.remove(at: at)
         case .dict:
             guard unsafeDowncast(container, to: PyDict.self).entries.removeValue(forKey: try PyKey(index)) != nil else {
                 throw PyError(.keyError, repr(index))

@@ -32,13 +32,15 @@ extension Interpreter {
 
     /// The module `name`, made on its first import.
     func importModule(_ name: String) throws(PyError) -> PyModule {
-        if let module = program.modules[name] { return module }
-        guard let make = program.moduleMakers[name] else {
-            throw PyError(.moduleNotFoundError, "No module named '\(name)'; GILLab's modules are \(program.moduleMakers.keys.sorted().joined(separator: ", "))")
+        try program.exclusive { () throws(PyError) -> PyModule in
+            if let module = program.modules[name] { return module }
+            guard let make = program.moduleMakers[name] else {
+                throw PyError(.moduleNotFoundError, "No module named '\(name)'; GILLab's modules are \(program.moduleMakers.keys.sorted().joined(separator: ", "))")
+            }
+            let module = PyModule(name: name, attributes: make(self))
+            program.modules[name] = module
+            return module
         }
-        let module = PyModule(name: name, attributes: make(self))
-        program.modules[name] = module
-        return module
     }
 
     private static func function(_ name: String, _ body: @escaping (Interpreter, Arguments) throws(PyError) -> PyObject) -> (String, PyObject) {
@@ -190,8 +192,11 @@ extension Interpreter {
                 if let kwargs = values[4], kwargs.kind != .none { throw PyError(.notImplementedError, "Thread(kwargs=) is not supported; pass args") }
                 let target = values[1].flatMap { $0.kind == .none ? nil : $0 }
                 let args = try values[3].map { (value) throws(PyError) in try Interpreter.elements(of: value) } ?? []
-                interpreter.program.threadCount += 1
-                var name = "Thread-\(interpreter.program.threadCount)"
+                let number = interpreter.program.exclusive { () -> Int in
+                    interpreter.program.threadCount += 1
+                    return interpreter.program.threadCount
+                }
+                var name = "Thread-\(number)"
                 if let target, target.kind == .function { name += " (\(unsafeDowncast(target, to: PyFunction.self).code.name))" }
                 if let given = values[2], given.kind != .none { name = Interpreter.str(given) }
                 let thread = PyThreadObject(name: name, target: target, arguments: args)
@@ -212,7 +217,7 @@ extension Interpreter {
             },
             function("active_count") { interpreter, arguments throws(PyError) in
                 _ = try arguments.exactly(0...0)
-                return PyInt.make(1 + interpreter.program.threads.filter(\.isAlive).count)
+                return PyInt.make(1 + interpreter.program.exclusive { interpreter.program.threads }.filter(\.isAlive).count)
             },
             ("RLock", PyNative(builtin: "RLock") { _, _ throws(PyError) in
                 throw PyError(.notImplementedError, "threading.RLock is not supported; use threading.Lock")
@@ -316,8 +321,11 @@ final class PyThreadObject: PyExtensionObject, AttributeHolder {
 
     private func start(in interpreter: Interpreter) throws(PyError) {
         guard !started else { throw PyError(.runtimeError, "threads can only be started once") }
+        if interpreter.biased && !interpreter.program.concurrent {
+            throw PyError(.runtimeError, "under policy free this interpreter runs one thread: make it with Interpreter(thread:sharedByThreads: true) to start threads that share its objects")
+        }
         started = true
-        interpreter.program.threads.append(self)  // keeps it alive until the program ends
+        interpreter.program.exclusive { interpreter.program.threads.append(self) }  // keeps it alive until the program ends
         let lock = interpreter.thread.lock
         let program = Unmanaged.passUnretained(interpreter.program)
         let me = Unmanaged.passUnretained(self)
@@ -328,7 +336,7 @@ final class PyThreadObject: PyExtensionObject, AttributeHolder {
             let state = lock.makeThreadState(name: name, interpreter: lockInterpreter)
             state.acquire()
             let program = handoff.program.takeUnretainedValue()
-            program.threadStates.append(state)
+            program.exclusive { program.threadStates.append(state) }
             let threadObject = handoff.thread.takeUnretainedValue()
             do {
                 let child = Interpreter(thread: state, program: program, threadObject: threadObject)

@@ -22,7 +22,7 @@ struct ProgramTests {
         #expect(got.count == want.count, "\(got.count) lines printed, CPython printed \(want.count)")
     }
 
-    @Test("the threads program under every policy a program runs under", arguments: [LockPolicy.legacyGIL, .ioPriority, .perInterpreter])
+    @Test("the threads program under every policy a program runs under", arguments: [LockPolicy.legacyGIL, .ioPriority, .perInterpreter, .free])
     func threadsUnderPolicies(policy: LockPolicy) throws {
         let source = try String(contentsOf: programs.appendingPathComponent("threads.py"), encoding: .utf8)
         let expected = try String(contentsOf: programs.appendingPathComponent("threads.expected"), encoding: .utf8)
@@ -108,6 +108,45 @@ struct ProgramTests {
         #expect(printed.hasPrefix("Exception in thread Thread-1 (fail):\nTraceback (most recent call last):\n  File \"t.py\", line 3, in fail\n"))
         #expect(printed.contains("ValueError: in a thread\n"))
         #expect(printed.hasSuffix("main goes on\n"))
+    }
+
+    @Test("under free, threads that run at once share lists, dicts and globals safely: nothing lost, nothing torn")
+    func freeSharing() throws {
+        let source = """
+            import threading
+            shared = []
+            counts = {}
+            total = 0
+            lock = threading.Lock()
+            def work(k):
+                global total
+                for i in range(3000):
+                    shared.append(i)
+                    counts[i % 10] = i
+                    with lock:
+                        total += 1
+                    x = [j * 2 for j in range(5)]
+                    d = {"k": i}
+            threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            print(len(shared), total, sorted(counts.keys()) == list(range(10)))
+            """
+        #expect(try runProgram(source, configuration: LockConfiguration(policy: .free)) == "12000 12000 True\n")
+    }
+
+    @Test("under free, an interpreter made for one thread refuses to start threads, with what to do")
+    func freeSingle() throws {
+        let lock = InterpreterLock(configuration: try LockConfiguration(policy: .free))
+        let thread = lock.makeThreadState(name: "main")
+        thread.acquire()
+        defer { thread.detach() }
+        let interpreter = Interpreter(thread: thread)
+        #expect(throws: PyError(.runtimeError, "under policy free this interpreter runs one thread: make it with Interpreter(thread:sharedByThreads: true) to start threads that share its objects")) {
+            try interpreter.load("import threading\nthreading.Thread(target=print).start()\n")
+        }
     }
 
     @Test("recursion deeper than the limit is a RecursionError, not a crash")

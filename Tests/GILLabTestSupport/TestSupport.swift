@@ -198,7 +198,7 @@ package func runProgram(_ source: String, filename: String = "test.py",
     let thread = lock.makeThreadState(name: "MainThread")
     thread.acquire()
     defer { thread.detach() }
-    let interpreter = Interpreter(thread: thread)
+    let interpreter = Interpreter(thread: thread, sharedByThreads: true)
     let output = Locked("")
     interpreter.output = { text in output.withLock { $0 += text } }
     interpreter.errorOutput = { text in output.withLock { $0 += text } }

@@ -91,7 +91,7 @@ struct ExecCLITests {
         #expect(process.terminationStatus == 64)
         #expect(String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
             == "gillab: error: cannot read '/no/such/script.py': no such file\n")
-        for (options, fragment) in [(["--policy", "free"], "'free' cannot run a program yet"), (["--time-limit", "0s"], "--time-limit"),
+        for (options, fragment) in [(["--time-limit", "0s"], "--time-limit"),
                                     (["--threads", "1,2"], "--threads goes with --compare-cpython"), (["--format", "csv"], "table or json")] {
             let result = try exec("pass\n", options)
             #expect(result.status == 64, "\(options): \(result.stderr)")

@@ -18,4 +18,11 @@ static inline uint32_t gl_thread_token(void) {
     return token != 0 ? token : gl_thread_token_assign();
 }
 
+/// Whether objects this thread makes may be touched by threads running at once: a program's
+/// threads under policy `free` (`gillab exec`). Lists and dicts made then lock around each access.
+extern __thread uint8_t gl_shared_objects_value;
+
+static inline uint8_t gl_shared_objects(void) { return gl_shared_objects_value; }
+static inline void gl_set_shared_objects(uint8_t on) { gl_shared_objects_value = on; }
+
 #endif

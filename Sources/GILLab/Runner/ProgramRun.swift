@@ -40,9 +40,6 @@ public struct ProgramPlan: Sendable {
         if let timeLimit, timeLimit <= .zero {
             throw .setting("time-limit", "must be positive, got \(timeLimit)")
         }
-        if lock.policy == .free {
-            throw .setting("policy", "'free' cannot run a program yet: its threads would share lists and dicts without the per-object locks PEP 703 adds; use new-gil, legacy-gil, io-priority or per-interpreter")
-        }
     }
 }
 
@@ -161,7 +158,7 @@ public enum ProgramRunner {
             state.acquire()
             // The run starts when the main thread holds the lock, as its statistics do.
             let start = monotonicNanoseconds()
-            let interpreter = Interpreter(thread: state)
+            let interpreter = Interpreter(thread: state, sharedByThreads: true)
             interpreter.output = output
             interpreter.errorOutput = errorOutput
             interpreter.arguments = [plan.filename] + plan.arguments
