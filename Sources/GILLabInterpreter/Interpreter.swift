@@ -521,10 +521,24 @@ public final class Interpreter {
                 // BINARY_OP: adaptive, then specialised.
                 case .binary(let op):
                     let (left, right) = (sp[-2], sp[-1])
-                    if specializes, let specialised = Self.specialisedBinary(op, left.kind, right.kind) {
-                        instructions[at] = specialised
-                        pc = at
-                        continue
+                    if let specialised = Self.specialisedBinary(op, left.kind, right.kind) {
+                        if specializes {
+                            instructions[at] = specialised
+                            pc = at
+                            continue
+                        }
+                        // Shared code: the specialised form's work, the instruction left as it is.
+                        if let result = counter.unshared(specialised, left, right) {
+                            replace(2, with: result)
+                            break
+                        }
+                    }
+                    // Two ints, an operator with no specialised form (`%`, `//`, `&`, ...): computed on
+                    // the references, so that no ARC count is taken on a shared small int (under
+                    // `free`, threads doing so at once would fight over its cache line).
+                    if left.kind == .int && right.kind == .int, let result = counter.intArithmetic(op, left.intValue, right.intValue) {
+                        replace(2, with: result)
+                        break
                     }
                     replace(2, with: counter.adopt(try Self.binary(op, left.object, right.object)))
                 case .binaryAddInt, .binarySubtractInt, .binaryMultiplyInt:
@@ -576,7 +590,9 @@ public final class Interpreter {
                         pc = at
                         continue
                     }
-                    let result = try Self.compare(op, left.object, right.object)
+                    let result = left.kind == .int && right.kind == .int ? Self.ordered(op, left.intValue, right.intValue)
+                        : left.kind == .float && right.kind == .float ? Self.ordered(op, left.floatValue, right.floatValue)
+                        : try Self.compare(op, left.object, right.object)
                     counter.decref(pop())
                     counter.decref(pop())
                     if !result { pc = target }
@@ -963,6 +979,54 @@ public final class Interpreter {
 
     private static func describe(_ arity: ClosedRange<Int>) -> String {
         arity.lowerBound == arity.upperBound ? "\(arity.lowerBound)" : "\(arity.lowerBound) to \(arity.upperBound)"
+    }
+}
+
+extension ReferenceCounter {
+    /// What the specialised arithmetic `form` computes, with its count, for code that threads
+    /// running at once share and so is not rewritten; `nil` for an overflow or a form it does not
+    /// cover (the generic path then raises or computes it).
+    @inline(__always) func unshared(_ form: Instruction, _ left: Ref, _ right: Ref) -> Ref? {
+        switch form {
+        case .binaryAddInt, .binarySubtractInt, .binaryMultiplyInt:
+            let (x, y) = (left.intValue, right.intValue)
+            let (value, overflow) = switch form {
+            case .binaryAddInt: x.addingReportingOverflow(y)
+            case .binarySubtractInt: x.subtractingReportingOverflow(y)
+            default: x.multipliedReportingOverflow(by: y)
+            }
+            return overflow ? nil : int(value)
+        case .binaryAddFloat: return float(left.floatValue + right.floatValue)
+        case .binarySubtractFloat: return float(left.floatValue - right.floatValue)
+        case .binaryMultiplyFloat: return float(left.floatValue * right.floatValue)
+        default: return nil
+        }
+    }
+
+    /// `x op y` for two ints, with its count; `nil` where Python raises (a zero divisor, an
+    /// overflow) or for an operator it does not cover (`/`, `**`, shifts), which the generic path handles.
+    @inline(__always) func intArithmetic(_ op: BinaryOp, _ x: Int, _ y: Int) -> Ref? {
+        switch op {
+        case .add:
+            let (value, overflow) = x.addingReportingOverflow(y)
+            return overflow ? nil : int(value)
+        case .subtract:
+            let (value, overflow) = x.subtractingReportingOverflow(y)
+            return overflow ? nil : int(value)
+        case .multiply:
+            let (value, overflow) = x.multipliedReportingOverflow(by: y)
+            return overflow ? nil : int(value)
+        case .floorDivide, .modulo:
+            guard y != 0, !(x == .min && y == -1) else { return nil }
+            // Python rounds the quotient toward negative infinity; the remainder takes y's sign.
+            var quotient = x / y, remainder = x % y
+            if remainder != 0 && (remainder < 0) != (y < 0) { quotient -= 1; remainder += y }
+            return int(op == .floorDivide ? quotient : remainder)
+        case .and: return int(x & y)
+        case .or: return int(x | y)
+        case .xor: return int(x ^ y)
+        case .trueDivide, .power, .leftShift, .rightShift: return nil
+        }
     }
 }
 
