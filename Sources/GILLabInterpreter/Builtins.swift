@@ -139,9 +139,9 @@ extension Interpreter {
         builtin("enumerate") { _, arguments throws(PyError) in
             let values = try arguments.bind(["iterable", "start"], required: 1)
             let start = try values[1]?.intValue("enumerate() start") ?? 0
-            return PyIterator(elements: try Self.elements(of: values[0]!).enumerated().map {
-                PyTuple([PyInt.make(start + $0.offset), $0.element]) as PyObject
-            })
+            let items = try Self.elements(of: values[0]!)
+            guard items.isEmpty || start <= Int.max - (items.count - 1) else { throw PyError(.overflowError, "enumerate() counts past 64 bits") }
+            return PyIterator(elements: items.enumerated().map { PyTuple([PyInt.make(start + $0.offset), $0.element]) as PyObject })
         }
         builtin("zip") { _, arguments throws(PyError) in
             if let keyword = arguments.keywords.first {
@@ -192,17 +192,26 @@ extension Interpreter {
                 guard let digits else { return PyInt.make(try number.intValue("round()")) }
                 let places = try digits.intValue("round() ndigits")
                 guard places < 0 else { return PyInt.make(try number.intValue("round()")) }
-                let unit = (0..<min(-places, 18)).reduce(1) { total, _ in total * 10 }
                 let value = try number.intValue("round()")
-                let rounded = (Double(value) / Double(unit)).rounded(.toNearestOrEven) * Double(unit)
-                return PyInt.make(Int(rounded))
+                guard -places <= 18 else { return PyInt.make(0) }
+                let unit = (0..<(-places)).reduce(1) { total, _ in total * 10 }
+                // Half to even on the integers themselves, as Python rounds ints.
+                var quotient = value / unit, remainder = value % unit
+                if remainder < 0 { quotient -= 1; remainder += unit }
+                if remainder * 2 > unit || (remainder * 2 == unit && quotient % 2 != 0) { quotient += 1 }
+                let (rounded, overflow) = quotient.multipliedReportingOverflow(by: unit)
+                guard !overflow else { throw PyError(.overflowError, "round() overflows 64 bits") }
+                return PyInt.make(rounded)
             }
             let value = try number.doubleValue("round()")
             guard let digits else {
                 guard value.isFinite else {
                     throw PyError(value.isNaN ? .valueError : .overflowError, "cannot convert float \(Self.floatRepr(value)) to integer")
                 }
-                return PyInt.make(Int(value.rounded(.toNearestOrEven)))
+                guard let rounded = Int(exactly: value.rounded(.toNearestOrEven)) else {
+                    throw PyError(.overflowError, "round(\(Self.floatRepr(value))) does not fit GILLab's 64-bit ints")
+                }
+                return PyInt.make(rounded)
             }
             // Python rounds the decimal value half to even; printing with %.Nf does the same.
             let places = try digits.intValue("round() ndigits")
@@ -258,7 +267,7 @@ extension Interpreter {
             interpreter.program.write(line)
             return PyNone.shared
         }
-        for kind in PyError.Kind.allCases where kind != .queueEmpty {
+        for kind in PyError.Kind.allCases where kind != .queueEmpty && kind != .queueFull {
             program.define(kind.rawValue, PyExceptionType.all[kind]!)
         }
         for name in ["map", "filter"] {

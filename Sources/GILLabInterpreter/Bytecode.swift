@@ -45,7 +45,6 @@ enum Instruction: Sendable, Equatable {
     case buildList(Int)
     case buildDict(Int)
     case getItem
-    case setItem
     case dupTop2
     case call(Int)
     case callMethod(Int, Int)
@@ -59,6 +58,8 @@ enum Instruction: Sendable, Equatable {
     // the built-in workloads' hot paths.
     case dupTop
     case rotTwo
+    /// ROT_THREE: the top moves below the two under it.
+    case rotThree
     case loadAttr(Int)
     /// STORE_ATTR: the object on top, the value below it (CPython's order).
     case storeAttr(Int)
@@ -140,7 +141,7 @@ enum Instruction: Sendable, Equatable {
     /// `BINARY_SUBSCR_LIST_INT` and `STORE_SUBSCR_LIST_INT`. 3.11's forms fall back on a negative
     /// index; GILLab's count it from the end themselves.
     case getItemListInt
-    case setItemListInt
+    case storeSubscriptListInt
     /// `list.append(x)`: 3.11's `PRECALL_NO_KW_LIST_APPEND`. 3.11 makes it only when a POP_TOP
     /// follows, skips that, and does not poll the eval breaker; GILLab's keeps the POP_TOP and
     /// polls like the call it replaces, so that quickening never moves a poll point.
@@ -160,7 +161,7 @@ enum Instruction: Sendable, Equatable {
              .compareJumpIfFalseStr(let op, let target):
             .compareJumpIfFalse(op, target)
         case .getItemListInt: .getItem
-        case .setItemListInt: .setItem
+        case .storeSubscriptListInt: .storeSubscript
         case .callMethodListAppend(let name): .callMethod(name, 1)
         default: self
         }
@@ -224,21 +225,21 @@ enum Instruction: Sendable, Equatable {
         case .loadFastLoadFast, .loadFastLoadConst, .loadConstLoadFast, .storeFastLoadFast, .storeFastStoreFast,
              .binaryAddInt, .binarySubtractInt, .binaryMultiplyInt, .binaryAddFloat, .binarySubtractFloat,
              .binaryMultiplyFloat, .binaryAddUnicode, .compareJumpIfFalseInt, .compareJumpIfFalseFloat,
-             .compareJumpIfFalseStr, .getItemListInt, .setItemListInt,
+             .compareJumpIfFalseStr, .getItemListInt, .storeSubscriptListInt,
              .callMethodListAppend:
             return unquickened.python27Ticks(before: next)
         case .loadConst, .loadFast, .storeFast, .pop, .dupTop2, .jump, .returnValue, .compareJumpIfFalse:
             return 0
         case .popJumpIfFalse, .popJumpIfTrue, .jumpIfFalseOrPop, .jumpIfTrueOrPop:
             return 0  // on a bool; the eval loop counts the tick for any other value
-        case .resume, .loadGlobal, .storeGlobal, .binary, .negate, .not, .getItem, .setItem, .buildList,
+        case .resume, .loadGlobal, .storeGlobal, .binary, .negate, .not, .getItem, .buildList,
              .makeFunction, .jumpBackward, .call:
             return 1
         case .buildDict(let entries):
             return UInt8(clamping: 1 + entries)
         // The rest of the language: DUP_TOP and ROT_TWO end with `goto fast_next_opcode` in 2.7;
         // the others end with `continue`, or have no 2.7 opcode and are counted like one that does.
-        case .dupTop, .rotTwo:
+        case .dupTop, .rotTwo, .rotThree:
             return 0
         case .loadAttr, .storeAttr, .storeSubscript, .deleteFast, .deleteGlobal, .deleteSubscript, .buildTuple,
              .buildSlice, .unpackSequence, .contains, .identical, .callKeywords, .listAppend, .mapAdd,
@@ -367,7 +368,6 @@ final class CodeObject {
             case .buildList(let n): ("BUILD_LIST", "\(n)")
             case .buildDict(let n): ("BUILD_MAP", "\(n)")
             case .getItem: ("BINARY_SUBSCR", "")
-            case .setItem: ("STORE_SUBSCR", "")
             case .dupTop2: ("COPY_2", "")
             case .call(let n): ("CALL", "\(n)")
             case .callMethod(let name, let n): ("CALL_METHOD", "\(names[name]) \(n)")
@@ -375,6 +375,7 @@ final class CodeObject {
                 ("MAKE_FUNCTION", "\(i) (\(describe(constants[i])))" + (defaults > 0 ? " defaults \(defaults)" : ""))
             case .dupTop: ("DUP_TOP", "")
             case .rotTwo: ("ROT_TWO", "")
+            case .rotThree: ("ROT_THREE", "")
             case .loadAttr(let i): ("LOAD_ATTR", names[i])
             case .storeAttr(let i): ("STORE_ATTR", names[i])
             case .storeSubscript: ("STORE_SUBSCR", "")
@@ -448,7 +449,7 @@ extension Instruction {
         case .compareJumpIfFalseFloat: "COMPARE_OP_FLOAT_JUMP"
         case .compareJumpIfFalseStr: "COMPARE_OP_STR_JUMP"
         case .getItemListInt: "BINARY_SUBSCR_LIST_INT"
-        case .setItemListInt: "STORE_SUBSCR_LIST_INT"
+        case .storeSubscriptListInt: "STORE_SUBSCR_LIST_INT"
         case .callMethodListAppend: "PRECALL_NO_KW_LIST_APPEND"
         default: nil
         }

@@ -132,14 +132,7 @@ struct Compiler {
             try compile(expr, into: &unit)
             unit.emit(.pop)
         case .assign(let targets, let value):
-            if targets.count == 1, case .index(let container, let index) = targets[0] {
-                // STORE_SUBSCR with the value last: the form the list fast path specialises.
-                try compile(container, into: &unit)
-                try compile(index, into: &unit)
-                try compile(value, into: &unit)
-                unit.emit(.setItem)
-                return
-            }
+            // The value first, then each target left to right, as CPython evaluates them.
             try compile(value, into: &unit)
             for (position, target) in targets.enumerated() {
                 if position < targets.count - 1 { unit.emit(.dupTop) }
@@ -157,7 +150,8 @@ struct Compiler {
             unit.emit(.getItem)
             try compile(value, into: &unit)
             unit.emit(.binary(op))
-            unit.emit(.setItem)
+            unit.emit(.rotThree)  // [container, index, new] → [new, container, index], as 3.11's SWAPs do
+            unit.emit(.storeSubscript)
         case .augAssign(.attribute(let object, let name), let op, let value):
             try compile(object, into: &unit)
             unit.emit(.dupTop)
@@ -247,9 +241,10 @@ struct Compiler {
             unit.emit(.storeFast(saved))
             unit.emit(.loadFast(saved))
             unit.emit(.callMethod(unit.nameIndex("__enter__"), 0))
-            if let target { try store(target, into: &unit) } else { unit.emit(.pop) }
+            // Once __enter__ has returned, __exit__ runs whatever happens, the target's store included.
             let handler = unit.emitJump { .setupExcept($0) }
             unit.blocks.append(.with(saved))
+            if let target { try store(target, into: &unit) } else { unit.emit(.pop) }
             for statement in body { try compile(statement, into: &unit) }
             unit.blocks.removeLast()
             unit.emit(.popExcept)
@@ -388,8 +383,8 @@ struct Compiler {
         if !unit.isModule || !unit.renames.isEmpty {
             // No closures: a nested function may not use the enclosing function's variables.
             var used: Set<String> = []
+            // The defaults are not in it: they are computed in the enclosing scope, where they belong.
             for statement in body { Self.collectUsed(statement, into: &used) }
-            for parameter in parameters { if let value = parameter.defaultValue { Self.collectUsed(value, into: &used) } }
             let enclosing = Set(unit.isModule ? [] : unit.locals.filter { !$0.hasPrefix(".") }).union(unit.renames.keys)
                 .subtracting(unit.declaredGlobal)
             let captured = used.subtracting(function.locals).subtracting(function.declaredGlobal).intersection(enclosing)

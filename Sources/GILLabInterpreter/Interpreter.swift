@@ -441,8 +441,8 @@ public final class Interpreter {
             let value = pop()
             if value.toOpaque() == trueRef.toOpaque() { return true }
             if value.toOpaque() == falseRef.toOpaque() { return false }
+            defer { counter.decref(value) }  // also when the poll below raises
             if ticking && jumping { try poll() }  // 2.7's fast exit is only for True and False
-            defer { counter.decref(value) }
             return Self.truth(value.object)
         }
         /// The top `count` values as a Swift array, still counted on the stack.
@@ -705,29 +705,34 @@ public final class Interpreter {
                     guard let element = found else { throw PyError(.indexError, "list index out of range") }
                     counter.incref(element)
                     replace(2, with: element)
-                case .setItem:
-                    let (container, index) = (sp[-3], sp[-2])
+                // STORE_SUBSCR: adaptive, then specialised. The value is below the container and index.
+                case .storeSubscript:
+                    let (container, index) = (sp[-2], sp[-1])
                     if specializes && container.kind == .list && index.kind == .int {
-                        instructions[at] = .setItemListInt
+                        instructions[at] = .storeSubscriptListInt
                         pc = at
                         continue
                     }
-                    try Self.setItem(container.object, index.object, sp[-1].object)
+                    try Self.setItem(container.object, index.object, sp[-3].object)
                     for _ in 0..<3 { counter.decref(pop()) }
-                case .setItemListInt:
-                    let (container, index) = (sp[-3], sp[-2])
+                case .storeSubscriptListInt:
+                    let (container, index) = (sp[-2], sp[-1])
                     guard container.kind == .list && index.kind == .int else {
-                        instructions[at] = .setItem
+                        instructions[at] = .storeSubscript
                         pc = at
                         continue
                     }
                     let raw = index.intValue
-                    let item = counter.export(pop())  // the list takes over the value's count
+                    let item = counter.export(sp[-3])  // the list takes over the value's count
                     let stored = Unmanaged<PyList>.fromOpaque(container.toOpaque())
                         ._withUnsafeGuaranteedRef { $0.store(item, atPythonIndex: raw) }
-                    guard stored else { throw PyError(.indexError, "list assignment index out of range") }
+                    guard stored else {
+                        sp[-3] = counter.adopt(item)  // the stack holds its count again
+                        throw PyError(.indexError, "list assignment index out of range")
+                    }
                     counter.decref(pop())
                     counter.decref(pop())
+                    sp -= 1  // the value's count went to the list
                 case .dupTop2:
                     let (second, first) = (sp[-2], sp[-1])
                     counter.incref(second)
@@ -807,15 +812,14 @@ public final class Interpreter {
                     push(sp[-1])
                 case .rotTwo:
                     (sp[-1], sp[-2]) = (sp[-2], sp[-1])
+                case .rotThree:
+                    (sp[-3], sp[-2], sp[-1]) = (sp[-1], sp[-3], sp[-2])
                 case .loadAttr(let name):
                     replace(1, with: counter.adopt(try attribute(sp[-1].object, code.names[name])))
                 case .storeAttr(let name):
                     try setAttribute(sp[-1].object, code.names[name], sp[-2].object)
                     counter.decref(pop())
                     counter.decref(pop())
-                case .storeSubscript:
-                    try Self.setItem(sp[-2].object, sp[-1].object, sp[-3].object)
-                    for _ in 0..<3 { counter.decref(pop()) }
                 case .deleteFast(let index):
                     guard let old = locals[index] else {
                         throw PyError(.nameError, "local variable '\(code.localNames[index])' referenced before assignment")

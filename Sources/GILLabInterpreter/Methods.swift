@@ -107,21 +107,33 @@ extension Interpreter {
             list.items.append(contentsOf: more)
         case "insert":
             let values = try arguments.exactly(2...2)
-            let count = list.items.count
-            var position = try values[0].intValue("insert() index")
-            if position < 0 { position = max(position + count, 0) }
-            list.items.insert(values[1], at: min(position, count))
+            let requested = try values[0].intValue("insert() index")
+            list.mutate { items in
+                let count = items.count
+                let position = requested < 0 ? max(requested + count, 0) : requested
+                items.insert(values[1], at: min(position, count))
+            }
         case "pop":
             let values = try arguments.exactly(0...1)
-            guard !list.items.isEmpty else { throw PyError(.indexError, "pop from empty list") }
-            var position = try values.first?.intValue("pop() index") ?? -1
-            if position < 0 { position += list.items.count }
-            guard list.items.indices.contains(position) else { throw PyError(.indexError, "pop index out of range") }
-            return list.items.remove(at: position)
+            let requested = try values.first?.intValue("pop() index") ?? -1
+            // The check and the removal in one access: another thread may shrink the list between two.
+            return try list.mutate { (items) throws(PyError) -> PyObject in
+                guard !items.isEmpty else { throw PyError(.indexError, "pop from empty list") }
+                let (position, overflow) = requested < 0 ? requested.addingReportingOverflow(items.count) : (requested, false)
+                guard !overflow, items.indices.contains(position) else { throw PyError(.indexError, "pop index out of range") }
+                return items.remove(at: position)
+            }
         case "remove":
             let value = try arguments.exactly(1...1)[0]
             let at = try index(list.items, value, "list")
-            list.items.remove(at: at)
+            try list.mutate { (items) throws(PyError) in
+                // Under free another thread may have changed the list since it was searched.
+                guard items.indices.contains(at) else { throw PyError(.valueError, "list.remove(x): x not in list") }
+                if items[at] !== value {
+                    guard try Self.equal(items[at], value) else { throw PyError(.valueError, "list.remove(x): x not in list") }
+                }
+                items.remove(at: at)
+            }
         case "index": return PyInt.make(try index(list.items, try arguments.exactly(1...1)[0], "list"))
         case "count": return PyInt.make(try count(list.items, try arguments.exactly(1...1)[0]))
         case "reverse":
@@ -224,8 +236,8 @@ extension Interpreter {
                 .dropLast(text.hasSuffix("\n") ? 1 : 0).map { PyStr(String($0)) as PyObject })
         case "strip", "lstrip", "rstrip":
             let values = try arguments.exactly(0...1)
-            let characters: Set<Character>? = values.first.flatMap { $0.kind == .none ? nil : $0 }.map { Set(unsafeDowncast($0, to: PyStr.self).value) }
-            if let first = values.first, first.kind != .none, first.kind != .str { _ = try string(first) }
+            var characters: Set<Character>?
+            if let first = values.first, first.kind != .none { characters = Set(try string(first)) }
             let strip: (Character) -> Bool = { characters?.contains($0) ?? $0.isWhitespace }
             var result = Substring(text)
             if name != "rstrip" { result = result.drop(while: strip) }

@@ -259,6 +259,15 @@ public final class PyList: PyObject {
         }
     }
 
+    /// Runs `body` on the elements in one access: a check and the change it guards happen
+    /// together, however many threads run at once.
+    func mutate<T, E: Error>(_ body: (inout [PyObject]) throws(E) -> T) throws(E) -> T {
+        assertLockHeld("writing a list")
+        if shared { lockObject(guardWord) }
+        defer { if shared { unlockObject(guardWord) } }
+        return try body(&storage)
+    }
+
     /// Python's `list[index]` (negative counts from the end), borrowed, for the eval loop's
     /// BINARY_SUBSCR_LIST_INT; `nil` out of range. Reads the element's bits, so that neither the
     /// array nor the element is retained.

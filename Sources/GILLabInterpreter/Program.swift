@@ -115,6 +115,8 @@ extension Interpreter {
     /// - Returns: whether `claim` succeeded; false when the time ran out.
     func block(_ mutex: borrowing PosixMutex, _ condition: borrowing PosixCondition, seconds: Double?,
                synchronizing: Bool = true, until claim: () -> Bool) throws(PyError) -> Bool {
+        // Past about 292 years a deadline does not fit the clock: as CPython, an OverflowError.
+        if let seconds, seconds > 9.2e9 { throw PyError(.overflowError, "timeout value is too large") }
         let deadline = seconds.map { monotonicNanoseconds() &+ UInt64(max($0, 0) * 1e9) }
         mutex.lock()
         if claim() {
@@ -122,6 +124,8 @@ extension Interpreter {
             return true
         }
         mutex.unlock()
+        // A call that does not wait (blocking=False, get_nowait, a zero timeout) keeps the lock.
+        if seconds == 0 { return false }
         let lock = thread.lock
         let blockedSince = monotonicNanoseconds()
         let released = thread.releaseLock(reason: .io)

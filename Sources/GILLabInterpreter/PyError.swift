@@ -42,6 +42,8 @@ public struct PyError: Error, Equatable, CustomStringConvertible {
         case timeoutError = "TimeoutError"
         /// `queue.Empty`: `get` found nothing before its timeout.
         case queueEmpty = "Empty"
+        /// `queue.Full`: `put` found no room before its timeout.
+        case queueFull = "Full"
         /// Ctrl-C or a time limit stopped the program. Not caught by `except Exception`, and
         /// raised again at every poll point until the program ends.
         case keyboardInterrupt = "KeyboardInterrupt"

@@ -147,11 +147,19 @@ extension Interpreter {
             return x / y
         case .floorDivide, .modulo:
             guard y != 0 else { throw PyError(.zeroDivisionError, op == .modulo ? "float modulo" : "float floor division by zero") }
-            let quotient = (x / y).rounded(.down)
-            if op == .floorDivide { return quotient }
-            var remainder = x.truncatingRemainder(dividingBy: y)
-            if remainder != 0 && (remainder < 0) != (y < 0) { remainder += y }
-            return remainder
+            // CPython's float_divmod: from fmod, so that 1 // 0.1 is 9.0 and divmod stays consistent.
+            var remainder = fmod(x, y)
+            var quotient = (x - remainder) / y
+            if remainder != 0 {
+                if (y < 0) != (remainder < 0) { remainder += y; quotient -= 1 }
+            } else {
+                remainder = copysign(0, y)
+            }
+            if op == .modulo { return remainder }
+            guard quotient != 0 else { return copysign(0, x / y) }
+            var floored = quotient.rounded(.down)
+            if quotient - floored > 0.5 { floored += 1 }
+            return floored
         case .power:
             if x == 0 && y < 0 { throw PyError(.zeroDivisionError, "0.0 cannot be raised to a negative power") }
             if x < 0 && y != y.rounded() {
@@ -299,7 +307,8 @@ extension Interpreter {
             throw PyError(.typeError, "\(what) indices must be integers or slices, not \(index.typeName)")
         }
         let raw = try index.intValue("index")
-        let position = raw < 0 ? raw + count : raw
+        let (position, overflow) = raw < 0 ? raw.addingReportingOverflow(count) : (raw, false)
+        guard !overflow else { throw PyError(.indexError, "\(what) index out of range") }
         guard (0..<count).contains(position) else { throw PyError(.indexError, "\(what) index out of range") }
         return position
     }
@@ -335,8 +344,7 @@ extension Interpreter {
         case .list:
             let list = unsafeDowncast(container, to: PyList.self)
             if index.kind == .slice { throw PyError(.notImplementedError, "slice assignment is not supported") }
-            let at = try position(index, count: list.items.count, what: "list assignment")
-            list.items[at] = value
+            try list.mutate { (items) throws(PyError) in items[try position(index, count: items.count, what: "list assignment")] = value }
         case .dict:
             unsafeDowncast(container, to: PyDict.self).entries[try PyKey(index)] = value
         default:
@@ -349,8 +357,7 @@ extension Interpreter {
         case .list:
             let list = unsafeDowncast(container, to: PyList.self)
             if index.kind == .slice { throw PyError(.notImplementedError, "deleting a slice is not supported") }
-            let at = try position(index, count: list.items.count, what: "list assignment")
-            list.items.remove(at: at)
+            try list.mutate { (items) throws(PyError) in items.remove(at: try position(index, count: items.count, what: "list assignment")) }
         case .dict:
             guard unsafeDowncast(container, to: PyDict.self).entries.removeValue(forKey: try PyKey(index)) != nil else {
                 throw PyError(.keyError, repr(index))

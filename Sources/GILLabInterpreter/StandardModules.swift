@@ -237,6 +237,7 @@ extension Interpreter {
                 return PyQueueObject(capacity: try values[0]?.intValue("Queue() maxsize") ?? 0)
             },
             ("Empty", PyExceptionType.all[.queueEmpty]!),
+            ("Full", PyExceptionType.all[.queueFull]!),
         ])
     }
 }
@@ -335,6 +336,9 @@ final class PyThreadObject: PyExtensionObject, AttributeHolder {
         native = NativeThread {
             let state = lock.makeThreadState(name: name, interpreter: lockInterpreter)
             state.acquire()
+            // Every reference to an interpreter object ends inside this scope, before the lock is
+            // released for good below: a release made without the lock would race the holder's counts.
+            do {
             let program = handoff.program.takeUnretainedValue()
             program.exclusive { program.threadStates.append(state) }
             let threadObject = handoff.thread.takeUnretainedValue()
@@ -356,6 +360,7 @@ final class PyThreadObject: PyExtensionObject, AttributeHolder {
             threadObject.finishedFlag = true
             threadObject.condition.broadcast()
             threadObject.mutex.unlock()
+            }
             state.detach()
         }
     }
@@ -493,16 +498,22 @@ final class PyQueueObject: PyExtensionObject, AttributeHolder {
                 let values = try arguments.bind(["item", "block", "timeout"], required: 1)
                 let seconds = name == "put_nowait" ? 0 : try waitTime(values[1], values[2], "put")
                 let item = Unmanaged.passRetained(values[0]!)
-                let put = try interpreter.block(self.mutex, self.condition, seconds: seconds) {
-                    guard self.capacity <= 0 || self.count < self.capacity else { return false }
-                    self.items.append(item)
-                    self.unfinished += 1
-                    self.condition.broadcast()
-                    return true
+                let put: Bool
+                do throws(PyError) {
+                    put = try interpreter.block(self.mutex, self.condition, seconds: seconds) {
+                        guard self.capacity <= 0 || self.count < self.capacity else { return false }
+                        self.items.append(item)
+                        self.unfinished += 1
+                        self.condition.broadcast()
+                        return true
+                    }
+                } catch {
+                    item.release()  // with the lock held again
+                    throw error
                 }
                 guard put else {
                     item.release()
-                    throw PyError(.runtimeError, "queue.Full: the queue is full")
+                    throw PyError(.queueFull, "")
                 }
                 return PyNone.shared
             }
