@@ -133,26 +133,45 @@ public final class Interpreter {
         set { program.errorOutput = newValue }
     }
 
-    /// Waits, with the lock released, until every thread the program started has ended, as
-    /// CPython's interpreter does before it exits (`threading._shutdown`), daemon threads too:
-    /// a program's threads must not outlive the run that measures them. Ends early with
-    /// KeyboardInterrupt on ``/GILLabLock/InterpreterLock/requestInterrupt()``, once the threads
-    /// have stopped at their next poll point or wait.
+    /// Waits, with the lock released, until every non-daemon thread the program started has
+    /// ended, as CPython's interpreter does before it exits (`threading._shutdown`). Daemon
+    /// threads still running then, which CPython abandons at exit, are stopped instead (a
+    /// KeyboardInterrupt at their next poll point or wait, through
+    /// ``/GILLabLock/InterpreterLock/requestInterrupt()``) and joined: a program's threads must
+    /// not outlive the run that measures them. Ends early with KeyboardInterrupt on
+    /// `requestInterrupt()`, once every thread has stopped.
     public func joinThreads() throws(PyError) {
         var interrupted = false
+        var daemons: [PyThreadObject] = []
         var index = 0
         while let started = program.exclusive({ index < program.threads.count ? program.threads[index] : nil }) {
+            index += 1
+            if started.daemon {
+                daemons.append(started)
+                continue
+            }
             do throws(PyError) {
                 _ = try block(started.mutex, started.condition, seconds: nil) { started.finishedFlag }
             } catch {
                 // Ctrl-C: every thread stops at its next poll point or wait; keep joining.
                 interrupted = true
-                _ = thread.withoutLock(reason: .io) { while !started.isFinished { usleep(1000) } }
+                waitUntilFinished(started)
             }
             started.joinNative()
-            index += 1
+        }
+        if daemons.contains(where: { !$0.isFinished }) { thread.lock.requestInterrupt() }
+        for daemon in daemons {
+            waitUntilFinished(daemon)
+            daemon.joinNative()
         }
         if interrupted { throw PyError(.keyboardInterrupt, "") }
+    }
+
+    /// Waits, with the lock released, for a thread that has been asked to stop.
+    private func waitUntilFinished(_ started: PyThreadObject) {
+        let released = thread.releaseLock(reason: .io)
+        while !started.isFinished { usleep(1000) }
+        released.reacquire()
     }
 
     // MARK: - Loading and calling

@@ -13,7 +13,8 @@ struct Exec: ParsableCommand {
             native-CPU-bound, and the strategy to try. The subset of Python it runs is in the DocC article \
             "Writing a program for GILLab". Exit status: the program's (0; 1 after an uncaught exception, \
             65 when it is outside the subset, 124 at --time-limit, 130 on Ctrl-C). Example:
-              gillab exec examples/programs/cpu_threads.py --policies new-gil,per-interpreter
+              gillab exec --policies new-gil,free,per-interpreter examples/programs/cpu_threads.py 2
+            gillab's options go before the script; what follows it is the program's (sys.argv[1:]).
             """)
 
     @Argument(help: ArgumentHelp("The program.", valueName: "script.py"))
@@ -47,19 +48,29 @@ struct Exec: ParsableCommand {
             transform: CommaList<Int>.parse)
     var threads: CommaList<Int>?
 
-    @Option(name: .customLong("repeat"), parsing: .unconditional, help: "--compare-cpython: paired runs per thread count; medians are reported.")
-    var repeats = 3
+    @Option(name: .customLong("repeat"), parsing: .unconditional, help: "--compare-cpython: paired runs per thread count; medians are reported (3 by default).")
+    var repeats: Int?
 
     func validate() throws {
         guard format == .table || format == .json else { throw ValidationError("--format: exec writes table or json, not '\(format.rawValue)'") }
+        // Options after the script are the program's; one of gillab's there is almost surely a slip.
+        let own = ["--policy", "--policies", "--switch-interval", "--spin", "--time-limit", "--trace", "--format", "--compare-cpython",
+                   "--python", "--threads", "--repeat", "--check-interval", "--interpreters"]
+        if let misplaced = arguments.first(where: { argument in own.contains { argument == $0 || argument.hasPrefix($0 + "=") } }) {
+            throw ValidationError("'\(misplaced)' comes after the script, so it would go to the program: put gillab's options before \(script)")
+        }
+        if policies != nil && lock.policy != LockConfiguration.default.policy {
+            throw ValidationError("--policy and --policies: give one")
+        }
         if !compareCpython {
             if threads != nil { throw ValidationError("--threads goes with --compare-cpython") }
             if python != nil { throw ValidationError("--python goes with --compare-cpython") }
+            if repeats != nil { throw ValidationError("--repeat goes with --compare-cpython") }
         } else {
             if policies != nil { throw ValidationError("--compare-cpython runs one policy: give --policy, not --policies") }
             if trace != nil { throw ValidationError("--trace does not go with --compare-cpython") }
             try UsageError.checking {
-                try ProgramComparisonPlan(python: "python3", path: script, source: "", threads: threads?.values, repeats: repeats,
+                try ProgramComparisonPlan(python: "python3", path: script, source: "", threads: threads?.values, repeats: repeats ?? 3,
                                           lock: try lock.configuration()).validate()
             }
         }
@@ -143,7 +154,7 @@ extension Exec {
             return ProgramEnd.rejected(error).exitStatus
         }
         let plan = ProgramComparisonPlan(python: python, path: script, source: source, arguments: arguments,
-                                         threads: threads?.values, repeats: repeats, lock: try lock.configuration(),
+                                         threads: threads?.values, repeats: repeats ?? 3, lock: try lock.configuration(),
                                          timeLimit: timeLimit?.duration ?? .seconds(300))
         Interrupt.install()
         let report = try ProgramComparison.run(plan)

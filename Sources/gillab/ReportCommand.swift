@@ -76,6 +76,10 @@ struct Report: ParsableCommand {
                                            machine: MachineInfo.current(), command: command, to: directory,
                                            timelineMilliseconds: milliseconds)
             interrupted = run.end == .interrupted
+            if case .exception = run.end {
+                print("wrote \(directory.path)/: " + files.joined(separator: ", "))
+                Foundation.exit(run.end.exitStatus)
+            }
         } else {
             let trace = RunTrace()
             let plan = try options.plan()

@@ -38,7 +38,7 @@ public struct ProgramPlan: Sendable {
     /// - Throws: ``RunnerError/invalidSetting(_:)`` naming the bad value.
     public func validate() throws(RunnerError) {
         if let timeLimit, timeLimit <= .zero {
-            throw .setting("time-limit", "must be positive, got \(timeLimit)")
+            throw .setting("timeLimit", "must be positive, got \(timeLimit)")
         }
     }
 }
