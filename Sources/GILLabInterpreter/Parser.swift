@@ -375,7 +375,8 @@ struct Lexer {
                 case "0": text.append("\0")
                 case "\\", "'", "\"": text.append(next)
                 case "x", "u", "U", "N", "a", "b", "f", "v", "1"..."7":
-                    throw error("\\\(next) escapes are not supported; write the character itself", column: column - 2)
+                    throw file.error(.notImplementedError, "\\\(next) escapes are not supported; write the character itself",
+                                     line: line, column: column - 2)
                 default: text.append("\\"); text.append(next)  // Python keeps unknown escapes
                 }
                 continue
