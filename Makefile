@@ -99,7 +99,8 @@ fuzz: deps
 		Tests/Fuzz/FuzzParse.swift $(FUZZ_DIR)/objects/*.o \
 		$$(pkg-config --libs openblas) -o $(FUZZ_DIR)/fuzz_parse
 	$(FUZZ_DIR)/fuzz_parse -max_total_time=$(FUZZ_SECONDS) -timeout=5 -print_final_stats=1 \
-		-artifact_prefix=$(FUZZ_DIR)/ $(FUZZ_DIR)/corpus-parse Tests/Fuzz/corpus/parse
+		-artifact_prefix=$(FUZZ_DIR)/ $(FUZZ_DIR)/corpus-parse Tests/Fuzz/corpus/parse \
+		Tests/GILLabInterpreterTests/Programs examples/programs
 
 ## docs: the DocC catalogs of the four library modules (articles in Sources/GILLab/GILLab.docc, and
 ## every public symbol), combined so that the lab's pages link into the modules it re-exports; a

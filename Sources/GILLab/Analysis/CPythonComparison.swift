@@ -355,14 +355,25 @@ public enum CPythonComparison {
 
     /// Runs the script with `arguments` after the repeat count; returns its rows.
     static func runScript(_ plan: CPythonComparisonPlan, _ arguments: [String]) throws(RunnerError) -> PythonSide {
+        let data = try runPython(plan.python, [plan.script, "--repeat", "\(plan.repeats)"] + arguments, what: plan.script)
+        do {
+            return try JSONDecoder().decode(PythonSide.self, from: data)
+        } catch {
+            throw .failed("the CPython side printed something other than its JSON report: \(error)")
+        }
+    }
+
+    /// Runs `python` with `arguments` and returns what it printed on stdout; a failure names
+    /// `what` and the last line of its stderr.
+    static func runPython(_ python: String, _ arguments: [String], what: String) throws(RunnerError) -> Data {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: plan.python)
-        process.arguments = [plan.script, "--repeat", "\(plan.repeats)"] + arguments
+        process.executableURL = URL(fileURLWithPath: python)
+        process.arguments = arguments
         let output = Pipe(), errors = Pipe()
         process.standardOutput = output
         process.standardError = errors
         do { try process.run() } catch {
-            throw .failed("cannot start \(plan.python): \(error.localizedDescription)")
+            throw .failed("cannot start \(python): \(error.localizedDescription)")
         }
         // Read stderr on the side, so that a chatty script cannot fill its pipe and stall.
         let stderr = Locked(Data())
@@ -372,12 +383,8 @@ public enum CPythonComparison {
         reader.join()
         guard process.terminationStatus == 0 else {
             let message = String(decoding: stderr.withLock { $0 }, as: UTF8.self).split(separator: "\n").last.map(String.init) ?? ""
-            throw .failed("the CPython side (\(plan.python) \(plan.script)) failed with status \(process.terminationStatus): \(message)")
+            throw .failed("the CPython side (\(python) \(what)) failed with status \(process.terminationStatus): \(message)")
         }
-        do {
-            return try JSONDecoder().decode(PythonSide.self, from: data)
-        } catch {
-            throw .failed("the CPython side printed something other than its JSON report: \(error)")
-        }
+        return data
     }
 }

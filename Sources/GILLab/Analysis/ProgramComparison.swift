@@ -174,24 +174,7 @@ public enum ProgramComparison {
     }
 
     private static func runCPython(_ plan: ProgramComparisonPlan, _ arguments: [String]) throws(RunnerError) -> CPythonRun {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: plan.python)
-        process.arguments = ["-c", harness, plan.path] + arguments
-        let output = Pipe(), errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        do { try process.run() } catch {
-            throw .failed("cannot start \(plan.python): \(error.localizedDescription)")
-        }
-        let stderr = Locked(Data())
-        let reader = NativeThread { let data = errors.fileHandleForReading.readDataToEndOfFile(); stderr.withLock { $0 = data } }
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        reader.join()
-        guard process.terminationStatus == 0 else {
-            let message = String(decoding: stderr.withLock { $0 }, as: UTF8.self).split(separator: "\n").last.map(String.init) ?? ""
-            throw .failed("CPython (\(plan.python)) failed on \(plan.path) with status \(process.terminationStatus): \(message)")
-        }
+        let data = try CPythonComparison.runPython(plan.python, ["-c", harness, plan.path] + arguments, what: plan.path)
         do {
             return try JSONDecoder().decode(CPythonRun.self, from: data)
         } catch {
