@@ -261,6 +261,7 @@ public final class PyList: PyObject {
 
     /// Runs `body` on the elements in one access: a check and the change it guards happen
     /// together, however many threads run at once.
+    @discardableResult
     func mutate<T, E: Error>(_ body: (inout [PyObject]) throws(E) -> T) throws(E) -> T {
         assertLockHeld("writing a list")
         if shared { lockObject(guardWord) }

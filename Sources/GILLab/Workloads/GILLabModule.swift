@@ -9,8 +9,10 @@ import GILLabLock
 /// The `gillab` module of `gillab exec`.
 public enum GILLabModule {
     /// Registers the module with `interpreter`; `import gillab` makes it.
-    /// - Parameter releasingByDefault: what a kernel call without `release=` does: release the
-    ///   lock (`gillab exec`, and `release` rows of `--program`), or keep it (`hold` rows).
+    /// - Parameters:
+    ///   - interpreter: the program's interpreter, before the program loads.
+    ///   - releasingByDefault: what a kernel call without `release=` does: release the lock
+    ///     (`gillab exec`, and `release` rows of `--program`), or keep it (`hold` rows).
     public static func install(in interpreter: Interpreter, releasingByDefault: Bool = true) {
         interpreter.registerModule("gillab") { interpreter in
             return [
