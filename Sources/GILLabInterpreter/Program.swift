@@ -139,8 +139,10 @@ extension Interpreter {
             _ = condition.wait(mutex, nanoseconds: slice)
         }
         mutex.unlock()
-        let blocked = monotonicNanoseconds() &- blockedSince
         released.reacquire()
+        // From before the release to after the take: the lock's released span for this wait lies
+        // inside it, so that a thread's waits on others never show as I/O.
+        let blocked = monotonicNanoseconds() &- blockedSince
         if synchronizing {
             let id = thread.id
             program.exclusive { program.synchronizationNanoseconds[id, default: 0] &+= blocked }
