@@ -75,16 +75,11 @@ public final class Interpreter {
     ///     lab's workloads, whose threads each run an interpreter of their own; a program made
     ///     without it cannot start threads under `free`. The other policies ignore it: their
     ///     lock already keeps the threads apart.
-    public init(thread: ThreadState, sharedByThreads: Bool = false) {
-        self.thread = thread
-        biased = thread.lock.configuration.policy == .free
-        ticking = thread.lock.configuration.policy == .legacyGIL
-        threadToken = currentThreadToken()
-        tracking = thread.tracksLocations
-        counter = ReferenceCounter(biased: biased, thread: threadToken)
-        program = ProgramState(concurrent: biased && sharedByThreads)
-        gl_set_shared_objects(program.concurrent ? 1 : 0)
-        currentThreadObject = PyThreadObject(name: "MainThread", target: nil, arguments: [], main: true)
+    public convenience init(thread: ThreadState, sharedByThreads: Bool = false) {
+        let program = ProgramState(concurrent: thread.lock.configuration.policy == .free && sharedByThreads)
+        gl_set_shared_objects(program.concurrent ? 1 : 0)  // before the thread object is made
+        self.init(thread: thread, program: program,
+                  threadObject: PyThreadObject(name: "MainThread", target: nil, arguments: [], main: true))
         installBuiltins()
         installStandardModules()
     }
