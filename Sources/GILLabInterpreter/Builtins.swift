@@ -12,7 +12,7 @@ extension Interpreter {
             let (start, stop, step) = values.count == 1 ? (0, values[0], 1)
                 : (values[0], values[1], values.count == 3 ? values[2] : 1)
             guard step != 0 else { throw PyError(.valueError, "range() arg 3 must not be zero") }
-            return PyIterator(range: start, stop, step)
+            return PyRange(start, stop, step)
         }
         builtin("len") { _, arguments throws(PyError) in
             let object = try arguments.exactly(1...1)[0]
@@ -21,6 +21,8 @@ extension Interpreter {
             case .tuple: return PyInt.make(unsafeDowncast(object, to: PyTuple.self).items.count)
             case .dict: return PyInt.make(unsafeDowncast(object, to: PyDict.self).entries.count)
             case .str: return PyInt.make(unsafeDowncast(object, to: PyStr.self).value.count)
+            case .range: return PyInt.make(try unsafeDowncast(object, to: PyRange.self).length())
+            case .dictView: return PyInt.make(unsafeDowncast(object, to: PyDictView.self).dict.entries.count)
             default: throw PyError(.typeError, "object of type '\(object.typeName)' has no len()")
             }
         }
@@ -131,7 +133,14 @@ extension Interpreter {
         }
         builtin("reversed") { _, arguments throws(PyError) in
             let value = try arguments.exactly(1...1)[0]
-            guard [.list, .tuple, .str].contains(value.kind) else {
+            if value.kind == .range {
+                let range = unsafeDowncast(value, to: PyRange.self)
+                let count = try range.length()
+                let (stop, stopOverflow) = range.start.subtractingReportingOverflow(range.step)
+                guard !stopOverflow, range.step != .min else { throw PyError(.overflowError, "reversed() of \(Self.repr(value)) leaves 64-bit ints") }
+                return count == 0 ? PyIterator(elements: []) : PyIterator(range: range.element(count - 1), stop, -range.step)
+            }
+            guard [.list, .tuple, .str, .dictView].contains(value.kind) else {
                 throw PyError(.typeError, "'\(value.typeName)' object is not reversible")
             }
             return PyIterator(elements: try Self.elements(of: value).reversed())
@@ -305,12 +314,12 @@ extension Interpreter {
             let name = unsafeDowncast(classes, to: PyNative.self).name
             switch name {
             case "int": return value.kind == .int || value.kind == .bool  // bool is a subclass of int
-            case "float", "str", "list", "dict", "tuple", "bool": return value.typeName == name
+            case "float", "str", "list", "dict", "tuple", "bool", "range": return value.typeName == name
             default: break
             }
         default: break
         }
-        throw PyError(.typeError, "isinstance() arg 2 must be a type or tuple of types (GILLab knows int, float, str, bool, list, dict, tuple and the exception classes)")
+        throw PyError(.typeError, "isinstance() arg 2 must be a type or tuple of types (GILLab knows int, float, str, bool, list, dict, tuple, range and the exception classes)")
     }
 }
 

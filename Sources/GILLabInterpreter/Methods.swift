@@ -15,6 +15,17 @@ extension Interpreter {
             case "index": return PyInt.make(try index(items, try arguments.exactly(1...1)[0], "tuple"))
             default: break
             }
+        case .range:
+            let range = unsafeDowncast(receiver, to: PyRange.self)
+            switch name {
+            case "count": return PyInt.make(try Self.contains(range, try arguments.exactly(1...1)[0]) ? 1 : 0)
+            case "index":
+                let item = try arguments.exactly(1...1)[0]
+                guard try Self.contains(range, item) else { throw PyError(.valueError, "\(Self.repr(item)) is not in range") }
+                let value = item.kind == .float ? Int(try item.doubleValue("range.index()")) : try item.intValue("range.index()")
+                return PyInt.make(Int(UInt(bitPattern: value &- range.start) / range.step.magnitude))
+            default: break
+            }
         default:
             if let holder = receiver as? any AttributeHolder {
                 if let method = try holder.attribute(name, in: self) { return try invoke(method, arguments) }
@@ -29,7 +40,16 @@ extension Interpreter {
     /// `object.name`.
     func attribute(_ object: PyObject, _ name: String) throws(PyError) -> PyObject {
         if let holder = object as? any AttributeHolder, let value = try holder.attribute(name, in: self) { return value }
-        if [.list, .dict, .str, .tuple].contains(object.kind) {
+        if object.kind == .range {
+            let range = unsafeDowncast(object, to: PyRange.self)
+            switch name {
+            case "start": return PyInt.make(range.start)
+            case "stop": return PyInt.make(range.stop)
+            case "step": return PyInt.make(range.step)
+            default: break
+            }
+        }
+        if [.list, .dict, .str, .tuple].contains(object.kind) || (object.kind == .range && (name == "count" || name == "index")) {
             // A method read without a call (`append = xs.append`): bound to its receiver.
             return PyNative(builtin: name) { interpreter, arguments throws(PyError) in
                 try interpreter.callMethod(object, name, arguments)
@@ -164,15 +184,9 @@ extension Interpreter {
         case "get":
             let values = try arguments.exactly(1...2)
             return dict.entries[try PyKey(values[0])] ?? (values.count == 2 ? values[1] : PyNone.shared)
-        case "keys":
+        case "keys", "values", "items":
             _ = try arguments.exactly(0...0)
-            return PyList(dict.entries.keys.map(\.object))
-        case "values":
-            _ = try arguments.exactly(0...0)
-            return PyList(Array(dict.entries.values))
-        case "items":
-            _ = try arguments.exactly(0...0)
-            return PyList(dict.entries.map { PyTuple([$0.key.object, $0.value]) as PyObject })
+            return PyDictView(dict, PyDictView.Part(rawValue: name)!)
         case "pop":
             let values = try arguments.exactly(1...2)
             if let value = dict.entries.removeValue(forKey: try PyKey(values[0])) { return value }
@@ -222,12 +236,7 @@ extension Interpreter {
                         : [parts[..<(parts.count - limit)].joined(separator: separator)] + Array(parts[(parts.count - limit)...])
                 }
             } else {
-                // No separator: runs of whitespace split, and none at the ends.
-                parts = text.split(whereSeparator: { $0.isWhitespace }).map(String.init)
-                if limit >= 0 && parts.count > limit + 1 {
-                    // Rare; rejoin with single spaces is not what Python does, so refuse rather than differ.
-                    throw PyError(.notImplementedError, "\(name)() with maxsplit needs an explicit separator")
-                }
+                parts = text.whitespaceSplit(limit: limit < 0 ? Int.max : limit, fromEnd: name == "rsplit")
             }
             return PyList(parts.map { PyStr($0) as PyObject })
         case "splitlines":
@@ -320,5 +329,25 @@ extension Interpreter {
         default:
             throw PyError(.attributeError, "'str' object has no attribute '\(name)'")
         }
+    }
+}
+
+extension String {
+    /// Python's `split()` and `rsplit()` with no separator: runs of whitespace split, none at the
+    /// ends; after `limit` splits the rest is one piece, its whitespace on the far side kept.
+    func whitespaceSplit(limit: Int, fromEnd: Bool) -> [String] {
+        let characters = fromEnd ? Array(reversed()) : Array(self)
+        var pieces: [String] = []
+        var index = 0
+        func skipWhitespace() { while index < characters.count && characters[index].isWhitespace { index += 1 } }
+        skipWhitespace()
+        while index < characters.count && pieces.count < limit {
+            let start = index
+            while index < characters.count && !characters[index].isWhitespace { index += 1 }
+            pieces.append(String(characters[start..<index]))
+            skipWhitespace()
+        }
+        if index < characters.count { pieces.append(String(characters[index...])) }
+        return fromEnd ? pieces.reversed().map { String($0.reversed()) } : pieces
     }
 }

@@ -43,6 +43,10 @@ public enum PyKind: UInt8, Sendable {
     case exception
     /// An exception class (`ValueError`).
     case exceptionType
+    /// `range(start, stop, step)`: a lazy sequence of ints.
+    case range
+    /// `dict.keys()`, `values()` or `items()`: a live view of a dict.
+    case dictView
 }
 
 /// An interpreter object: boxed and reference-counted, like a CPython `PyObject`.
@@ -124,6 +128,8 @@ open class PyObject {
         case .module: "module"
         case .exception: unsafeDowncast(self, to: PyException.self).error.kind.rawValue
         case .exceptionType: "type"
+        case .range: "range"
+        case .dictView: "dict_" + unsafeDowncast(self, to: PyDictView.self).part.rawValue
         }
     }
 }
@@ -394,6 +400,12 @@ final class PySlice: PyObject {
 
     /// The positions this slice picks from a sequence of `count`, as Python's `slice.indices`.
     func positions(count: Int) throws(PyError) -> StrideTo<Int> {
+        let (start, stop, step) = try indices(count: count)
+        return stride(from: start, to: stop, by: step)
+    }
+
+    /// Python's `slice.indices(count)`: the start, stop and step, clamped to the sequence.
+    func indices(count: Int) throws(PyError) -> (start: Int, stop: Int, step: Int) {
         func int(_ object: PyObject) throws(PyError) -> Int? {
             switch object.kind {
             case .none: return nil
@@ -411,7 +423,7 @@ final class PySlice: PyObject {
         }
         let start = clamp(try int(lower), step > 0 ? 0 : count - 1)
         let stop = clamp(try int(upper), step > 0 ? count : -1)
-        return stride(from: start, to: stop, by: step)
+        return (start, stop, step)
     }
 }
 
@@ -453,6 +465,86 @@ final class PyIterator: PyObject {
         let (advanced, overflow) = next.addingReportingOverflow(step)
         next = overflow ? stop : advanced
         return elements.map { $0[current] } ?? PyInt.make(current)
+    }
+}
+
+/// Python's `range`: start, stop and step, and the ints between made only when read, as
+/// CPython's range object. `for` iterates it through a ``PyIterator``; `len`, indexing, slicing
+/// and `in` compute their answer from the three numbers.
+final class PyRange: PyObject {
+    let start: Int
+    let stop: Int
+    let step: Int
+    /// The number of elements; `nil` past `Int.max`, where CPython's `len` raises OverflowError too.
+    let count: Int?
+
+    init(_ start: Int, _ stop: Int, _ step: Int) {
+        (self.start, self.stop, self.step) = (start, stop, step)
+        // CPython's compute_range_length, on the magnitudes: the distance between two Ints and
+        // the step's magnitude both fit a UInt.
+        let (low, high) = step > 0 ? (start, stop) : (stop, start)
+        if low >= high {
+            count = 0
+        } else {
+            let length = (UInt(bitPattern: high &- low) - 1) / step.magnitude + 1
+            count = length <= UInt(Int.max) ? Int(length) : nil
+        }
+        super.init(kind: .range)
+    }
+
+    /// The element at `index` (`0..<count`): between start and stop, so the wrapping arithmetic
+    /// lands on the true value.
+    func element(_ index: Int) -> Int { start &+ index &* step }
+
+    /// Whether `value` is one of the elements.
+    func contains(_ value: Int) -> Bool {
+        if step > 0 {
+            guard start <= value && value < stop else { return false }
+            return UInt(bitPattern: value &- start) % step.magnitude == 0
+        }
+        guard stop < value && value <= start else { return false }
+        return UInt(bitPattern: start &- value) % step.magnitude == 0
+    }
+
+    /// The length, or CPython's OverflowError for a range longer than `Int.max`.
+    func length() throws(PyError) -> Int {
+        guard let count else { throw PyError(.overflowError, "Python int too large to convert to C ssize_t") }
+        return count
+    }
+
+    /// `range[slice]`: another range, as CPython's `compute_slice`.
+    func slice(_ slice: PySlice) throws(PyError) -> PyRange {
+        let (first, last, by) = try slice.indices(count: try length())
+        let (newStep, stepOverflow) = step.multipliedReportingOverflow(by: by)
+        let (lastOffset, lastOverflow) = last.multipliedReportingOverflow(by: step)
+        let (newStop, stopOverflow) = start.addingReportingOverflow(lastOffset)
+        guard !stepOverflow, !lastOverflow, !stopOverflow else {
+            throw PyError(.overflowError, "the slice of range(\(start), \(stop), \(step)) leaves 64-bit ints")
+        }
+        return PyRange(element(first), newStop, newStep)
+    }
+}
+
+/// `dict.keys()`, `dict.values()` and `dict.items()`: a live view, as CPython's. Reading it reads
+/// the dict as it is now; it cannot be indexed.
+final class PyDictView: PyObject {
+    enum Part: String { case keys, values, items }
+    let dict: PyDict
+    let part: Part
+
+    init(_ dict: PyDict, _ part: Part) {
+        (self.dict, self.part) = (dict, part)
+        super.init(kind: .dictView)
+    }
+
+    /// The elements, in the dict's order, as of now.
+    var elements: [PyObject] {
+        let entries = dict.entries
+        switch part {
+        case .keys: return entries.keys.map(\.object)
+        case .values: return Array(entries.values)
+        case .items: return entries.map { PyTuple([$0.key.object, $0.value]) as PyObject }
+        }
     }
 }
 

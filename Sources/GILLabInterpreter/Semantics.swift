@@ -238,6 +238,24 @@ extension Interpreter {
                 guard let other = b[key], try equal(value, other) else { return false }
             }
             return true
+        case (.range, .range):
+            // CPython's range_equals: the same elements, whatever the stop and step say.
+            let (a, b) = (unsafeDowncast(left, to: PyRange.self), unsafeDowncast(right, to: PyRange.self))
+            guard a.count == b.count else { return false }
+            if a.count == 0 { return true }
+            guard a.start == b.start else { return false }
+            return a.count == 1 || a.step == b.step
+        case (.dictView, .dictView):
+            // Keys and items views compare as sets; a values view equals only itself.
+            let (a, b) = (unsafeDowncast(left, to: PyDictView.self), unsafeDowncast(right, to: PyDictView.self))
+            guard a.part == b.part, a.part != .values else { return false }
+            let (mine, theirs) = (a.dict.entries, b.dict.entries)
+            guard mine.count == theirs.count else { return false }
+            for (key, value) in mine {
+                guard let other = theirs[key] else { return false }
+                if a.part == .items, try !equal(value, other) { return false }
+            }
+            return true
         default: return false
         }
     }
@@ -256,6 +274,27 @@ extension Interpreter {
         case .list, .tuple:
             for element in try elements(of: container) where try equal(element, item) { return true }
             return false
+        case .range:
+            let range = unsafeDowncast(container, to: PyRange.self)
+            switch number(item) {
+            case .int(let value): return range.contains(value)
+            case .float(let value):
+                return value.rounded(.towardZero) == value && abs(value) < 0x1p63 && range.contains(Int(value))
+            case nil:
+                return false  // CPython compares each element with ==, and no int equals a non-number
+            }
+        case .dictView:
+            let view = unsafeDowncast(container, to: PyDictView.self)
+            switch view.part {
+            case .keys: return view.dict.entries[try PyKey(item)] != nil
+            case .items:
+                guard item.kind == .tuple, case let pair = unsafeDowncast(item, to: PyTuple.self).items, pair.count == 2,
+                      let value = view.dict.entries[try PyKey(pair[0])] else { return false }
+                return try equal(value, pair[1])
+            case .values:
+                for element in view.elements where try equal(element, item) { return true }
+                return false
+            }
         case .iterator:
             let iterator = unsafeDowncast(container, to: PyIterator.self)
             while let element = iterator.advance() { if try equal(element, item) { return true } }
@@ -276,6 +315,8 @@ extension Interpreter {
         case .list: !unsafeDowncast(object, to: PyList.self).items.isEmpty
         case .tuple: !unsafeDowncast(object, to: PyTuple.self).items.isEmpty
         case .dict: !unsafeDowncast(object, to: PyDict.self).entries.isEmpty
+        case .range: unsafeDowncast(object, to: PyRange.self).count != 0
+        case .dictView: !unsafeDowncast(object, to: PyDictView.self).dict.entries.isEmpty
         default: true
         }
     }
@@ -285,6 +326,10 @@ extension Interpreter {
     static func iterator(_ object: PyObject) throws(PyError) -> PyObject {
         switch object.kind {
         case .iterator: return object
+        case .range:
+            let range = unsafeDowncast(object, to: PyRange.self)
+            return PyIterator(range: range.start, range.stop, range.step)
+        case .dictView: return PyIterator(elements: unsafeDowncast(object, to: PyDictView.self).elements)
         case .list: return PyIterator(elements: unsafeDowncast(object, to: PyList.self).items)
         case .tuple: return PyIterator(elements: unsafeDowncast(object, to: PyTuple.self).items)
         case .dict: return PyIterator(elements: unsafeDowncast(object, to: PyDict.self).entries.keys.map(\.object))
@@ -334,6 +379,13 @@ extension Interpreter {
                 return PyStr(String(picked))
             }
             return PyStr(String(characters[try position(index, count: characters.count, what: "string")]))
+        case .range:
+            let range = unsafeDowncast(container, to: PyRange.self)
+            if index.kind == .slice { return try range.slice(unsafeDowncast(index, to: PySlice.self)) }
+            guard index.kind == .int || index.kind == .bool else {
+                throw PyError(.typeError, "range indices must be integers or slices, not \(index.typeName)")
+            }
+            return PyInt.make(range.element(try position(index, count: try range.length(), what: "range object")))
         default:
             throw PyError(.typeError, "'\(container.typeName)' object is not subscriptable")
         }
@@ -389,6 +441,13 @@ extension Interpreter {
             case let error where error.kind == .keyError: "KeyError(\(error.message))"
             case let error: "\(object.typeName)(\(stringRepr(error.message)))"
             }
+        case .range:
+            switch unsafeDowncast(object, to: PyRange.self) {
+            case let range where range.step == 1: "range(\(range.start), \(range.stop))"
+            case let range: "range(\(range.start), \(range.stop), \(range.step))"
+            }
+        case .dictView:
+            "\(object.typeName)([" + unsafeDowncast(object, to: PyDictView.self).elements.map(repr).joined(separator: ", ") + "])"
         default: str(object)
         }
     }
@@ -419,7 +478,7 @@ extension Interpreter {
         case .int: String(unsafeDowncast(object, to: PyInt.self).value)
         case .float: floatRepr(unsafeDowncast(object, to: PyFloat.self).value)
         case .str: unsafeDowncast(object, to: PyStr.self).value
-        case .list, .dict, .tuple: repr(object)
+        case .list, .dict, .tuple, .range, .dictView: repr(object)
         case .function: "<function \(unsafeDowncast(object, to: PyFunction.self).code.name)>"
         case .native: "<built-in function \(unsafeDowncast(object, to: PyNative.self).name)>"
         case .iterator: "<iterator>"
@@ -513,7 +572,7 @@ extension Interpreter {
             case "e", "E": body = exponent(magnitude, precision ?? 6)
             case "g", "G": body = general(magnitude, precision ?? 6)
             case nil:
-                body = precision.map { general(magnitude, $0) } ?? floatRepr(magnitude)
+                body = precision.map { noType(magnitude, $0) } ?? floatRepr(magnitude)
             default: throw PyError(.valueError, "Unknown format code '\(type!)' for object of type 'float'")
             }
             if magnitude.isNaN { negative = false }
@@ -551,6 +610,28 @@ extension Interpreter {
 
     private static func general(_ value: Double, _ precision: Int) -> String {
         value.isFinite ? printf("%.*g", max(min(precision, 100), 1), value) : value.isNaN ? "nan" : "inf"
+    }
+
+    /// A float spec with a precision and no type (`f"{x:.3}"`): `g`, except that the exponent
+    /// takes over one digit sooner and a whole number keeps ".0", as CPython's
+    /// `format_float_short` does with `Py_DTSF_ADD_DOT_0`.
+    private static func noType(_ value: Double, _ precision: Int) -> String {
+        guard value.isFinite else { return value.isNaN ? "nan" : "inf" }
+        let digits = max(min(precision, 100), 1)
+        let scientific = printf("%.*e", digits - 1, value)
+        // The decimal point's position after rounding to `digits` significant digits.
+        let exponentIndex = scientific.firstIndex { $0 == "e" }!
+        let point = Int(scientific[scientific.index(after: exponentIndex)...])! + 1
+        func trimmed(_ text: Substring) -> Substring {
+            guard text.contains(".") else { return text }
+            let kept = text.reversed().drop { $0 == "0" }.reversed()
+            return kept.last == "." ? Substring(kept.dropLast()) : Substring(kept)
+        }
+        if point <= -4 || point > digits - 1 {
+            return String(trimmed(scientific[..<exponentIndex]) + scientific[exponentIndex...])
+        }
+        let text = trimmed(Substring(printf("%.*f", digits - point, value)))
+        return text.contains(".") ? String(text) : text + ".0"
     }
 
     /// C's formatting of one double, as Python's float formatting does it (`PyOS_double_to_string`).

@@ -2,12 +2,13 @@
 # thread runs Python-level code at a time, so more threads do not finish sooner (and switching
 # costs a little).
 #
-#   gillab exec examples/programs/cpu_threads.py 2
+#   gillab exec examples/programs/cpu_threads.py 2              (2 threads, 1,500,000 steps)
 #   gillab exec --policies new-gil,legacy-gil,per-interpreter examples/programs/cpu_threads.py 2
+#   gillab exec --compare-cpython --threads 1,2 examples/programs/cpu_threads.py 6000000
 import sys
 import threading
 
-TOTAL = 1500000
+TOTAL = int(sys.argv[2]) if len(sys.argv) > 2 else 1500000
 
 
 def work(start, stop, results, index):

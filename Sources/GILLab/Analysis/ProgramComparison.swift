@@ -53,7 +53,7 @@ public struct ProgramComparisonRow: Sendable, Codable, Equatable {
     /// Median wall seconds.
     public var gillabSeconds: Double
     public var cpythonSeconds: Double
-    /// The first row's wall ÷ this row's, per side.
+    /// The median over repeats of the first row's wall ÷ this row's in the same repeat, per side.
     public var gillabSpeedup: Double
     public var cpythonSpeedup: Double
 
@@ -152,10 +152,14 @@ public enum ProgramComparison {
         }
         let gillabMedians = gillab.map { Summary($0).median }
         let cpythonMedians = cpython.map { Summary($0).median }
+        // A speedup is the median of each repeat's own ratio: a repeat's rows run back to back, so
+        // a slow spell of the host falls on both sides of the ratio rather than on one median.
+        func speedup(_ walls: [[Double]], _ index: Int) -> Double {
+            Summary(zip(walls[0], walls[index]).map { $0 / max($1, 1e-9) }).median
+        }
         let rows = counts.indices.map { index in
             ProgramComparisonRow(threads: counts[index], gillabSeconds: gillabMedians[index], cpythonSeconds: cpythonMedians[index],
-                                 gillabSpeedup: gillabMedians[0] / max(gillabMedians[index], 1e-9),
-                                 cpythonSpeedup: cpythonMedians[0] / max(cpythonMedians[index], 1e-9))
+                                 gillabSpeedup: speedup(gillab, index), cpythonSpeedup: speedup(cpython, index))
         }
         return ProgramComparisonReport(file: plan.path, cpythonVersion: version, policy: plan.lock.policy, repeats: plan.repeats,
                                        rows: rows, outputsMatch: difference == nil, firstDifference: difference)

@@ -86,4 +86,15 @@ y = "big" if x > 5 and not x > 100 else "small"
 print(x, y, 0 or "default", "" and "never", [] or [1])
 if x > 5: print("one-line if")
 assert x == 10, "x should be 10"
+
+# range is a sequence, dict views are live, and a float's spec with no type keeps ".0".
+r = range(2, 20, 3)
+print(r, len(r), r[1], r[-1], r[1:4], r[::-1], 5 in r, 6 in r, 8.0 in r, r.index(11), r.count(4), list(reversed(r)))
+print(sum(r), sum(r), range(0) == range(5, 5), range(1, 4) == range(1, 4, 1), r.start, r.stop, r.step, bool(range(3, 1)))
+view = {"k": 1}
+keys, items = view.keys(), view.items()
+view["j"] = 2
+print(keys, items, view.values(), len(keys), "j" in keys, ("j", 2) in items, sorted(keys), keys == {"j": 0, "k": 0}.keys())
+print(f"{12.0:.3}|{123.0:.3}|{0.0:.1}|{99.95:.3}|{1 / 3:.4}|{1e-5:.2}|{2.5:8.2}|{1.0:.2}")
+print("  a b  c ".split(maxsplit=1), "  a b  c ".rsplit(None, 1), "a b".split(None, 0))
 print("done")
