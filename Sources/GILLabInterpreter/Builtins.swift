@@ -138,19 +138,21 @@ extension Interpreter {
                 let count = try range.length()
                 let (stop, stopOverflow) = range.start.subtractingReportingOverflow(range.step)
                 guard !stopOverflow, range.step != .min else { throw PyError(.overflowError, "reversed() of \(Self.repr(value)) leaves 64-bit ints") }
-                return count == 0 ? PyIterator(elements: []) : PyIterator(range: range.element(count - 1), stop, -range.step)
+                return count == 0 ? PyIterator(elements: [], visible: true)
+                    : PyIterator(range: range.element(count - 1), stop, -range.step, visible: true)
             }
             guard [.list, .tuple, .str, .dictView].contains(value.kind) else {
                 throw PyError(.typeError, "'\(value.typeName)' object is not reversible")
             }
-            return PyIterator(elements: try Self.elements(of: value).reversed())
+            return PyIterator(elements: try Self.elements(of: value).reversed(), visible: true)
         }
         builtin("enumerate") { _, arguments throws(PyError) in
             let values = try arguments.bind(["iterable", "start"], required: 1)
             let start = try values[1]?.intValue("enumerate() start") ?? 0
             let items = try Self.elements(of: values[0]!)
             guard items.isEmpty || start <= Int.max - (items.count - 1) else { throw PyError(.overflowError, "enumerate() counts past 64 bits") }
-            return PyIterator(elements: items.enumerated().map { PyTuple([PyInt.make(start + $0.offset), $0.element]) as PyObject })
+            return PyIterator(elements: items.enumerated().map { PyTuple([PyInt.make(start + $0.offset), $0.element]) as PyObject },
+                              visible: true)
         }
         builtin("zip") { _, arguments throws(PyError) in
             if let keyword = arguments.keywords.first {
@@ -159,7 +161,7 @@ extension Interpreter {
             var columns: [[PyObject]] = []
             for value in arguments.positional { columns.append(try Self.elements(of: value)) }
             let count = columns.map(\.count).min() ?? 0
-            return PyIterator(elements: (0..<count).map { row in PyTuple(columns.map { $0[row] }) as PyObject })
+            return PyIterator(elements: (0..<count).map { row in PyTuple(columns.map { $0[row] }) as PyObject }, visible: true)
         }
         for name in ["min", "max"] {
             builtin(name) { interpreter, arguments throws(PyError) in

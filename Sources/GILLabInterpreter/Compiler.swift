@@ -265,10 +265,12 @@ struct Compiler {
                 }
                 unit.declaredGlobal.insert(name)
             }
-        case .import(let module, let alias):
-            try checkModule(module, unit)
-            unit.emit(.importName(unit.constant(PyStr(module))))
-            store(alias, into: &unit)
+        case .import(let modules):
+            for (module, alias) in modules {
+                try checkModule(module, unit)
+                unit.emit(.importName(unit.constant(PyStr(module))))
+                store(alias, into: &unit)
+            }
         case .fromImport(let module, let names):
             try checkModule(module, unit)
             unit.emit(.importName(unit.constant(PyStr(module))))
@@ -470,7 +472,7 @@ struct Compiler {
                 for handler in handlers { if let name = handler.name { add(name) } }
                 collectAssigned(body + handlers.flatMap(\.body) + orElse + (finally ?? []), into: &locals, except: globals)
             case .def(let name, _, _): add(name)
-            case .import(_, let alias): add(alias)
+            case .import(let modules): modules.forEach { add($0.alias) }
             case .fromImport(_, let names): names.forEach { add($0.alias) }
             default: break
             }

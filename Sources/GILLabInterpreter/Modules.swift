@@ -1,4 +1,6 @@
+internal import CShims
 import GILLabLock
+import Synchronization
 
 // The objects a program reaches through names rather than literals: modules, exceptions and
 // their classes, and the arguments a builtin receives. The modules themselves (threading, time,
@@ -23,12 +25,29 @@ extension AttributeHolder {
 public final class PyModule: PyObject, AttributeHolder {
     /// The module's name.
     public let name: String
-    @exclusivity(unchecked) var attributes: [String: PyObject]
+    @exclusivity(unchecked) private var storage: [String: PyObject]
+    /// As ``PyDict``'s: lock each access when threads running at once may share the module.
+    private let shared: Bool
+    private let guardWord = Atomic<UInt8>(0)
 
     init(name: String, attributes: [String: PyObject]) {
         self.name = name
-        self.attributes = attributes
+        storage = attributes
+        shared = gl_shared_objects() != 0
         super.init(kind: .module)
+    }
+
+    /// The module's namespace; locked per access for a module of a program under `free`.
+    var attributes: [String: PyObject] {
+        get {
+            if shared { lockObject(guardWord); defer { unlockObject(guardWord) }; return storage }
+            return storage
+        }
+        _modify {
+            if shared { lockObject(guardWord) }
+            defer { if shared { unlockObject(guardWord) } }
+            yield &storage
+        }
     }
 
     func attribute(_ attribute: String, in interpreter: Interpreter) throws(PyError) -> PyObject? {

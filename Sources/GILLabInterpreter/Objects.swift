@@ -428,29 +428,56 @@ final class PySlice: PyObject {
 }
 
 /// The iterator behind `for`: over a range, or over a snapshot of a sequence's elements.
+///
+/// The iterators a `for` loop makes live on one thread's value stack. Those a builtin returns
+/// (`enumerate`, `zip`, `reversed`) are objects a program can share; under `free` they lock each
+/// step, as a list locks each access, so that two threads looping over one never take the same
+/// element or step past the end.
 final class PyIterator: PyObject {
     @exclusivity(unchecked) private var next: Int
     private let stop: Int
     private let step: Int
     private let elements: [PyObject]?
+    private let shared: Bool
+    private let guardWord = Atomic<UInt8>(0)
 
-    init(range start: Int, _ stop: Int, _ step: Int) {
+    /// - Parameter visible: whether a program can reach it (a builtin's result).
+    init(range start: Int, _ stop: Int, _ step: Int, visible: Bool = false) {
         (next, self.stop, self.step, elements) = (start, stop, step, nil)
+        shared = visible && gl_shared_objects() != 0
         super.init(kind: .iterator)
     }
 
-    init(elements: [PyObject]) {
+    /// - Parameter visible: whether a program can reach it (a builtin's result).
+    init(elements: [PyObject], visible: Bool = false) {
         (next, stop, step, self.elements) = (0, elements.count, 1, elements)
+        shared = visible && gl_shared_objects() != 0
         super.init(kind: .iterator)
+    }
+
+    /// The current position, and the iterator moved past it; `nil` at the end.
+    @inline(__always) private func take() -> Int? {
+        if shared {
+            lockObject(guardWord)
+            defer { unlockObject(guardWord) }
+            return takeUnguarded()
+        }
+        return takeUnguarded()
+    }
+
+    @inline(__always) private func takeUnguarded() -> Int? {
+        let current = next
+        guard step > 0 ? current < stop : current > stop else { return nil }
+        // Past Int's end the range is exhausted anyway; clamp rather than overflow.
+        let (advanced, overflow) = current.addingReportingOverflow(step)
+        next = overflow ? stop : advanced
+        return current
     }
 
     /// The next element as a counted reference for the eval loop's FOR_ITER, or `nil` at the
     /// end: a range's ints come from the free list, a list's elements are borrowed and counted.
     @inline(__always) func nextRef(_ counter: ReferenceCounter) -> Ref? {
-        guard step > 0 ? next < stop : next > stop else { return nil }
-        let current = next
-        let (advanced, overflow) = next.addingReportingOverflow(step)
-        next = overflow ? stop : advanced
+        guard let current = take() else { return nil }
         guard let elements else { return counter.int(current) }
         let element = elements.withUnsafeBufferPointer { Ref.passUnretained($0[current]) }
         counter.incref(element)
@@ -459,11 +486,7 @@ final class PyIterator: PyObject {
 
     /// The next element, or `nil` at the end.
     func advance() -> PyObject? {
-        guard step > 0 ? next < stop : next > stop else { return nil }
-        let current = next
-        // Past Int's end the range is exhausted anyway; clamp rather than overflow.
-        let (advanced, overflow) = next.addingReportingOverflow(step)
-        next = overflow ? stop : advanced
+        guard let current = take() else { return nil }
         return elements.map { $0[current] } ?? PyInt.make(current)
     }
 }

@@ -99,8 +99,8 @@ indirect enum Stmt {
     case raise(Expr?)
     case with(Expr, Target?, [Stmt])
     case global([String])
-    /// `import module as alias`.
-    case `import`(module: String, alias: String)
+    /// `import module as alias, ...`.
+    case `import`([(module: String, alias: String)])
     /// `from module import name as alias, ...`.
     case fromImport(module: String, names: [(name: String, alias: String)])
     case assert(Expr, Expr?)
@@ -639,10 +639,12 @@ struct Parser {
                 throw unsupported("nonlocal is not supported: nested functions do not capture variables")
             case "import":
                 position += 1
-                let module = try dottedName()
-                let alias = acceptKeyword("as") ? try name() : module
-                if peek == .op(",") { throw unsupported("import one module per line") }
-                return .import(module: module, alias: alias)
+                var modules: [(module: String, alias: String)] = []
+                repeat {
+                    let module = try dottedName()
+                    modules.append((module, acceptKeyword("as") ? try name() : module))
+                } while accept(",")
+                return .import(modules)
             case "from":
                 position += 1
                 let module = try dottedName()

@@ -257,26 +257,45 @@ private func waitTime(_ block: PyObject?, _ timeout: PyObject?, _ function: Stri
 /// `threading.Thread`: a native thread with its own thread state and interpreter, sharing the
 /// program's globals.
 final class PyThreadObject: PyExtensionObject, AttributeHolder {
-    @exclusivity(unchecked) var name: String
-    @exclusivity(unchecked) var daemon = false
     /// Cleared, with the lock held, when the thread ends, so that no reference to an
-    /// interpreter object is dropped without the lock.
+    /// interpreter object is dropped without the lock. Read and written only by the thread
+    /// itself once it has started.
     @exclusivity(unchecked) var target: PyObject?
     @exclusivity(unchecked) var arguments: [PyObject]
-    @exclusivity(unchecked) var started = false
     let mutex = PosixMutex()
     let condition = PosixCondition()
-    /// Guarded by `mutex`.
+    // Guarded by `mutex`: under `free`, other threads read and write them while this one runs.
     var finishedFlag = false
+    private var nameValue: String
+    private var daemonValue = false
+    private var startedValue: Bool
     private var native: NativeThread?
 
     init(name: String, target: PyObject?, arguments: [PyObject], main: Bool = false) {
-        self.name = name
+        nameValue = name
         self.target = target
         self.arguments = arguments
-        started = main
+        startedValue = main
         super.init(typeName: "Thread")
     }
+
+    private func guarded<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
+        mutex.lock()
+        defer { mutex.unlock() }
+        return try body()
+    }
+
+    var name: String {
+        get { guarded { nameValue } }
+        set { guarded { nameValue = newValue } }
+    }
+
+    var daemon: Bool {
+        get { guarded { daemonValue } }
+        set { guarded { daemonValue = newValue } }
+    }
+
+    var started: Bool { guarded { startedValue } }
 
     var isFinished: Bool {
         mutex.lock()
@@ -314,18 +333,25 @@ final class PyThreadObject: PyExtensionObject, AttributeHolder {
         switch attribute {
         case "name": name = Interpreter.str(value)
         case "daemon":
-            guard !started else { throw PyError(.runtimeError, "cannot set daemon status of active thread") }
-            daemon = Interpreter.truth(value)
+            let daemon = Interpreter.truth(value)
+            try guarded { () throws(PyError) in
+                guard !startedValue else { throw PyError(.runtimeError, "cannot set daemon status of active thread") }
+                daemonValue = daemon
+            }
         default: throw PyError(.attributeError, "'Thread' object attribute '\(attribute)' cannot be set")
         }
     }
 
     private func start(in interpreter: Interpreter) throws(PyError) {
-        guard !started else { throw PyError(.runtimeError, "threads can only be started once") }
         if interpreter.biased && !interpreter.program.concurrent {
             throw PyError(.runtimeError, "under policy free this interpreter runs one thread: make it with Interpreter(thread:sharedByThreads: true) to start threads that share its objects")
         }
-        started = true
+        // The check and the change in one step, so that two threads starting it at once under
+        // `free` cannot both pass.
+        try guarded { () throws(PyError) in
+            guard !startedValue else { throw PyError(.runtimeError, "threads can only be started once") }
+            startedValue = true
+        }
         interpreter.program.exclusive { interpreter.program.threads.append(self) }  // keeps it alive until the program ends
         let lock = interpreter.thread.lock
         let program = Unmanaged.passUnretained(interpreter.program)
@@ -333,6 +359,10 @@ final class PyThreadObject: PyExtensionObject, AttributeHolder {
         let lockInterpreter = interpreter.thread.interpreter
         let name = self.name
         let handoff = Handoff(program: program, thread: me)
+        // Made and stored holding `mutex`, which the new thread needs to mark itself finished:
+        // whoever sees it finished also sees `native` set.
+        mutex.lock()
+        defer { mutex.unlock() }
         native = NativeThread {
             let state = lock.makeThreadState(name: name, interpreter: lockInterpreter)
             state.acquire()
@@ -373,7 +403,7 @@ final class PyThreadObject: PyExtensionObject, AttributeHolder {
     }
 
     /// Waits for the OS thread itself to end (after it has released the lock).
-    func joinNative() { native?.join() }
+    func joinNative() { guarded { native }?.join() }
 }
 
 /// A method of a standard-module object, bound to its receiver.

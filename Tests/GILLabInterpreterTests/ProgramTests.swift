@@ -137,6 +137,30 @@ struct ProgramTests {
         #expect(try runProgram(source, configuration: LockConfiguration(policy: .free)) == "12000 12000 True\n")
     }
 
+    @Test("under free, threads share an iterator, a module's attributes and a Thread's name: each element taken once")
+    func freeSharedObjects() throws {
+        let source = """
+            import threading, math
+            items = enumerate(range(20000))
+            taken = [[] for k in range(4)]
+            def work(k):
+                me = threading.current_thread()
+                for i, value in items:
+                    taken[k].append(value)
+                    math.last = value
+                    me.name = "worker-" + str(value % 7)
+                    all_names = [t.name for t in threads]
+            threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            every = sorted(x for part in taken for x in part)
+            print(len(every), every == list(range(20000)), 0 <= math.last and math.last < 20000)
+            """
+        #expect(try runProgram(source, configuration: LockConfiguration(policy: .free)) == "20000 True True\n")
+    }
+
     @Test("under free, an interpreter made for one thread refuses to start threads, with what to do")
     func freeSingle() throws {
         let lock = InterpreterLock(configuration: try LockConfiguration(policy: .free))
@@ -184,7 +208,7 @@ struct ProgramTests {
             t.join()
             print(done)
             """
-        let lines = try runProgram(source.replacingOccurrences(of: "import threading, time, queue", with: "import threading\nimport time\nimport queue"))
+        let lines = try runProgram(source)
         #expect(lines == "['slept', 'locked', 'got']\n")
     }
 
