@@ -146,7 +146,7 @@ public final class Interpreter {
                 continue
             }
             do throws(PyError) {
-                _ = try block(started.mutex, started.condition, seconds: nil) { started.finishedFlag }
+                _ = try block(started.waits, seconds: nil) { $0.finished }
             } catch {
                 // Ctrl-C: every thread stops at its next poll point or wait; keep joining.
                 interrupted = true
@@ -164,8 +164,9 @@ public final class Interpreter {
 
     /// Waits, with the lock released, for a thread that has been asked to stop.
     private func waitUntilFinished(_ started: PyThreadObject) {
+        let waits = started.waits
         let released = thread.releaseLock(reason: .io)
-        while !started.isFinished { usleep(1000) }
+        while !waits.withLock({ $0.finished }) { usleep(1000) }
         released.reacquire()
     }
 

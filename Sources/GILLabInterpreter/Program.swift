@@ -105,40 +105,55 @@ private func writeAll(_ descriptor: Int32, _ text: String) {
     }
 }
 
+/// What a blocking call waits on (a thread's end, a lock, a queue's items): a mutex, a condition,
+/// and the state they guard. It is kept apart from the interpreter object that owns it, so that a
+/// thread waiting without the interpreter lock touches no interpreter object, not even its
+/// reference count, which the lock's holder may be changing with plain adds.
+final class WaitState<State>: @unchecked Sendable {
+    let mutex = PosixMutex()
+    let condition = PosixCondition()
+    /// Guarded by `mutex`: read or write it only holding that (``withLock(_:)`` does).
+    var state: State
+
+    init(_ state: State) { self.state = state }
+
+    /// Runs `body` on the state, holding the mutex.
+    func withLock<T, E: Error>(_ body: (inout State) throws(E) -> T) throws(E) -> T {
+        mutex.lock()
+        defer { mutex.unlock() }
+        return try body(&state)
+    }
+}
+
 extension Interpreter {
     /// Blocks the calling thread, with the interpreter lock released (as CPython releases it
     /// around every blocking call), until `claim` succeeds or `seconds` pass (`nil`: no limit).
-    /// `claim` runs under `mutex`, sees no interpreter object, and takes what it waits for
-    /// (a lock, a queue slot) when it returns true, so that no other waiter takes it first.
-    /// Waits in slices of at most 20 ms so that Ctrl-C (``/GILLabLock/InterpreterLock/requestInterrupt()``)
-    /// ends the wait, with KeyboardInterrupt.
+    /// `claim` runs under the wait state's mutex, sees no interpreter object, and takes what it
+    /// waits for (a lock, a queue slot) when it returns true, so that no other waiter takes it
+    /// first. Waits in slices of at most 20 ms so that Ctrl-C
+    /// (``/GILLabLock/InterpreterLock/requestInterrupt()``) ends the wait, with KeyboardInterrupt.
     /// - Returns: whether `claim` succeeded; false when the time ran out.
-    func block(_ mutex: borrowing PosixMutex, _ condition: borrowing PosixCondition, seconds: Double?,
-               synchronizing: Bool = true, until claim: () -> Bool) throws(PyError) -> Bool {
+    func block<State>(_ waits: WaitState<State>, seconds: Double?, synchronizing: Bool = true,
+                      until claim: (inout State) -> Bool) throws(PyError) -> Bool {
         // Past about 292 years a deadline does not fit the clock: as CPython, an OverflowError.
         if let seconds, seconds > 9.2e9 { throw PyError(.overflowError, "timeout value is too large") }
         let deadline = seconds.map { monotonicNanoseconds() &+ UInt64(max($0, 0) * 1e9) }
-        mutex.lock()
-        if claim() {
-            mutex.unlock()
-            return true
-        }
-        mutex.unlock()
+        if waits.withLock(claim) { return true }
         // A call that does not wait (blocking=False, get_nowait, a zero timeout) keeps the lock.
         if seconds == 0 { return false }
         let lock = thread.lock
         let blockedSince = monotonicNanoseconds()
         let released = thread.releaseLock(reason: .io)
-        mutex.lock()
+        waits.mutex.lock()
         var claimed = false
         while !lock.isInterruptRequested {
-            if claim() { claimed = true; break }
+            if claim(&waits.state) { claimed = true; break }
             let now = monotonicNanoseconds()
             if let deadline, now >= deadline { break }
             let slice = min(deadline.map { $0 - now } ?? .max, 20_000_000)
-            _ = condition.wait(mutex, nanoseconds: slice)
+            _ = waits.condition.wait(waits.mutex, nanoseconds: slice)
         }
-        mutex.unlock()
+        waits.mutex.unlock()
         released.reacquire()
         // From before the release to after the take: the lock's released span for this wait lies
         // inside it, so that a thread's waits on others never show as I/O.
@@ -153,13 +168,7 @@ extension Interpreter {
 
     /// Sleeps `seconds` with the lock released, ending early with KeyboardInterrupt on Ctrl-C.
     func sleep(seconds: Double) throws(PyError) {
-        let sleeper = Sleeper()
-        _ = try block(sleeper.mutex, sleeper.condition, seconds: seconds, synchronizing: false) { false }
+        // A condition nobody signals: a sleep that Ctrl-C can cut short.
+        _ = try block(WaitState(()), seconds: seconds, synchronizing: false) { _ in false }
     }
-}
-
-/// A mutex and condition nobody signals: a sleep that Ctrl-C can cut short.
-private final class Sleeper {
-    let mutex = PosixMutex()
-    let condition = PosixCondition()
 }

@@ -200,7 +200,7 @@ extension Interpreter {
                 if let target, target.kind == .function { name += " (\(unsafeDowncast(target, to: PyFunction.self).code.name))" }
                 if let given = values[2], given.kind != .none { name = Interpreter.str(given) }
                 let thread = PyThreadObject(name: name, target: target, arguments: args)
-                if let daemon = values[5], daemon.kind != .none { thread.daemon = Interpreter.truth(daemon) }
+                if let daemon = values[5], daemon.kind != .none { thread.waits.withLock { $0.daemon = Interpreter.truth(daemon) } }
                 return thread
             },
             function("Lock") { _, arguments throws(PyError) in
@@ -262,46 +262,33 @@ final class PyThreadObject: PyExtensionObject, AttributeHolder {
     /// itself once it has started.
     @exclusivity(unchecked) var target: PyObject?
     @exclusivity(unchecked) var arguments: [PyObject]
-    let mutex = PosixMutex()
-    let condition = PosixCondition()
-    // Guarded by `mutex`: under `free`, other threads read and write them while this one runs.
-    var finishedFlag = false
-    private var nameValue: String
-    private var daemonValue = false
-    private var startedValue: Bool
-    private var native: NativeThread?
+
+    /// What others read and change while the thread runs (under `free`, at the same time), and
+    /// what a join waits on.
+    struct Fields {
+        var name: String
+        var daemon = false
+        var started: Bool
+        var finished = false
+        var native: NativeThread?
+    }
+    let waits: WaitState<Fields>
 
     init(name: String, target: PyObject?, arguments: [PyObject], main: Bool = false) {
-        nameValue = name
+        waits = WaitState(Fields(name: name, started: main))
         self.target = target
         self.arguments = arguments
-        startedValue = main
         super.init(typeName: "Thread")
     }
 
-    private func guarded<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
-        mutex.lock()
-        defer { mutex.unlock() }
-        return try body()
-    }
-
     var name: String {
-        get { guarded { nameValue } }
-        set { guarded { nameValue = newValue } }
+        get { waits.withLock { $0.name } }
+        set { waits.withLock { $0.name = newValue } }
     }
 
-    var daemon: Bool {
-        get { guarded { daemonValue } }
-        set { guarded { daemonValue = newValue } }
-    }
-
-    var started: Bool { guarded { startedValue } }
-
-    var isFinished: Bool {
-        mutex.lock()
-        defer { mutex.unlock() }
-        return finishedFlag
-    }
+    var daemon: Bool { waits.withLock { $0.daemon } }
+    var started: Bool { waits.withLock { $0.started } }
+    var isFinished: Bool { waits.withLock { $0.finished } }
 
     var isAlive: Bool { started && !isFinished }
 
@@ -318,7 +305,7 @@ final class PyThreadObject: PyExtensionObject, AttributeHolder {
             let values = try arguments.bind(["timeout"])
             guard self.started else { throw PyError(.runtimeError, "cannot join thread before it is started") }
             guard self !== interpreter.currentThreadObject else { throw PyError(.runtimeError, "cannot join current thread") }
-            _ = try interpreter.block(self.mutex, self.condition, seconds: try waitTime(nil, values[0], "join")) { self.finishedFlag }
+            _ = try interpreter.block(self.waits, seconds: try waitTime(nil, values[0], "join")) { $0.finished }
             return PyNone.shared
         }
         case "is_alive": return bound("is_alive") { _, arguments throws(PyError) in
@@ -334,9 +321,9 @@ final class PyThreadObject: PyExtensionObject, AttributeHolder {
         case "name": name = Interpreter.str(value)
         case "daemon":
             let daemon = Interpreter.truth(value)
-            try guarded { () throws(PyError) in
-                guard !startedValue else { throw PyError(.runtimeError, "cannot set daemon status of active thread") }
-                daemonValue = daemon
+            try waits.withLock { (fields) throws(PyError) in
+                guard !fields.started else { throw PyError(.runtimeError, "cannot set daemon status of active thread") }
+                fields.daemon = daemon
             }
         default: throw PyError(.attributeError, "'Thread' object attribute '\(attribute)' cannot be set")
         }
@@ -348,9 +335,9 @@ final class PyThreadObject: PyExtensionObject, AttributeHolder {
         }
         // The check and the change in one step, so that two threads starting it at once under
         // `free` cannot both pass.
-        try guarded { () throws(PyError) in
-            guard !startedValue else { throw PyError(.runtimeError, "threads can only be started once") }
-            startedValue = true
+        try waits.withLock { (fields) throws(PyError) in
+            guard !fields.started else { throw PyError(.runtimeError, "threads can only be started once") }
+            fields.started = true
         }
         interpreter.program.exclusive { interpreter.program.threads.append(self) }  // keeps it alive until the program ends
         let lock = interpreter.thread.lock
@@ -359,11 +346,12 @@ final class PyThreadObject: PyExtensionObject, AttributeHolder {
         let lockInterpreter = interpreter.thread.interpreter
         let name = self.name
         let handoff = Handoff(program: program, thread: me)
-        // Made and stored holding `mutex`, which the new thread needs to mark itself finished:
+        let waits = self.waits
+        // Made and stored holding the mutex, which the new thread needs to mark itself finished:
         // whoever sees it finished also sees `native` set.
-        mutex.lock()
-        defer { mutex.unlock() }
-        native = NativeThread {
+        waits.mutex.lock()
+        defer { waits.mutex.unlock() }
+        waits.state.native = NativeThread {
             let state = lock.makeThreadState(name: name, interpreter: lockInterpreter)
             state.acquire()
             // Every reference to an interpreter object ends inside this scope, before the lock is
@@ -386,10 +374,8 @@ final class PyThreadObject: PyExtensionObject, AttributeHolder {
                 threadObject.target = nil
                 threadObject.arguments = []
             }
-            threadObject.mutex.lock()
-            threadObject.finishedFlag = true
-            threadObject.condition.broadcast()
-            threadObject.mutex.unlock()
+            waits.withLock { $0.finished = true }
+            waits.condition.broadcast()
             }
             state.detach()
         }
@@ -403,7 +389,7 @@ final class PyThreadObject: PyExtensionObject, AttributeHolder {
     }
 
     /// Waits for the OS thread itself to end (after it has released the lock).
-    func joinNative() { guarded { native }?.join() }
+    func joinNative() { waits.withLock { $0.native }?.join() }
 }
 
 /// A method of a standard-module object, bound to its receiver.
@@ -413,10 +399,8 @@ private func bound(_ name: String, _ body: @escaping (Interpreter, Arguments) th
 
 /// `threading.Lock`: waiting for it releases the interpreter lock, as in CPython.
 final class PyLockObject: PyExtensionObject, AttributeHolder {
-    let mutex = PosixMutex()
-    let condition = PosixCondition()
-    /// Guarded by `mutex`.
-    private var locked = false
+    /// Whether it is taken.
+    private let waits = WaitState(false)
 
     init() { super.init(typeName: "lock") }
 
@@ -434,28 +418,24 @@ final class PyLockObject: PyExtensionObject, AttributeHolder {
                         seconds = value
                     }
                 }
-                let acquired = try interpreter.block(self.mutex, self.condition, seconds: seconds) {
-                    if self.locked { return false }
-                    self.locked = true
+                let acquired = try interpreter.block(self.waits, seconds: seconds) { locked in
+                    if locked { return false }
+                    locked = true
                     return true
                 }
                 return name == "__enter__" ? self : PyBool.of(acquired)
             }
         case "release", "__exit__":
             return bound(name) { _, _ throws(PyError) in
-                self.mutex.lock()
-                defer { self.mutex.unlock() }
-                guard self.locked else { throw PyError(.runtimeError, "release unlocked lock") }
-                self.locked = false
-                self.condition.signal()
+                try self.waits.withLock { (locked) throws(PyError) in
+                    guard locked else { throw PyError(.runtimeError, "release unlocked lock") }
+                    locked = false
+                }
+                self.waits.condition.signal()
                 return name == "__exit__" ? PyBool.false : PyNone.shared
             }
         case "locked":
-            return bound(name) { _, _ throws(PyError) in
-                self.mutex.lock()
-                defer { self.mutex.unlock() }
-                return PyBool.of(self.locked)
-            }
+            return bound(name) { _, _ throws(PyError) in PyBool.of(self.waits.withLock { $0 }) }
         default: return nil
         }
     }
@@ -463,10 +443,8 @@ final class PyLockObject: PyExtensionObject, AttributeHolder {
 
 /// `threading.Event`.
 final class PyEventObject: PyExtensionObject, AttributeHolder {
-    let mutex = PosixMutex()
-    let condition = PosixCondition()
-    /// Guarded by `mutex`.
-    private var flag = false
+    /// Whether it is set.
+    private let waits = WaitState(false)
 
     init() { super.init(typeName: "Event") }
 
@@ -475,22 +453,16 @@ final class PyEventObject: PyExtensionObject, AttributeHolder {
         case "set", "clear":
             return bound(name) { _, arguments throws(PyError) in
                 _ = try arguments.exactly(0...0)
-                self.mutex.lock()
-                self.flag = name == "set"
-                if self.flag { self.condition.broadcast() }
-                self.mutex.unlock()
+                self.waits.withLock { $0 = name == "set" }
+                if name == "set" { self.waits.condition.broadcast() }
                 return PyNone.shared
             }
         case "is_set":
-            return bound(name) { _, _ throws(PyError) in
-                self.mutex.lock()
-                defer { self.mutex.unlock() }
-                return PyBool.of(self.flag)
-            }
+            return bound(name) { _, _ throws(PyError) in PyBool.of(self.waits.withLock { $0 }) }
         case "wait":
             return bound(name) { interpreter, arguments throws(PyError) in
                 let values = try arguments.bind(["timeout"])
-                return PyBool.of(try interpreter.block(self.mutex, self.condition, seconds: try waitTime(nil, values[0], "wait")) { self.flag })
+                return PyBool.of(try interpreter.block(self.waits, seconds: try waitTime(nil, values[0], "wait")) { $0 })
             }
         default: return nil
         }
@@ -502,24 +474,24 @@ final class PyEventObject: PyExtensionObject, AttributeHolder {
 /// retain or release happens only with the lock held (in `put`, and in `get` once the lock is
 /// back), so that a waiter without the lock moves an item's bits and never touches its count.
 final class PyQueueObject: PyExtensionObject, AttributeHolder {
-    let mutex = PosixMutex()
-    let condition = PosixCondition()
-    let capacity: Int
-    /// Guarded by `mutex`.
-    private var items: [Unmanaged<PyObject>] = []
-    private var head = 0
-    private var unfinished = 0
+    struct Items {
+        let capacity: Int
+        var items: [Unmanaged<PyObject>] = []
+        var head = 0
+        var unfinished = 0
+        var count: Int { items.count - head }
+        var isFull: Bool { capacity > 0 && count >= capacity }
+    }
+    private let waits: WaitState<Items>
 
     init(capacity: Int) {
-        self.capacity = capacity
+        waits = WaitState(Items(capacity: capacity))
         super.init(typeName: "Queue")
     }
 
     deinit {
-        for item in items[head...] { item.release() }
+        waits.withLock { queue in for item in queue.items[queue.head...] { item.release() } }
     }
-
-    private var count: Int { items.count - head }
 
     func attribute(_ name: String, in interpreter: Interpreter) throws(PyError) -> PyObject? {
         switch name {
@@ -529,12 +501,13 @@ final class PyQueueObject: PyExtensionObject, AttributeHolder {
                 let seconds = name == "put_nowait" ? 0 : try waitTime(values[1], values[2], "put")
                 let item = Unmanaged.passRetained(values[0]!)
                 let put: Bool
+                let waits = self.waits
                 do throws(PyError) {
-                    put = try interpreter.block(self.mutex, self.condition, seconds: seconds) {
-                        guard self.capacity <= 0 || self.count < self.capacity else { return false }
-                        self.items.append(item)
-                        self.unfinished += 1
-                        self.condition.broadcast()
+                    put = try interpreter.block(waits, seconds: seconds) { queue in
+                        guard !queue.isFull else { return false }
+                        queue.items.append(item)
+                        queue.unfinished += 1
+                        waits.condition.broadcast()
                         return true
                     }
                 } catch {
@@ -552,15 +525,16 @@ final class PyQueueObject: PyExtensionObject, AttributeHolder {
                 let values = try arguments.bind(["block", "timeout"])
                 let seconds = name == "get_nowait" ? 0 : try waitTime(values[0], values[1], "get")
                 var taken: Unmanaged<PyObject>?
-                let got = try interpreter.block(self.mutex, self.condition, seconds: seconds) {
-                    guard self.count > 0 else { return false }
-                    taken = self.items[self.head]
-                    self.head += 1
-                    if self.head > 64 && self.head * 2 > self.items.count {
-                        self.items.removeFirst(self.head)
-                        self.head = 0
+                let waits = self.waits
+                let got = try interpreter.block(waits, seconds: seconds) { queue in
+                    guard queue.count > 0 else { return false }
+                    taken = queue.items[queue.head]
+                    queue.head += 1
+                    if queue.head > 64 && queue.head * 2 > queue.items.count {
+                        queue.items.removeFirst(queue.head)
+                        queue.head = 0
                     }
-                    self.condition.broadcast()
+                    waits.condition.broadcast()
                     return true
                 }
                 guard got, let taken else { throw PyError(.queueEmpty, "") }
@@ -568,26 +542,25 @@ final class PyQueueObject: PyExtensionObject, AttributeHolder {
             }
         case "qsize", "empty", "full":
             return bound(name) { _, _ throws(PyError) in
-                self.mutex.lock()
-                defer { self.mutex.unlock() }
+                let (count, full) = self.waits.withLock { ($0.count, $0.isFull) }
                 switch name {
-                case "qsize": return PyInt.make(self.count)
-                case "empty": return PyBool.of(self.count == 0)
-                default: return PyBool.of(self.capacity > 0 && self.count >= self.capacity)
+                case "qsize": return PyInt.make(count)
+                case "empty": return PyBool.of(count == 0)
+                default: return PyBool.of(full)
                 }
             }
         case "task_done":
             return bound(name) { _, _ throws(PyError) in
-                self.mutex.lock()
-                defer { self.mutex.unlock() }
-                guard self.unfinished > 0 else { throw PyError(.valueError, "task_done() called too many times") }
-                self.unfinished -= 1
-                self.condition.broadcast()
+                try self.waits.withLock { (queue) throws(PyError) in
+                    guard queue.unfinished > 0 else { throw PyError(.valueError, "task_done() called too many times") }
+                    queue.unfinished -= 1
+                }
+                self.waits.condition.broadcast()
                 return PyNone.shared
             }
         case "join":
             return bound(name) { interpreter, _ throws(PyError) in
-                _ = try interpreter.block(self.mutex, self.condition, seconds: nil) { self.unfinished == 0 }
+                _ = try interpreter.block(self.waits, seconds: nil) { $0.unfinished == 0 }
                 return PyNone.shared
             }
         default: return nil
