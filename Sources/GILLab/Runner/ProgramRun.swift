@@ -155,9 +155,10 @@ public enum ProgramRunner {
 
         let main = NativeThread {
             let state = lock.makeThreadState(name: "MainThread", interpreter: 0)
-            state.acquire()
-            // The run starts when the main thread holds the lock, as its statistics do.
+            // The run's wall time spans the main thread's whole hold, from before its first take
+            // to after its last release, so that the lock's held time never exceeds it.
             let start = monotonicNanoseconds()
+            state.acquire()
             let interpreter = Interpreter(thread: state, sharedByThreads: true)
             interpreter.output = output
             interpreter.errorOutput = errorOutput
@@ -176,9 +177,9 @@ public enum ProgramRunner {
                 end = .interrupted
             }
             if end == .interrupted && timedOut.load(ordering: .relaxed) { end = .timedOut }
-            let wall = monotonicNanoseconds() - start
             let names = lock.locations.all
             state.detach()
+            let wall = monotonicNanoseconds() - start
             let threads = interpreter.threadStates.map { thread in
                 let s = thread.statistics
                 let synchronizing = interpreter.synchronizationSeconds(ofThread: thread.id)
