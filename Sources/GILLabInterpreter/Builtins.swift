@@ -21,7 +21,7 @@ extension Interpreter {
             case .tuple: return PyInt.make(unsafeDowncast(object, to: PyTuple.self).items.count)
             case .dict: return PyInt.make(unsafeDowncast(object, to: PyDict.self).entries.count)
             case .str: return PyInt.make(unsafeDowncast(object, to: PyStr.self).value.count)
-            case .range: return PyInt.make(try unsafeDowncast(object, to: PyRange.self).length())
+            case .range: return PyInt.make(try unsafeDowncast(object, to: PyRange.self).checkedCount())
             case .dictView: return PyInt.make(unsafeDowncast(object, to: PyDictView.self).dict.entries.count)
             default: throw PyError(.typeError, "object of type '\(object.typeName)' has no len()")
             }
@@ -41,7 +41,7 @@ extension Interpreter {
                 }
                 if radix == 0 { radix = 10 }
                 guard !text.isEmpty, !text.hasPrefix("-"), !text.hasPrefix("+"), let magnitude = Int(text, radix: radix) else {
-                    throw PyError(.valueError, "invalid literal for int() with base \(try base.intValue("int() base")): \(Self.repr(object))")
+                    throw PyError(.valueError, "invalid literal for int() with base \(try base.intValue("int() base")): \(try Self.repr(object))")
                 }
                 return PyInt.make(negative ? -magnitude : magnitude)
             }
@@ -57,7 +57,7 @@ extension Interpreter {
             case .str:
                 let text = unsafeDowncast(object, to: PyStr.self).value
                 guard let value = Int(text.strippingWhitespace().filter { $0 != "_" }) else {
-                    throw PyError(.valueError, "invalid literal for int() with base 10: \(Self.repr(object))")
+                    throw PyError(.valueError, "invalid literal for int() with base 10: \(try Self.repr(object))")
                 }
                 return PyInt.make(value)
             default: throw PyError(.typeError, "int() argument must be a string or a number, not '\(object.typeName)'")
@@ -73,7 +73,7 @@ extension Interpreter {
                 let special: [String: Double] = ["inf": .infinity, "+inf": .infinity, "-inf": -.infinity, "infinity": .infinity,
                                                  "-infinity": -.infinity, "nan": .nan, "+nan": .nan, "-nan": .nan]
                 guard let value = special[text] ?? Double(text) else {
-                    throw PyError(.valueError, "could not convert string to float: \(Self.repr(object))")
+                    throw PyError(.valueError, "could not convert string to float: \(try Self.repr(object))")
                 }
                 return PyFloat(value)
             default: throw PyError(.typeError, "float() argument must be a string or a number, not '\(object.typeName)'")
@@ -81,9 +81,9 @@ extension Interpreter {
         }
         builtin("str") { _, arguments throws(PyError) in
             guard let object = try arguments.exactly(0...1).first else { return PyStr("") }
-            return PyStr(Interpreter.str(object))
+            return PyStr(try Interpreter.str(object))
         }
-        builtin("repr") { _, arguments throws(PyError) in PyStr(Interpreter.repr(try arguments.exactly(1...1)[0])) }
+        builtin("repr") { _, arguments throws(PyError) in PyStr(try Interpreter.repr(try arguments.exactly(1...1)[0])) }
         builtin("bool") { _, arguments throws(PyError) in
             PyBool.of(try arguments.exactly(0...1).first.map(Self.truth) ?? false)
         }
@@ -133,14 +133,7 @@ extension Interpreter {
         }
         builtin("reversed") { _, arguments throws(PyError) in
             let value = try arguments.exactly(1...1)[0]
-            if value.kind == .range {
-                let range = unsafeDowncast(value, to: PyRange.self)
-                let count = try range.length()
-                let (stop, stopOverflow) = range.start.subtractingReportingOverflow(range.step)
-                guard !stopOverflow, range.step != .min else { throw PyError(.overflowError, "reversed() of \(Self.repr(value)) leaves 64-bit ints") }
-                return count == 0 ? PyIterator(elements: [], visible: true)
-                    : PyIterator(range: range.element(count - 1), stop, -range.step, visible: true)
-            }
+            if value.kind == .range { return unsafeDowncast(value, to: PyRange.self).iterator(reversed: true, visible: true) }
             guard [.list, .tuple, .str, .dictView].contains(value.kind) else {
                 throw PyError(.typeError, "'\(value.typeName)' object is not reversible")
             }
@@ -273,7 +266,7 @@ extension Interpreter {
                 guard object.kind == .str else { throw PyError(.typeError, "\(what) must be None or a string, not \(object.typeName)") }
                 return unsafeDowncast(object, to: PyStr.self).value
             }
-            let line = arguments.positional.map(Interpreter.str).joined(separator: try text(options[0], " ", "sep"))
+            let line = try arguments.positional.map { (value) throws(PyError) in try Interpreter.str(value) }.joined(separator: try text(options[0], " ", "sep"))
                 + (try text(options[1], "\n", "end"))
             interpreter.program.write(line)
             return PyNone.shared

@@ -424,7 +424,7 @@ final class CodeObject {
         switch object.kind {
         case .str: "'\(unsafeDowncast(object, to: PyStr.self).value)'"
         case .function: "<code \(unsafeDowncast(object, to: PyFunction.self).code.name)>"
-        default: Interpreter.repr(object)
+        default: (try? Interpreter.repr(object)) ?? "<\(object.typeName)>"
         }
     }
 }

@@ -229,11 +229,13 @@ public final class Interpreter {
     /// `name (native)` for one that may release it (its time holding: argument glue, or the
     /// whole call when it keeps the lock, as below a release threshold).
     private func location(of native: PyNative) -> Int {
-        if native.location < 0 {
+        var index = native.location.load(ordering: .relaxed)
+        if index < 0 {
             let what = native.discipline == .hold ? "hold" : "native"
-            native.location = thread.lock.locations.index(of: "\(native.name) (\(what))")
+            index = thread.lock.locations.index(of: "\(native.name) (\(what))")
+            native.location.store(index, ordering: .relaxed)
         }
-        return native.location
+        return index
     }
 
     /// The `dis`-style listing of `source`, compiled but not run. Instructions that poll the
@@ -334,7 +336,7 @@ public final class Interpreter {
         case .exceptionType:
             var arguments = arguments
             arguments.function = unsafeDowncast(callee, to: PyExceptionType.self).exceptionKind.rawValue
-            return unsafeDowncast(callee, to: PyExceptionType.self).make(try arguments.exactly(0...Int.max))
+            return try unsafeDowncast(callee, to: PyExceptionType.self).make(try arguments.exactly(0...Int.max))
         default:
             throw PyError(.typeError, "'\(callee.typeName)' object is not callable")
         }
@@ -879,9 +881,9 @@ public final class Interpreter {
                     unsafeDowncast(sp[-depth].object, to: PyDict.self).entries[try PyKey(key.object)] = value
                 case .formatValue(let conversion, let spec):
                     var value = sp[-1].object
-                    if conversion == UInt8(ascii: "r") { value = PyStr(Self.repr(value)) }
-                    if conversion == UInt8(ascii: "s") { value = PyStr(Self.str(value)) }
-                    let text = spec < 0 ? Self.str(value)
+                    if conversion == UInt8(ascii: "r") { value = PyStr(try Self.repr(value)) }
+                    if conversion == UInt8(ascii: "s") { value = PyStr(try Self.str(value)) }
+                    let text = spec < 0 ? try Self.str(value)
                         : try Self.format(value, unsafeDowncast(constants[spec].object, to: PyStr.self).value)
                     replace(1, with: counter.adopt(PyStr(text)))
                 case .buildString(let count):
@@ -891,7 +893,7 @@ public final class Interpreter {
                     push(counter.adopt(try importModule(unsafeDowncast(constants[index].object, to: PyStr.self).value)))
                 case .importFrom(let name):
                     let module = unsafeDowncast(sp[-1].object, to: PyModule.self)
-                    guard let value = module.attributes[code.names[name]] else {
+                    guard let value = module.lookup(code.names[name]) else {
                         throw PyError(.importError, "cannot import name '\(code.names[name])' from '\(module.name)'")
                     }
                     push(counter.adopt(value))
@@ -917,7 +919,7 @@ public final class Interpreter {
                     let matches = try Self.exceptionMatches(sp[-2].object, sp[-1].object)
                     replace(2, with: matches ? trueRef : falseRef)
                 case .raiseAssertion(let hasMessage):
-                    throw PyError(.assertionError, hasMessage ? Self.str(sp[-1].object) : "")
+                    throw PyError(.assertionError, hasMessage ? try Self.str(sp[-1].object) : "")
                 case .pop:
                     counter.decref(pop())
                 case .returnValue:

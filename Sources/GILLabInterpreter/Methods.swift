@@ -21,9 +21,18 @@ extension Interpreter {
             case "count": return PyInt.make(try Self.contains(range, try arguments.exactly(1...1)[0]) ? 1 : 0)
             case "index":
                 let item = try arguments.exactly(1...1)[0]
-                guard try Self.contains(range, item) else { throw PyError(.valueError, "\(Self.repr(item)) is not in range") }
+                guard try Self.contains(range, item) else {
+                    // CPython's own message for an int; the generic search's for anything else.
+                    throw PyError(.valueError, item.kind == .int || item.kind == .bool
+                        ? "\(try Self.repr(item)) is not in range" : "sequence.index(x): x not in sequence")
+                }
+                // `contains` has checked that the value is an element, an integral one.
                 let value = item.kind == .float ? Int(try item.doubleValue("range.index()")) : try item.intValue("range.index()")
-                return PyInt.make(Int(UInt(bitPattern: value &- range.start) / range.step.magnitude))
+                let offset = range.step > 0 ? UInt(bitPattern: value &- range.start) : UInt(bitPattern: range.start &- value)
+                guard let index = Int(exactly: offset / range.step.magnitude) else {
+                    throw PyError(.overflowError, "the index of \(value) in \(try Self.repr(range)) is past 64-bit ints")
+                }
+                return PyInt.make(index)
             default: break
             }
         default:
@@ -190,7 +199,7 @@ extension Interpreter {
         case "pop":
             let values = try arguments.exactly(1...2)
             if let value = dict.entries.removeValue(forKey: try PyKey(values[0])) { return value }
-            guard values.count == 2 else { throw PyError(.keyError, Self.repr(values[0])) }
+            guard values.count == 2 else { throw PyError(.keyError, try Self.repr(values[0])) }
             return values[1]
         case "setdefault":
             let values = try arguments.exactly(1...2)
@@ -230,7 +239,7 @@ extension Interpreter {
                 let separator = try string(separator)
                 guard !separator.isEmpty else { throw PyError(.valueError, "empty separator") }
                 parts = text.pythonSplit(separator)
-                if limit >= 0 && parts.count > limit + 1 {
+                if limit >= 0 && parts.count - 1 > limit {
                     parts = name == "split"
                         ? Array(parts[..<limit]) + [parts[limit...].joined(separator: separator)]
                         : [parts[..<(parts.count - limit)].joined(separator: separator)] + Array(parts[(parts.count - limit)...])

@@ -50,8 +50,15 @@ public final class PyModule: PyObject, AttributeHolder {
         }
     }
 
+    /// One attribute, read in place (the `attributes` getter would copy the namespace, and every
+    /// thread would retain and release its one buffer).
+    func lookup(_ name: String) -> PyObject? {
+        if shared { lockObject(guardWord); defer { unlockObject(guardWord) }; return storage[name] }
+        return storage[name]
+    }
+
     func attribute(_ attribute: String, in interpreter: Interpreter) throws(PyError) -> PyObject? {
-        attributes[attribute]
+        lookup(attribute)
     }
 
     func setAttribute(_ name: String, to value: PyObject) throws(PyError) {
@@ -94,11 +101,11 @@ public final class PyExceptionType: PyObject {
 
     /// The exception `ValueError(arguments...)` makes: its message is `str` of the one
     /// argument, or the arguments' tuple's repr, as `str(exception)` in CPython.
-    func make(_ arguments: [PyObject]) -> PyException {
+    func make(_ arguments: [PyObject]) throws(PyError) -> PyException {
         let message = switch arguments.count {
         case 0: ""
-        case 1: exceptionKind == .keyError ? Interpreter.repr(arguments[0]) : Interpreter.str(arguments[0])
-        default: Interpreter.repr(PyTuple(arguments))
+        case 1: exceptionKind == .keyError ? try Interpreter.repr(arguments[0]) : try Interpreter.str(arguments[0])
+        default: try Interpreter.repr(PyTuple(arguments))
         }
         return PyException(PyError(exceptionKind, message))
     }

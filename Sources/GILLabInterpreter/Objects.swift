@@ -248,6 +248,13 @@ public final class PyList: PyObject {
         super.init(kind: .list)
     }
 
+    deinit { if trashcanNeeded() { releaseIteratively(&storage) } }
+
+    fileprivate func giveUpElements(to pending: inout [PyObject]) {
+        pending.append(contentsOf: storage)
+        storage = []
+    }
+
     /// The elements. Debug builds trap when read or written without the lock. A list of a
     /// program under `free` is locked for each access; the caller must not touch the same list
     /// again inside a `_modify` (it would wait for itself).
@@ -310,6 +317,18 @@ public final class PyDict: PyObject {
         super.init(kind: .dict)
     }
 
+    deinit {
+        guard trashcanNeeded() else { return }
+        var values: [PyObject] = []
+        giveUpElements(to: &values)
+        releaseIteratively(&values)
+    }
+
+    fileprivate func giveUpElements(to pending: inout [PyObject]) {
+        pending.append(contentsOf: storage.values)
+        storage = [:]
+    }
+
     /// The entries. Debug builds trap when read or written without the lock. Locked per access
     /// for a dict of a program under `free`, as a list is.
     var entries: OrderedDictionary<PyKey, PyObject> {
@@ -359,6 +378,7 @@ enum PyKey: Hashable {
         case .str: self = .str(unsafeDowncast(object, to: PyStr.self).value)
         case .none: self = .none
         case .tuple:
+            try Interpreter.enterNested(" while hashing a tuple")
             var keys: [PyKey] = []
             for item in unsafeDowncast(object, to: PyTuple.self).items { keys.append(try PyKey(item)) }
             self = .tuple(keys)
@@ -382,11 +402,18 @@ enum PyKey: Hashable {
 
 /// An immutable sequence.
 public final class PyTuple: PyObject {
-    /// The elements.
-    let items: [PyObject]
+    /// The elements; changed only by the trashcan, in a tuple nothing else references.
+    @exclusivity(unchecked) private(set) var items: [PyObject]
     init(_ items: [PyObject]) {
         self.items = items
         super.init(kind: .tuple)
+    }
+
+    deinit { if trashcanNeeded() { releaseIteratively(&items) } }
+
+    fileprivate func giveUpElements(to pending: inout [PyObject]) {
+        pending.append(contentsOf: items)
+        items = []
     }
 }
 
@@ -434,23 +461,26 @@ final class PySlice: PyObject {
 /// step, as a list locks each access, so that two threads looping over one never take the same
 /// element or step past the end.
 final class PyIterator: PyObject {
+    /// The next value (a range) or index (elements), and how many are left: counting rather
+    /// than comparing with a stop keeps a range that ends at Int's edge exact.
     @exclusivity(unchecked) private var next: Int
-    private let stop: Int
+    @exclusivity(unchecked) private var remaining: UInt
     private let step: Int
-    private let elements: [PyObject]?
+    @exclusivity(unchecked) private var elements: [PyObject]?
     private let shared: Bool
     private let guardWord = Atomic<UInt8>(0)
 
+    /// The ints `start`, `start + step`, … , `count` of them.
     /// - Parameter visible: whether a program can reach it (a builtin's result).
-    init(range start: Int, _ stop: Int, _ step: Int, visible: Bool = false) {
-        (next, self.stop, self.step, elements) = (start, stop, step, nil)
+    init(range start: Int, step: Int, count: UInt, visible: Bool = false) {
+        (next, remaining, self.step, elements) = (start, count, step, nil)
         shared = visible && gl_shared_objects() != 0
         super.init(kind: .iterator)
     }
 
     /// - Parameter visible: whether a program can reach it (a builtin's result).
     init(elements: [PyObject], visible: Bool = false) {
-        (next, stop, step, self.elements) = (0, elements.count, 1, elements)
+        (next, remaining, step, self.elements) = (0, UInt(elements.count), 1, elements)
         shared = visible && gl_shared_objects() != 0
         super.init(kind: .iterator)
     }
@@ -466,11 +496,11 @@ final class PyIterator: PyObject {
     }
 
     @inline(__always) private func takeUnguarded() -> Int? {
+        guard remaining > 0 else { return nil }
+        remaining &-= 1
         let current = next
-        guard step > 0 ? current < stop : current > stop else { return nil }
-        // Past Int's end the range is exhausted anyway; clamp rather than overflow.
-        let (advanced, overflow) = current.addingReportingOverflow(step)
-        next = overflow ? stop : advanced
+        // Wraps only past the last element, whose successor is never read.
+        next = current &+ step
         return current
     }
 
@@ -489,6 +519,17 @@ final class PyIterator: PyObject {
         guard let current = take() else { return nil }
         return elements.map { $0[current] } ?? PyInt.make(current)
     }
+
+    deinit {
+        guard trashcanNeeded(), var items = elements else { return }
+        elements = nil
+        releaseIteratively(&items)
+    }
+
+    fileprivate func giveUpElements(to pending: inout [PyObject]) {
+        pending.append(contentsOf: elements ?? [])
+        elements = nil
+    }
 }
 
 /// Python's `range`: start, stop and step, and the ints between made only when read, as
@@ -498,26 +539,31 @@ final class PyRange: PyObject {
     let start: Int
     let stop: Int
     let step: Int
-    /// The number of elements; `nil` past `Int.max`, where CPython's `len` raises OverflowError too.
-    let count: Int?
+    /// The number of elements: at most 2^64 - 1, so it always fits a UInt.
+    let length: UInt
+    /// The number of elements as an Int; `nil` past `Int.max`, where CPython's `len` raises
+    /// OverflowError too.
+    var count: Int? { Int(exactly: length) }
 
     init(_ start: Int, _ stop: Int, _ step: Int) {
         (self.start, self.stop, self.step) = (start, stop, step)
         // CPython's compute_range_length, on the magnitudes: the distance between two Ints and
         // the step's magnitude both fit a UInt.
         let (low, high) = step > 0 ? (start, stop) : (stop, start)
-        if low >= high {
-            count = 0
-        } else {
-            let length = (UInt(bitPattern: high &- low) - 1) / step.magnitude + 1
-            count = length <= UInt(Int.max) ? Int(length) : nil
-        }
+        length = low >= high ? 0 : (UInt(bitPattern: high &- low) - 1) / step.magnitude + 1
         super.init(kind: .range)
     }
 
-    /// The element at `index` (`0..<count`): between start and stop, so the wrapping arithmetic
-    /// lands on the true value.
+    /// The element at `index` (`0..<length`): between start and stop, so the wrapping
+    /// arithmetic lands on the true value.
     func element(_ index: Int) -> Int { start &+ index &* step }
+
+    /// A `for` loop's iterator over it.
+    func iterator(reversed: Bool = false, visible: Bool = false) -> PyIterator {
+        guard reversed, length > 0 else { return PyIterator(range: start, step: step, count: length, visible: visible) }
+        let last = start &+ Int(truncatingIfNeeded: length - 1) &* step
+        return PyIterator(range: last, step: 0 &- step, count: length, visible: visible)
+    }
 
     /// Whether `value` is one of the elements.
     func contains(_ value: Int) -> Bool {
@@ -530,21 +576,25 @@ final class PyRange: PyObject {
     }
 
     /// The length, or CPython's OverflowError for a range longer than `Int.max`.
-    func length() throws(PyError) -> Int {
+    func checkedCount() throws(PyError) -> Int {
         guard let count else { throw PyError(.overflowError, "Python int too large to convert to C ssize_t") }
         return count
     }
 
     /// `range[slice]`: another range, as CPython's `compute_slice`.
     func slice(_ slice: PySlice) throws(PyError) -> PyRange {
-        let (first, last, by) = try slice.indices(count: try length())
+        // `first` may be one past either end (an empty slice), where element(_:) does not hold.
+        let (first, last, by) = try slice.indices(count: try checkedCount())
+        func at(_ index: Int) -> Int? {
+            let (offset, offsetOverflow) = index.multipliedReportingOverflow(by: step)
+            let (value, valueOverflow) = start.addingReportingOverflow(offset)
+            return offsetOverflow || valueOverflow ? nil : value
+        }
         let (newStep, stepOverflow) = step.multipliedReportingOverflow(by: by)
-        let (lastOffset, lastOverflow) = last.multipliedReportingOverflow(by: step)
-        let (newStop, stopOverflow) = start.addingReportingOverflow(lastOffset)
-        guard !stepOverflow, !lastOverflow, !stopOverflow else {
+        guard !stepOverflow, let newStart = at(first), let newStop = at(last) else {
             throw PyError(.overflowError, "the slice of range(\(start), \(stop), \(step)) leaves 64-bit ints")
         }
-        return PyRange(element(first), newStop, newStep)
+        return PyRange(newStart, newStop, newStep)
     }
 }
 
@@ -552,12 +602,27 @@ final class PyRange: PyObject {
 /// the dict as it is now; it cannot be indexed.
 final class PyDictView: PyObject {
     enum Part: String { case keys, values, items }
-    let dict: PyDict
+    /// `nil` only once the trashcan has taken it, in a view nothing else references.
+    @exclusivity(unchecked) private var held: PyDict?
     let part: Part
 
     init(_ dict: PyDict, _ part: Part) {
-        (self.dict, self.part) = (dict, part)
+        (held, self.part) = (dict, part)
         super.init(kind: .dictView)
+    }
+
+    var dict: PyDict { held.unsafelyUnwrapped }
+
+    deinit {
+        guard trashcanNeeded(), let dict = held else { return }
+        held = nil
+        var pending: [PyObject] = [dict]
+        releaseIteratively(&pending)
+    }
+
+    fileprivate func giveUpElements(to pending: inout [PyObject]) {
+        if let dict = held { pending.append(dict) }
+        held = nil
     }
 
     /// The elements, in the dict's order, as of now.
@@ -577,11 +642,49 @@ final class PyDictView: PyObject {
 public final class PyFunction: PyObject {
     let code: CodeObject
     /// The values of the last `defaults.count` parameters when a call leaves them out.
-    let defaults: [PyObject]
+    @exclusivity(unchecked) private(set) var defaults: [PyObject]
     init(_ code: CodeObject, defaults: [PyObject] = []) {
         self.code = code
         self.defaults = defaults
         super.init(kind: .function)
+    }
+
+    deinit { if trashcanNeeded() { releaseIteratively(&defaults) } }
+
+    fileprivate func giveUpElements(to pending: inout [PyObject]) {
+        pending.append(contentsOf: defaults)
+        defaults = []
+    }
+}
+
+// MARK: - The trashcan
+
+/// Below this much stack, containers are freed by the trashcan's loop.
+private let trashcanStack = 256 * 1024
+
+/// Whether a container being freed should hand its elements to ``releaseIteratively(_:)``.
+/// Freeing a list frees its elements, which free theirs, one Swift deinit inside another: a list
+/// nested a million deep (`x = [x]` in a loop) would run the thread out of stack. CPython's
+/// trashcan (`Py_TRASHCAN_BEGIN`) defers such frees past a depth; here the test is the stack
+/// left, as the interpreter's recursion guard's is.
+@inline(__always)
+func trashcanNeeded() -> Bool { gl_stack_left() < trashcanStack }
+
+/// Releases `pending` in a loop rather than by recursion: each container that only the loop
+/// still references first gives up its own elements to the loop, so that its deinit has nothing
+/// left to recurse into.
+func releaseIteratively(_ pending: inout [PyObject]) {
+    while var object = pending.popLast() {
+        guard isKnownUniquelyReferenced(&object) else { continue }
+        switch object.kind {
+        case .list: unsafeDowncast(object, to: PyList.self).giveUpElements(to: &pending)
+        case .tuple: unsafeDowncast(object, to: PyTuple.self).giveUpElements(to: &pending)
+        case .dict: unsafeDowncast(object, to: PyDict.self).giveUpElements(to: &pending)
+        case .dictView: unsafeDowncast(object, to: PyDictView.self).giveUpElements(to: &pending)
+        case .iterator: unsafeDowncast(object, to: PyIterator.self).giveUpElements(to: &pending)
+        case .function: unsafeDowncast(object, to: PyFunction.self).giveUpElements(to: &pending)
+        default: break
+        }
     }
 }
 
@@ -601,8 +704,9 @@ public final class PyNative: PyObject {
     /// `body` and `arity` are not used.
     let builtin: ((Interpreter, Arguments) throws(PyError) -> PyObject)?
     /// Its location in the lock's ``/GILLabLock/LockLocations`` (`dgemm (hold)`), made on its
-    /// first call when the lock records events; -1 until then.
-    var location = -1
+    /// first call when the lock records events; -1 until then. Atomic: under `free` threads that
+    /// share the function make its first calls at once (each finds the same index).
+    let location = Atomic<Int>(-1)
 
     init(name: String, discipline: CallDiscipline, arity: ClosedRange<Int>,
          body: @escaping (ThreadState, CallDiscipline, [PyObject]) throws(PyError) -> PyObject) {

@@ -1,5 +1,6 @@
 // What the operators mean, following Python's rules for the types we support.
 
+internal import CShims
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -197,6 +198,7 @@ extension Interpreter {
         default:
             // Sequences of one kind compare element by element, as in Python.
             if left.kind == right.kind && (left.kind == .list || left.kind == .tuple) {
+                try enterNested(" in comparison")
                 let (a, b) = (try elements(of: left), try elements(of: right))
                 for (x, y) in zip(a, b) where try !equal(x, y) { return try compare(op, x, y) }
                 return ordered(op, a.count, b.count)
@@ -229,11 +231,13 @@ extension Interpreter {
         case (.list, .list), (.tuple, .tuple):
             let (a, b) = (try elements(of: left), try elements(of: right))
             guard a.count == b.count else { return false }
+            try enterNested(" in comparison")
             for (x, y) in zip(a, b) where try !equal(x, y) { return false }
             return true
         case (.dict, .dict):
             let (a, b) = (unsafeDowncast(left, to: PyDict.self).entries, unsafeDowncast(right, to: PyDict.self).entries)
             guard a.count == b.count else { return false }
+            try enterNested(" in comparison")
             for (key, value) in a {
                 guard let other = b[key], try equal(value, other) else { return false }
             }
@@ -241,20 +245,17 @@ extension Interpreter {
         case (.range, .range):
             // CPython's range_equals: the same elements, whatever the stop and step say.
             let (a, b) = (unsafeDowncast(left, to: PyRange.self), unsafeDowncast(right, to: PyRange.self))
-            guard a.count == b.count else { return false }
-            if a.count == 0 { return true }
+            guard a.length == b.length else { return false }
+            if a.length == 0 { return true }
             guard a.start == b.start else { return false }
-            return a.count == 1 || a.step == b.step
+            return a.length == 1 || a.step == b.step
         case (.dictView, .dictView):
-            // Keys and items views compare as sets; a values view equals only itself.
+            // Keys and items views are sets (a keys view can equal an items view, as in CPython);
+            // a values view equals only itself.
             let (a, b) = (unsafeDowncast(left, to: PyDictView.self), unsafeDowncast(right, to: PyDictView.self))
-            guard a.part == b.part, a.part != .values else { return false }
-            let (mine, theirs) = (a.dict.entries, b.dict.entries)
-            guard mine.count == theirs.count else { return false }
-            for (key, value) in mine {
-                guard let other = theirs[key] else { return false }
-                if a.part == .items, try !equal(value, other) { return false }
-            }
+            guard a.part != .values, b.part != .values, a.dict.entries.count == b.dict.entries.count else { return false }
+            try enterNested(" in comparison")
+            for element in a.elements where try !contains(b, element) { return false }
             return true
         default: return false
         }
@@ -279,7 +280,7 @@ extension Interpreter {
             switch number(item) {
             case .int(let value): return range.contains(value)
             case .float(let value):
-                return value.rounded(.towardZero) == value && abs(value) < 0x1p63 && range.contains(Int(value))
+                return Int(exactly: value).map(range.contains) ?? false
             case nil:
                 return false  // CPython compares each element with ==, and no int equals a non-number
             }
@@ -315,7 +316,7 @@ extension Interpreter {
         case .list: !unsafeDowncast(object, to: PyList.self).items.isEmpty
         case .tuple: !unsafeDowncast(object, to: PyTuple.self).items.isEmpty
         case .dict: !unsafeDowncast(object, to: PyDict.self).entries.isEmpty
-        case .range: unsafeDowncast(object, to: PyRange.self).count != 0
+        case .range: unsafeDowncast(object, to: PyRange.self).length != 0
         case .dictView: !unsafeDowncast(object, to: PyDictView.self).dict.entries.isEmpty
         default: true
         }
@@ -327,8 +328,7 @@ extension Interpreter {
         switch object.kind {
         case .iterator: return object
         case .range:
-            let range = unsafeDowncast(object, to: PyRange.self)
-            return PyIterator(range: range.start, range.stop, range.step)
+            return unsafeDowncast(object, to: PyRange.self).iterator()
         case .dictView: return PyIterator(elements: unsafeDowncast(object, to: PyDictView.self).elements)
         case .list: return PyIterator(elements: unsafeDowncast(object, to: PyList.self).items)
         case .tuple: return PyIterator(elements: unsafeDowncast(object, to: PyTuple.self).items)
@@ -369,7 +369,7 @@ extension Interpreter {
             return items[try position(index, count: items.count, what: container.typeName)]
         case .dict:
             guard let value = unsafeDowncast(container, to: PyDict.self).entries[try PyKey(index)] else {
-                throw PyError(.keyError, repr(index))
+                throw PyError(.keyError, try repr(index))
             }
             return value
         case .str:
@@ -385,7 +385,7 @@ extension Interpreter {
             guard index.kind == .int || index.kind == .bool else {
                 throw PyError(.typeError, "range indices must be integers or slices, not \(index.typeName)")
             }
-            return PyInt.make(range.element(try position(index, count: try range.length(), what: "range object")))
+            return PyInt.make(range.element(try position(index, count: try range.checkedCount(), what: "range object")))
         default:
             throw PyError(.typeError, "'\(container.typeName)' object is not subscriptable")
         }
@@ -412,7 +412,7 @@ extension Interpreter {
             try list.mutate { (items) throws(PyError) in items.remove(at: try position(index, count: items.count, what: "list assignment")) }
         case .dict:
             guard unsafeDowncast(container, to: PyDict.self).entries.removeValue(forKey: try PyKey(index)) != nil else {
-                throw PyError(.keyError, repr(index))
+                throw PyError(.keyError, try repr(index))
             }
         default:
             throw PyError(.typeError, "'\(container.typeName)' object does not support item deletion")
@@ -421,35 +421,65 @@ extension Interpreter {
 
     // MARK: - Text
 
-    /// Python's `repr` for the types we support.
-    static func repr(_ object: PyObject) -> String {
+    /// Python's `repr` for the types we support. A container inside itself shows as `[...]`,
+    /// `{...}`, `(...)` or `...`, as CPython's `Py_ReprEnter` makes it; nesting deeper than the
+    /// thread's stack allows raises RecursionError, as `Py_EnterRecursiveCall` does.
+    static func repr(_ object: PyObject) throws(PyError) -> String {
+        var entered = Set<ObjectIdentifier>()
+        return try repr(object, entered: &entered)
+    }
+
+    private static func repr(_ object: PyObject, entered: inout Set<ObjectIdentifier>) throws(PyError) -> String {
         switch object.kind {
-        case .str: stringRepr(unsafeDowncast(object, to: PyStr.self).value)
-        case .list: "[" + unsafeDowncast(object, to: PyList.self).items.map(repr).joined(separator: ", ") + "]"
-        case .tuple:
-            switch unsafeDowncast(object, to: PyTuple.self).items {
-            case let items where items.count == 1: "(" + repr(items[0]) + ",)"
-            case let items: "(" + items.map(repr).joined(separator: ", ") + ")"
-            }
-        case .dict:
-            "{" + unsafeDowncast(object, to: PyDict.self).entries.map { repr($0.key.object) + ": " + repr($0.value) }
-                .joined(separator: ", ") + "}"
+        case .str: return stringRepr(unsafeDowncast(object, to: PyStr.self).value)
         case .exception:
             switch unsafeDowncast(object, to: PyException.self).error {
-            case let error where error.message.isEmpty: "\(object.typeName)()"
+            case let error where error.message.isEmpty: return "\(object.typeName)()"
             // A KeyError's message is already its key's repr.
-            case let error where error.kind == .keyError: "KeyError(\(error.message))"
-            case let error: "\(object.typeName)(\(stringRepr(error.message)))"
+            case let error where error.kind == .keyError: return "KeyError(\(error.message))"
+            case let error: return "\(object.typeName)(\(stringRepr(error.message)))"
             }
         case .range:
-            switch unsafeDowncast(object, to: PyRange.self) {
-            case let range where range.step == 1: "range(\(range.start), \(range.stop))"
-            case let range: "range(\(range.start), \(range.stop), \(range.step))"
-            }
-        case .dictView:
-            "\(object.typeName)([" + unsafeDowncast(object, to: PyDictView.self).elements.map(repr).joined(separator: ", ") + "])"
-        default: str(object)
+            let range = unsafeDowncast(object, to: PyRange.self)
+            return range.step == 1 ? "range(\(range.start), \(range.stop))" : "range(\(range.start), \(range.stop), \(range.step))"
+        case .list, .tuple, .dict, .dictView:
+            break
+        default:
+            return try str(object)
         }
+        let id = ObjectIdentifier(object)
+        guard entered.insert(id).inserted else {
+            return object.kind == .list ? "[...]" : object.kind == .tuple ? "(...)" : object.kind == .dict ? "{...}" : "..."
+        }
+        defer { entered.remove(id) }
+        try enterNested(" while getting the repr of an object")
+        func joined(_ items: [PyObject]) throws(PyError) -> String {
+            var parts: [String] = []
+            for item in items { parts.append(try repr(item, entered: &entered)) }
+            return parts.joined(separator: ", ")
+        }
+        switch object.kind {
+        case .list:
+            return "[" + (try joined(unsafeDowncast(object, to: PyList.self).items)) + "]"
+        case .tuple:
+            let items = unsafeDowncast(object, to: PyTuple.self).items
+            return "(" + (try joined(items)) + (items.count == 1 ? ",)" : ")")
+        case .dict:
+            var parts: [String] = []
+            for (key, value) in unsafeDowncast(object, to: PyDict.self).entries {
+                parts.append((try repr(key.object, entered: &entered)) + ": " + (try repr(value, entered: &entered)))
+            }
+            return "{" + parts.joined(separator: ", ") + "}"
+        default:
+            return "\(object.typeName)([" + (try joined(unsafeDowncast(object, to: PyDictView.self).elements)) + "])"
+        }
+    }
+
+    /// CPython's `Py_EnterRecursiveCall` for the recursions over nested containers (repr, `==`,
+    /// `<`, a tuple key): RecursionError before the thread's stack runs out, rather than a crash.
+    /// `what` ends the message, as CPython's does (" in comparison").
+    static func enterNested(_ what: String) throws(PyError) {
+        guard gl_stack_left() > stackReserve else { throw PyError(.recursionError, "maximum recursion depth exceeded" + what) }
     }
 
     /// A string as Python writes it back: single quotes unless the text has one and no double.
@@ -471,14 +501,14 @@ extension Interpreter {
     }
 
     /// Python's `str` for the types we support.
-    package static func str(_ object: PyObject) -> String {
+    package static func str(_ object: PyObject) throws(PyError) -> String {
         switch object.kind {
         case .none: "None"
         case .bool: unsafeDowncast(object, to: PyBool.self).value ? "True" : "False"
         case .int: String(unsafeDowncast(object, to: PyInt.self).value)
         case .float: floatRepr(unsafeDowncast(object, to: PyFloat.self).value)
         case .str: unsafeDowncast(object, to: PyStr.self).value
-        case .list, .dict, .tuple, .range, .dictView: repr(object)
+        case .list, .dict, .tuple, .range, .dictView: try repr(object)
         case .function: "<function \(unsafeDowncast(object, to: PyFunction.self).code.name)>"
         case .native: "<built-in function \(unsafeDowncast(object, to: PyNative.self).name)>"
         case .iterator: "<iterator>"
@@ -500,8 +530,11 @@ extension Interpreter {
     /// Python's `format(value, spec)`, for f-string fields and `format()`: the mini-language's
     /// `[[fill]align][sign][0][width][,|_][.precision][type]` with the types `d`, `f`, `e`, `g`,
     /// `%`, `s`, `x`, `o`, `b` and none.
+    /// The widest width and the longest precision a format spec may ask for.
+    static let formatLimit = 10_000
+
     static func format(_ object: PyObject, _ spec: String) throws(PyError) -> String {
-        if spec.isEmpty { return str(object) }
+        if spec.isEmpty { return try str(object) }
         var chars = Array(spec)[...]
         var fill: Character = " "
         var align: Character?
@@ -517,21 +550,28 @@ extension Interpreter {
             chars.removeFirst()
             if align == nil { fill = "0"; align = "=" }
         }
-        var widthText = ""
-        while let first = chars.first, first.isNumber { widthText.append(chars.removeFirst()) }
+        // Width and precision are capped, loudly: a program is untrusted input, and `{x:999999999}`
+        // would pad to a gigabyte.
+        func number(_ what: String) throws(PyError) -> Int? {
+            var digits = ""
+            while let first = chars.first, first.isASCII, first.isNumber { digits.append(chars.removeFirst()) }
+            guard !digits.isEmpty else { return nil }
+            guard let value = Int(digits), value <= Self.formatLimit else {
+                throw PyError(.valueError, "format \(what) \(digits) is past GILLab's limit of \(Self.formatLimit)")
+            }
+            return value
+        }
+        let width = try number("width") ?? 0
         var grouping: Character?
         if let first = chars.first, first == "," || first == "_" { grouping = chars.removeFirst() }
         var precision: Int?
         if chars.first == "." {
             chars.removeFirst()
-            var digits = ""
-            while let first = chars.first, first.isNumber { digits.append(chars.removeFirst()) }
-            guard let value = Int(digits) else { throw PyError(.valueError, "Format specifier missing precision") }
+            guard let value = try number("precision") else { throw PyError(.valueError, "Format specifier missing precision") }
             precision = value
         }
         let type = chars.popFirst()
         guard chars.isEmpty else { throw PyError(.valueError, "Invalid format specifier '\(spec)' for object of type '\(object.typeName)'") }
-        let width = Int(widthText) ?? 0
 
         var body: String
         var negative = false
@@ -546,7 +586,7 @@ extension Interpreter {
             guard type == nil || type == "s" else {
                 throw PyError(.typeError, "unsupported format string passed to \(object.typeName).__format__")
             }
-            body = str(object)
+            body = try str(object)
         case ("d", .float), ("x", .float), ("o", .float), ("b", .float):
             throw PyError(.valueError, "Unknown format code '\(type!)' for object of type 'float'")
         case ("d", _), ("x", _), ("o", _), ("b", _), (nil, .int), (nil, .bool):
@@ -558,7 +598,6 @@ extension Interpreter {
             case "o": body = String(magnitude, radix: 8)
             case "b": body = String(magnitude, radix: 2)
             default:
-                if type == nil && object.kind == .bool && precision == nil && widthText.isEmpty { return str(object) }
                 body = String(magnitude)
             }
             if let precision, type == nil { _ = precision; throw PyError(.valueError, "Precision not allowed in integer format specifier") }
@@ -601,15 +640,15 @@ extension Interpreter {
     }
 
     private static func fixed(_ value: Double, _ precision: Int) -> String {
-        value.isFinite ? printf("%.*f", min(precision, 100), value) : value.isNaN ? "nan" : "inf"
+        value.isFinite ? printf("%.*f", precision, value) : value.isNaN ? "nan" : "inf"
     }
 
     private static func exponent(_ value: Double, _ precision: Int) -> String {
-        value.isFinite ? printf("%.*e", min(precision, 100), value) : value.isNaN ? "nan" : "inf"
+        value.isFinite ? printf("%.*e", precision, value) : value.isNaN ? "nan" : "inf"
     }
 
     private static func general(_ value: Double, _ precision: Int) -> String {
-        value.isFinite ? printf("%.*g", max(min(precision, 100), 1), value) : value.isNaN ? "nan" : "inf"
+        value.isFinite ? printf("%.*g", max(precision, 1), value) : value.isNaN ? "nan" : "inf"
     }
 
     /// A float spec with a precision and no type (`f"{x:.3}"`): `g`, except that the exponent
@@ -617,7 +656,7 @@ extension Interpreter {
     /// `format_float_short` does with `Py_DTSF_ADD_DOT_0`.
     private static func noType(_ value: Double, _ precision: Int) -> String {
         guard value.isFinite else { return value.isNaN ? "nan" : "inf" }
-        let digits = max(min(precision, 100), 1)
+        let digits = max(precision, 1)
         let scientific = printf("%.*e", digits - 1, value)
         // The decimal point's position after rounding to `digits` significant digits.
         let exponentIndex = scientific.firstIndex { $0 == "e" }!

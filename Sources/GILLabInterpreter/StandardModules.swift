@@ -198,7 +198,7 @@ extension Interpreter {
                 }
                 var name = "Thread-\(number)"
                 if let target, target.kind == .function { name += " (\(unsafeDowncast(target, to: PyFunction.self).code.name))" }
-                if let given = values[2], given.kind != .none { name = Interpreter.str(given) }
+                if let given = values[2], given.kind != .none { name = try Interpreter.str(given) }
                 let thread = PyThreadObject(name: name, target: target, arguments: args)
                 if let daemon = values[5], daemon.kind != .none { thread.waits.withLock { $0.daemon = Interpreter.truth(daemon) } }
                 return thread
@@ -318,7 +318,7 @@ final class PyThreadObject: PyExtensionObject, AttributeHolder {
 
     func setAttribute(_ attribute: String, to value: PyObject) throws(PyError) {
         switch attribute {
-        case "name": name = Interpreter.str(value)
+        case "name": name = try Interpreter.str(value)
         case "daemon":
             let daemon = Interpreter.truth(value)
             try waits.withLock { (fields) throws(PyError) in

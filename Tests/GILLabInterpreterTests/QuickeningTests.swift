@@ -152,7 +152,7 @@ struct QuickeningTests {
         try withInterpreter { interpreter in
             try interpreter.load(source)
             let before = PyObject.liveObjects
-            #expect(Interpreter.str(try interpreter.call("main", [interpreter.int(50)])) == "50")
+            #expect(try Interpreter.str(try interpreter.call("main", [interpreter.int(50)])) == "50")
             #expect(PyObject.liveObjects == before)  // nil in release builds, which do not count
             #expect(try interpreter.quickenedNames(of: "main").contains("PRECALL_NO_KW_LIST_APPEND"))
         }
@@ -204,7 +204,7 @@ struct CountingPolicyTests {
         try interpreter.load(source)
         _ = try interpreter.call("main", [interpreter.int(3)])  // warm caches and constants
         let before = PyObject.liveObjects
-        let result = Interpreter.str(try interpreter.call("main", [interpreter.int(9)]))
+        let result = try Interpreter.str(try interpreter.call("main", [interpreter.int(9)]))
         #expect(result == "6 1001 1009 b1009|6 1001 1009 b1009")
         #expect(PyObject.liveObjects == before)  // nil in release builds, which do not count
     }

@@ -169,7 +169,7 @@ package func withInterpreter<R>(_ body: (Interpreter) throws -> R) rethrows -> R
 package func evaluate(_ source: String, _ function: String = "main", _ arguments: [Int] = []) throws -> String {
     try withInterpreter { interpreter in
         try interpreter.load(source)
-        return Interpreter.str(try interpreter.call(function, arguments.map(interpreter.int)))
+        return try Interpreter.str(try interpreter.call(function, arguments.map(interpreter.int)))
     }
 }
 

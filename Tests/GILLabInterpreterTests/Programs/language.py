@@ -96,5 +96,14 @@ keys, items = view.keys(), view.items()
 view["j"] = 2
 print(keys, items, view.values(), len(keys), "j" in keys, ("j", 2) in items, sorted(keys), keys == {"j": 0, "k": 0}.keys())
 print(f"{12.0:.3}|{123.0:.3}|{0.0:.1}|{99.95:.3}|{1 / 3:.4}|{1e-5:.2}|{2.5:8.2}|{1.0:.2}")
-print("  a b  c ".split(maxsplit=1), "  a b  c ".rsplit(None, 1), "a b".split(None, 0))
+print("  a b  c ".split(maxsplit=1), "  a b  c ".rsplit(None, 1), "a b".split(None, 0), "a,b".split(",", 9223372036854775807))
+print(range(10, 0, -1).index(6), range(10, 0, -2).index(6), list(reversed(range(10, 0, -3))), range(0, 10, 2)[-1:-4:-1])
+print(-9223372036854775808.0 in range(-9223372036854775807 - 1, 0), list(reversed(range(-9223372036854775807 - 1, -9223372036854775807 + 5, 3))))
+print({(1, 2): 0}.keys() == {1: 2}.items(), format(True, "<"), format(True, ">5"), f"{1e100:.120}"[:24], f"{0.1:.60f}")
+looped = [1]
+looped.append(looped)
+nest = {"v": 1}
+nest["self"] = nest
+nest["view"] = nest.values()
+print(looped, nest, (looped,), str(looped))
 print("done")
