@@ -69,8 +69,9 @@ public final class Interpreter {
     /// - Parameters:
     ///   - thread: the thread's lock state.
     ///   - sharedByThreads: under policy `free`, whether the program will start threads
-    ///     (`threading.Thread`) that run at once and share its objects: its lists, dicts and
-    ///     globals then take a lock per access, as PEP 703's objects do, and its code is not
+    ///     (`threading.Thread`) that run at once and share its objects: its lists, dicts,
+    ///     globals, modules and the iterators builtins return then take a lock per access, as
+    ///     PEP 703's objects do, and its code is not
     ///     specialised in place (3.13t does not specialise either). Off by default, as for the
     ///     lab's workloads, whose threads each run an interpreter of their own; a program made
     ///     without it cannot start threads under `free`. The other policies ignore it: their

@@ -1,5 +1,5 @@
-// The methods of the builtin types a short script uses (list, dict, str, tuple), and attribute
-// access. Each is a native call that keeps the lock, as CPython's are.
+// The methods of the builtin types a short script uses (list, dict, str, tuple, range), and
+// attribute access. Each is a native call that keeps the lock, as CPython's are.
 
 extension Interpreter {
     /// `receiver.name(arguments)`.
@@ -256,7 +256,7 @@ extension Interpreter {
             let values = try arguments.exactly(0...1)
             var characters: Set<Character>?
             if let first = values.first, first.kind != .none { characters = Set(try string(first)) }
-            let strip: (Character) -> Bool = { characters?.contains($0) ?? $0.isWhitespace }
+            let strip: (Character) -> Bool = { characters?.contains($0) ?? $0.isPythonSpace }
             var result = Substring(text)
             if name != "rstrip" { result = result.drop(while: strip) }
             if name != "lstrip" { while let last = result.last, strip(last) { result.removeLast() } }
@@ -313,7 +313,7 @@ extension Interpreter {
             return PyBool.of(!text.isEmpty && text.allSatisfy(\.isLetter))
         case "isspace":
             _ = try arguments.exactly(0...0)
-            return PyBool.of(!text.isEmpty && text.allSatisfy(\.isWhitespace))
+            return PyBool.of(!text.isEmpty && text.allSatisfy(\.isPythonSpace))
         case "ljust", "rjust", "center", "zfill":
             let values = try arguments.exactly(1...(name == "zfill" ? 1 : 2))
             let width = try values[0].intValue("\(name)() width")
@@ -348,15 +348,23 @@ extension String {
         let characters = fromEnd ? Array(reversed()) : Array(self)
         var pieces: [String] = []
         var index = 0
-        func skipWhitespace() { while index < characters.count && characters[index].isWhitespace { index += 1 } }
+        func skipWhitespace() { while index < characters.count && characters[index].isPythonSpace { index += 1 } }
         skipWhitespace()
         while index < characters.count && pieces.count < limit {
             let start = index
-            while index < characters.count && !characters[index].isWhitespace { index += 1 }
+            while index < characters.count && !characters[index].isPythonSpace { index += 1 }
             pieces.append(String(characters[start..<index]))
             skipWhitespace()
         }
         if index < characters.count { pieces.append(String(characters[index...])) }
         return fromEnd ? pieces.reversed().map { String($0.reversed()) } : pieces
+    }
+}
+
+extension Character {
+    /// Python's `str.isspace()` for one character: Unicode whitespace, and the information
+    /// separators U+001C – U+001F, which Python counts and Swift does not.
+    var isPythonSpace: Bool {
+        isWhitespace || ("\u{1C}"..."\u{1F}").contains(self)
     }
 }

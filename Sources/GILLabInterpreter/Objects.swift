@@ -346,8 +346,9 @@ public final class PyDict: PyObject {
     }
 }
 
-/// Takes a list's or dict's own lock: a spin on one byte, yielding the core while another
-/// thread holds it (each access is short: a copy or one mutation of the storage).
+/// Takes an object's own lock (a list's, a dict's, a module's, a shared iterator's): a spin on
+/// one byte, yielding the core while another thread holds it (each access is short: a copy or one
+/// mutation of the storage).
 @inline(__always)
 func lockObject(_ word: borrowing Atomic<UInt8>) {
     while word.exchange(1, ordering: .acquiring) != 0 { sched_yield() }

@@ -694,7 +694,7 @@ extension String {
            !Self.isASCIIWhitespace(first), !Self.isASCIIWhitespace(last) {
             return self
         }
-        return String(drop { $0.isWhitespace }.reversed().drop { $0.isWhitespace }.reversed())
+        return String(drop { $0.isPythonSpace }.reversed().drop { $0.isPythonSpace }.reversed())
     }
 
     private static func isASCIIWhitespace(_ byte: UInt8) -> Bool {

@@ -100,7 +100,8 @@ public struct ProgramRun: Sendable {
     public var policy: LockPolicy
     /// How it ended.
     public var end: ProgramEnd
-    /// Seconds from the start of the module to the end of its last thread.
+    /// Seconds from the main thread's first take of the lock (before the interpreter is made and
+    /// the module runs) to its last release, after its other threads have ended.
     public var wallSeconds: Double
     /// Its threads, the main thread first.
     public var threads: [ProgramThread]
