@@ -106,4 +106,6 @@ nest = {"v": 1}
 nest["self"] = nest
 nest["view"] = nest.values()
 print(looped, nest, (looped,), str(looped))
+looped.pop()  # GILLab has no cycle collector: break the cycles, or they leak
+del nest["self"], nest["view"]
 print("done")
