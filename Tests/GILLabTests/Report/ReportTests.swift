@@ -125,9 +125,12 @@ extension OpenBLASProcessWide {
         }
 
         @Test("a kernel called holding the lock is a blocker of its own: dgemm (hold) from Python glue, stencil5 (hold) from Swift glue",
-              arguments: [(WorkloadKind.gemm, 64, "dgemm (hold)"), (.stencil, 64, "stencil5 (hold)"), (.hash, 1 << 16, "fnv1a (hold)")])
+              arguments: [(WorkloadKind.gemm, 64, "dgemm (hold)"), (.stencil, 256, "stencil5 (hold)"), (.hash, 1 << 16, "fnv1a (hold)")])
         func heldKernelBlocker(workload: WorkloadKind, size: Int, location: String) throws {
-            var plan = RunPlan(workload: workload, size: size, units: 64, threads: [2], modes: [.hold], repeats: 1,
+            // Each thread's share must last long enough that the two overlap even on a loaded
+            // host (the stress suite runs beside this one): with 64 small units, one thread once
+            // finished its share before the other had started, and nobody waited.
+            var plan = RunPlan(workload: workload, size: size, units: 512, threads: [2], modes: [.hold], repeats: 1,
                                lock: try LockConfiguration(switchInterval: .microseconds(200)))
             plan.attributeWaits = true
             let report = try Runner.run(plan)
