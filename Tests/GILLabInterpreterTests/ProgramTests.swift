@@ -220,6 +220,20 @@ struct ProgramTests {
         }
     }
 
+    @Test("GILLab's own limits are errors that name the value, never a silent difference",
+          arguments: [
+              ("print(format(1.5, '20000'))\n", PyError(.valueError, "format width 20000 is past GILLab's limit of 10000")),
+              ("print(f'{1.5:.99999999999999999999999}')\n",
+               PyError(.valueError, "format precision 99999999999999999999999 is past GILLab's limit of 10000")),
+              ("print(range(9223372036854775800, 9223372036854775807, 5)[2:0])\n",
+               PyError(.overflowError, "the slice of range(9223372036854775800, 9223372036854775807, 5) leaves 64-bit ints")),
+              ("print(len(range(-9223372036854775807 - 1, 9223372036854775807)))\n",
+               PyError(.overflowError, "Python int too large to convert to C ssize_t")),
+          ])
+    func limits(source: String, expected: PyError) {
+        #expect(throws: expected) { try runProgram(source) }
+    }
+
     @Test("time.sleep, Lock.acquire, Queue.get and join release the interpreter lock while they wait")
     func blockingCallsRelease() throws {
         // The main thread spins in Python (holding the lock between polls) until the other thread,
