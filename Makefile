@@ -61,7 +61,7 @@ stress: deps
 
 ## tsan: the test suite under ThreadSanitizer, in its own build folder (stress at 64 × 2,000)
 tsan: deps
-	GILLAB_STRESS_ACQUISITIONS=2000 $(SWIFT) test --sanitize=thread --scratch-path .build-tsan
+	GILLAB_TSAN=1 GILLAB_STRESS_ACQUISITIONS=2000 $(SWIFT) test --sanitize=thread --scratch-path .build-tsan
 
 ## asan: the test suite under AddressSanitizer and LeakSanitizer, in its own build folder
 # --disable-xctest: XCTest's runner does not start under ASan on this toolchain.
