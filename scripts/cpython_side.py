@@ -14,6 +14,10 @@ the CPython that runs this script. Standard library only: ctypes and the system'
   repeats time.sleep(0.001) and a little Python code beside one CPU-bound thread; reported is
   how much longer than 1 ms each sleep took until the thread ran Python code again (p50, p99 µs),
   as `gillab scenario convoy --default-timer-slack` measures it.
+- sweep: the switch-interval sweep's point at sys.setswitchinterval(--switch-interval), beside each
+  of --cpu-threads CPU-bound threads: the CPU threads alone for 0.2 s, then the sleeper beside
+  them; reported are p50, p99 and max extra latency and the CPU threads' throughput ÷ alone, as
+  `gillab scenario switch-interval --default-timer-slack` measures them.
 - glue: the dgemm unit with a zero-order call (M = N = K = 0: OpenBLAS returns at once), through
   CDLL: what a unit costs besides the arithmetic, almost all of it with the GIL held (ctypes
   converts the 14 arguments before it lets go). gillab compare-cpython pads GILLab's unit to
@@ -25,7 +29,8 @@ drift of the machine falls on every row alike. GILLab's runner computes its spee
 
 Prints one JSON object: {"python": …, "openblas": …, "rows": [{"workload", "size", "mode",
 "threads", "speedup", "wall_s"}], "glue_us": … (with --only glue), "convoy_latency": {"p50_us",
-"p99_us", "samples"} (with --only switch-interval)}.
+"p99_us", "samples"} (with --only switch-interval), "sweep": [{"interval_ms", "cpu_threads",
+"p50_us", "p99_us", "max_us", "samples", "cpu_vs_alone"}] (with --only sweep)}.
 """
 import argparse
 import ctypes
@@ -155,6 +160,67 @@ def convoy_latency(samples, block=0.001):
             "samples": samples}
 
 
+def cpu_rate_alone(cpu_threads, seconds=0.2):
+    """Countdown iterations per second of `cpu_threads` CPU-bound threads alone for `seconds`."""
+    stop = threading.Event()
+    done = []
+
+    def spin():
+        iterations = 0
+        start = time.perf_counter()
+        while not stop.is_set():
+            countdown(20_000)
+            iterations += 20_000
+        done.append(iterations / (time.perf_counter() - start))
+
+    workers = [threading.Thread(target=spin) for _ in range(cpu_threads)]
+    for worker in workers:
+        worker.start()
+    time.sleep(seconds)
+    stop.set()
+    for worker in workers:
+        worker.join()
+    return sum(done)
+
+
+def sweep_point(cpu_threads, samples, block=0.001):
+    """The switch-interval sweep's point at the current sys.setswitchinterval: a thread sleeping
+    `block` beside `cpu_threads` countdown threads, as `gillab scenario switch-interval` runs it:
+    the CPU threads alone for 0.2 s first, then beside the sleeper. Returns the sleeper's extra
+    latency (p50, p99, max, µs) and the CPU threads' throughput beside it ÷ alone."""
+    alone = cpu_rate_alone(cpu_threads)
+    stop = threading.Event()
+    done = []
+
+    def spin():
+        iterations = 0
+        start = time.perf_counter()
+        while not stop.is_set():
+            countdown(20_000)
+            iterations += 20_000
+        done.append(iterations / (time.perf_counter() - start))
+
+    workers = [threading.Thread(target=spin) for _ in range(cpu_threads)]
+    for worker in workers:
+        worker.start()
+    extra = []
+    for k in range(10 + samples):  # the first 10 are the warm-up
+        before = time.perf_counter()
+        time.sleep(block)
+        after = time.perf_counter()  # time.sleep returns once it holds the GIL again
+        total = 0
+        for i in range(20):
+            total += (k * i) % 7
+        if k >= 10:
+            extra.append(max(0.0, (after - before - block) * 1e6))
+    stop.set()
+    for worker in workers:
+        worker.join()
+    extra.sort()
+    return {"p50_us": statistics.median(extra), "p99_us": extra[min(len(extra) - 1, int(len(extra) * 0.99))],
+            "max_us": extra[-1], "samples": samples, "cpu_vs_alone": sum(done) / alone if alone > 0 else 0.0}
+
+
 def glue_microseconds(lib, rounds, units=50_000):
     """Median µs per dgemm unit with a zero-order call: the unit's cost besides the arithmetic."""
     a, b, c = buffers(1, 0)
@@ -189,8 +255,10 @@ def main():
     parser.add_argument("--convoy-samples", type=int, default=150)
     parser.add_argument("--switch-interval", type=float, default=0.005,
                         help="sys.setswitchinterval for --only switch-interval, in seconds")
-    parser.add_argument("--only", choices=["dgemm", "countdown", "convoy", "glue", "switch-interval"],
+    parser.add_argument("--only", choices=["dgemm", "countdown", "convoy", "glue", "switch-interval", "sweep"],
                         help="run one workload only")
+    parser.add_argument("--cpu-threads", default="1,2",
+                        help="CPU-bound threads beside the sleeper, comma-separated, for --only sweep")
     args = parser.parse_args()
     if args.repeat < 1:
         sys.exit(f"cpython_side.py: --repeat must be at least 1, got {args.repeat}")
@@ -199,6 +267,12 @@ def main():
     if args.convoy_samples < 1:
         sys.exit(f"cpython_side.py: --convoy-samples must be at least 1, got {args.convoy_samples}")
     # OpenBLAS only where a workload calls it: countdown and the convoys run without it.
+    try:
+        cpu_counts = [int(c) for c in args.cpu_threads.split(",")]
+    except ValueError:
+        sys.exit(f"cpython_side.py: --cpu-threads must be whole numbers, got {args.cpu_threads!r}")
+    if not all(1 <= c <= 64 for c in cpu_counts):
+        sys.exit(f"cpython_side.py: --cpu-threads must each be between 1 and 64, got {args.cpu_threads!r}")
     needs_blas = args.only in (None, "dgemm", "glue")
     release, hold, config = load_openblas() if needs_blas else (None, None, None)
     sys.setswitchinterval(0.005)
@@ -251,6 +325,11 @@ def main():
     if args.only == "switch-interval":
         sys.setswitchinterval(args.switch_interval)
         output["convoy_latency"] = convoy_latency(args.convoy_samples)
+    if args.only == "sweep":
+        # One interval per run: --switch-interval, at each CPU thread count in turn.
+        sys.setswitchinterval(args.switch_interval)
+        output["sweep"] = [dict(sweep_point(count, args.convoy_samples), cpu_threads=count,
+                                interval_ms=args.switch_interval * 1e3) for count in cpu_counts]
     print(json.dumps(output))
 
 

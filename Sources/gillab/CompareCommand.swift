@@ -7,6 +7,11 @@ struct UnavailableError: Error, CustomStringConvertible {
     let description: String
 }
 
+/// A scenario whose sweep `compare-cpython --sweep` runs on both sides.
+enum CPythonSweep: String, ExpressibleByArgument, CaseIterable {
+    case switchInterval = "switch-interval"
+}
+
 /// `gillab compare-cpython`: GILLab and real CPython, side by side, in one run.
 struct CompareCPython: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -27,6 +32,11 @@ struct CompareCPython: ParsableCommand {
             a python3 it exits 69. Examples:
               gillab compare-cpython --format json
               gillab compare-cpython --only switch-interval --switch-intervals 1ms,5ms,20ms
+            With --sweep switch-interval it runs gillab scenario switch-interval's whole sweep instead: at \
+            each interval (50us to 20ms by default), CPython's sleeper beside 1 and 2 countdown threads, then \
+            GILLab's under --policy, back to back, and prints p50, p99, max and the CPU threads' throughput \
+            against alone on both sides:
+              gillab compare-cpython --sweep switch-interval --sweep-samples 200
             """)
 
     @Option(help: ArgumentHelp("The CPython to run; default: python3 on PATH.", valueName: "path"))
@@ -56,26 +66,49 @@ struct CompareCPython: ParsableCommand {
             transform: CommaList<CPythonComparisonPart>.parse)
     var only = CommaList<CPythonComparisonPart>(CPythonComparisonPart.allCases)
 
-    @Option(help: ArgumentHelp("Comma-separated switch intervals of the convoy sweep (sys.setswitchinterval on the CPython side).",
+    @Option(help: ArgumentHelp("Comma-separated switch intervals of the convoy sweep (sys.setswitchinterval on the CPython side); default: 1ms,5ms,20ms, or with --sweep the scenario's eight from 50us to 20ms.",
                                valueName: "durations"))
-    var switchIntervals = CommaList<DurationArgument>(CPythonComparisonPlan(python: "", script: "").switchIntervals.map { DurationArgument($0) })
+    var switchIntervals: CommaList<DurationArgument>?
 
     @Option(parsing: .unconditional, help: "Blocks per side and switch interval in the sweep.")
     var sweepSamples = CPythonComparisonPlan(python: "", script: "").sweepSamples
+
+    @Option(help: ArgumentHelp("Instead of the parts, run a scenario's sweep on both sides: switch-interval (gillab scenario switch-interval's sweep, with --policy's lock, beside CPython's own).",
+                               valueName: "scenario"))
+    var sweep: CPythonSweep?
+
+    @Option(parsing: .unconditional, help: ArgumentHelp("Comma-separated counts of CPU-bound threads beside the sleeper, with --sweep.", valueName: "counts"),
+            transform: CommaList<Int>.parse)
+    var cpuThreads = CommaList<Int>([1, 2])
 
     @OptionGroup var lock: LockOptions
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
         // Which python and script are settled in run(): a missing python3 is exit 69, not 64.
+        if sweep != nil {
+            var plan = try sweepPlan(python: "python3", script: "")
+            plan.script = "/dev/null"  // settled in run()
+            try UsageError.checking { try plan.validate() }
+            return
+        }
         let plan = try plan(python: "python3", script: "")
         try UsageError.checking { try plan.validate() }
     }
 
     func plan(python: String, script: String) throws -> CPythonComparisonPlan {
-        CPythonComparisonPlan(python: python, script: script, sizes: sizes.values, countdown: countdown,
-                              repeats: repeats, lock: try lock.configuration(), matchGlue: matchGlue, parts: only.values,
-                              switchIntervals: switchIntervals.values.map(\.duration), sweepSamples: sweepSamples)
+        var plan = CPythonComparisonPlan(python: python, script: script, sizes: sizes.values, countdown: countdown,
+                                         repeats: repeats, lock: try lock.configuration(), matchGlue: matchGlue, parts: only.values,
+                                         sweepSamples: sweepSamples)
+        if let switchIntervals { plan.switchIntervals = switchIntervals.values.map(\.duration) }
+        return plan
+    }
+
+    func sweepPlan(python: String, script: String) throws -> SwitchIntervalComparisonPlan {
+        var plan = SwitchIntervalComparisonPlan(python: python, script: script, cpuThreads: cpuThreads.values, samples: sweepSamples,
+                                                lock: try lock.configuration())
+        if let switchIntervals { plan.intervals = switchIntervals.values.map(\.duration) }
+        return plan
     }
 
     func run() throws {
@@ -88,6 +121,21 @@ struct CompareCPython: ParsableCommand {
         let candidates = Self.scriptCandidates()
         guard let script = script ?? candidates.first(where: { FileManager.default.isReadableFile(atPath: $0) }) else {
             throw ValidationError("cannot find the CPython side's script (looked for \(candidates.joined(separator: ", "))); give its path with --script")
+        }
+        if sweep != nil {
+            let plan = try sweepPlan(python: python, script: script)
+            try UsageError.checking { try plan.validate() }
+            Interrupt.install()
+            let report = try ProgressLine("gillab compare-cpython --sweep switch-interval", output: output).around {
+                try SwitchIntervalComparison.run(plan, stop: Interrupt.request, progress: $0)
+            }
+            print(report.rendered(as: output.format, wide: output.wide), terminator: "")
+            if output.format == .table { for line in report.verdicts { print("verdict: " + line) } }
+            if report.interrupted == true {
+                printDiagnostic("gillab: interrupted: reported the intervals completed before Ctrl-C")
+                Foundation.exit(Interrupt.exitStatus)
+            }
+            return
         }
         let plan = try plan(python: python, script: script)
         try UsageError.checking { try plan.validateScript() }

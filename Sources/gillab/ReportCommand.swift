@@ -122,9 +122,10 @@ struct ScenarioName: ExpressibleByArgument {
         guard let printable = report as? any PrintableScenarioReport else {
             preconditionFailure("\(S.name)'s report has no printed form")
         }
-        let files = try ReportFolder.write(scenario: S.name, markdown: printable.rendered(as: .markdown),
-                                           json: ReportRenderer.json(report), machine: report.machine,
-                                           command: command, to: directory)
+        var markdown = printable.rendered(as: .markdown)
+        if !printable.verdicts.isEmpty { markdown += "\n" + printable.verdicts.map { "**Verdict:** \($0)\n" }.joined(separator: "\n") }
+        let files = try ReportFolder.write(scenario: S.name, markdown: markdown, json: ReportRenderer.json(report),
+                                           machine: report.machine, command: command, charts: printable.charts, to: directory)
         return (files, report.interrupted == true)
     }
 }

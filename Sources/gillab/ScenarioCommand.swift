@@ -8,7 +8,7 @@ struct ScenarioCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "scenario",
         abstract: "Run a scenario that measures one effect of the lock.",
-        subcommands: [Convoy.self, Service.self, Oversubscription.self, Crossover.self])
+        subcommands: [Convoy.self, SwitchInterval.self, Service.self, Oversubscription.self, Crossover.self])
 
     /// Runs `plan` as every scenario subcommand does: a progress line; Ctrl-C stops after the
     /// step in progress, prints what the whole rounds so far measured and exits 130; the report in
@@ -93,6 +93,81 @@ struct Convoy: ParsableCommand {
         let report = try ScenarioCommand.run(ConvoyScenario.self, try plan(), output: output)
         if let truncated = report.results.first(where: \.truncated) {
             printDiagnostic("warning: \(truncated.policy.rawValue) with \(truncated.cpuThreads) CPU threads hit the time limit; its figures cover fewer samples")
+        }
+    }
+}
+
+/// `gillab scenario switch-interval`: the convoy at each switch interval, per policy.
+struct SwitchInterval: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: SwitchIntervalScenario.name,
+        abstract: SwitchIntervalScenario.summary + ".",
+        discussion: """
+            sys.setswitchinterval, swept: at each interval, one I/O thread (block 1 ms, then a little \
+            Python-level work, as in the convoy scenario) beside 1 and 2 CPU-bound threads, under new-gil \
+            and io-priority. Each point reports the I/O thread's latency (HdrHistogram p50, p99, max), the \
+            CPU threads' throughput against theirs alone just before, switches and drop requests per \
+            second, and the lock's own overhead: the share of the run it sat free while a thread waited \
+            (the handoffs). The verdict names, per policy, the largest interval whose p99 stays within \
+            --latency-target and what it costs the CPU threads. `gillab report --scenario switch-interval` \
+            adds a trade-off chart; `gillab compare-cpython --sweep switch-interval` runs the same sweep in \
+            CPython beside GILLab's. Examples:
+              gillab scenario switch-interval
+              gillab scenario switch-interval --intervals 0.1ms,1ms,5ms --cpu-threads 2 --format json
+            """)
+
+    @Option(help: ArgumentHelp("Comma-separated switch intervals to sweep.", valueName: "durations"))
+    var intervals = CommaList<DurationArgument>(SwitchIntervalPlan().intervals.map { DurationArgument($0) })
+
+    @Option(help: ArgumentHelp("Comma-separated policies with a switch interval: \(SwitchIntervalPlan.tunablePolicies.map(\.rawValue).joined(separator: ", ")).",
+                               valueName: "policies"),
+            transform: CommaList<LockPolicy>.parse)
+    var policies = CommaList<LockPolicy>(SwitchIntervalPlan().policies)
+
+    @Option(parsing: .unconditional, help: ArgumentHelp("Comma-separated counts of CPU-bound threads beside the I/O thread.",
+                                                        valueName: "counts"),
+            transform: CommaList<Int>.parse)
+    var cpuThreads = CommaList<Int>(SwitchIntervalPlan().cpuThreads)
+
+    @Option(parsing: .unconditional, help: "Measured blocks per point and round.")
+    var samples = SwitchIntervalPlan().samples
+
+    @Option(parsing: .unconditional, help: "Rounds over all points, in alternating order.")
+    var rounds = SwitchIntervalPlan().rounds
+
+    @Option(help: ArgumentHelp("How long each blocking call blocks.", valueName: "duration"))
+    var block = DurationArgument(SwitchIntervalPlan().block)
+
+    @Option(help: ArgumentHelp("The I/O p99 the verdict asks each policy to keep under.", valueName: "duration"))
+    var latencyTarget = DurationArgument(SwitchIntervalPlan().latencyTarget)
+
+    @Option(parsing: .unconditional,
+            help: ArgumentHelp("Interpreters, each with its own lock, for per-interpreter; thread i joins interpreter i mod K.",
+                               valueName: "count"))
+    var interpreters = LockConfiguration.defaultInterpreters
+
+    @Flag(help: "Keep the kernel's timer slack (50 µs on Linux) for the I/O thread's block, as CPython's time.sleep does; by default it is 1 µs.")
+    var defaultTimerSlack = false
+
+    @OptionGroup var output: OutputOptions
+
+    func validate() throws {
+        let plan = try plan()
+        try UsageError.checking(given: ["block": block, "latencyTarget": latencyTarget]) { try plan.validate() }
+    }
+
+    func plan() throws -> SwitchIntervalPlan {
+        let lock: LockConfiguration
+        do { lock = try LockConfiguration(policy: .newGIL, interpreters: interpreters) } catch { throw UsageError.from(error) }
+        return SwitchIntervalPlan(intervals: intervals.values.map(\.duration), policies: policies.values, cpuThreads: cpuThreads.values,
+                                  samples: samples, rounds: rounds, block: block.duration, latencyTarget: latencyTarget.duration,
+                                  lock: lock, timerSlack: defaultTimerSlack ? nil : .microseconds(1))
+    }
+
+    func run() throws {
+        let report = try ScenarioCommand.run(SwitchIntervalScenario.self, try plan(), output: output)
+        for row in report.results where row.truncated {
+            printDiagnostic("warning: \(row.policy.rawValue) with \(row.cpuThreads) CPU thread\(row.cpuThreads == 1 ? "" : "s") at \(row.switchIntervalMilliseconds) ms hit the time limit; its figures cover fewer samples")
         }
     }
 }

@@ -26,6 +26,25 @@ func expectChargesAddUp(_ recorder: LockEventRecorder, _ lock: InterpreterLock,
 
 @Suite("Wait attribution")
 struct WaitAttributionTests {
+    @Test("the handoff time is the time the lock sat free while someone waited, once per moment, within the window")
+    func handoffTime() {
+        func event(_ kind: LockEvent.Kind, _ at: UInt64, _ thread: Int) -> LockEvent { LockEvent(kind, at: at, thread: thread) }
+        // a holds 0–100; b wants at 50 and takes at 130 (30 ns of handoff), holds to 200; c wants
+        // at 150 and takes at 210 (10 more); d takes at once, uncontended, when nobody holds.
+        let a = [event(.wants, 0, 1), event(.acquired, 0, 1), event(.released(.dropRequest), 100, 1)]
+        let b = [event(.wants, 50, 2), event(.acquired, 130, 2), event(.released(.dropRequest), 200, 2)]
+        let c = [event(.wants, 150, 3), event(.acquired, 210, 3), event(.released(.exit), 300, 3)]
+        let d = [event(.wants, 400, 4), event(.acquired, 400, 4), event(.released(.exit), 450, 4)]
+        let threads = [a, b, c, d].map { (interpreter: 0, events: $0) }
+        #expect(WaitAttribution.handoffNanoseconds(threads: threads) == 40)
+        #expect(WaitAttribution.handoffNanoseconds(threads: threads, window: 0..<120) == 20)
+        #expect(WaitAttribution.handoffNanoseconds(threads: threads, window: 205..<1000) == 5)
+        // Threads of another interpreter have a lock of their own: b and c's waits in
+        // interpreter 1, with nobody holding there, are handoff time of that lock.
+        let split = [(interpreter: 0, events: a), (interpreter: 1, events: b), (interpreter: 1, events: c)]
+        #expect(WaitAttribution.handoffNanoseconds(threads: split) == 0 + (130 - 50) + 10)
+    }
+
     @Test("for every policy with a holder, each waiter's charges add up to its measured wait",
           arguments: [LockPolicy.newGIL, .legacyGIL, .ioPriority, .perInterpreter])
     func chargesAddUp(policy: LockPolicy) throws {

@@ -50,12 +50,12 @@ public enum ReportFolder {
         return files.map(\.0)
     }
 
-    /// Writes a scenario's report: `report.md` and the scenario's JSON.
+    /// Writes a scenario's report: `report.md`, the scenario's JSON and its charts, if any.
     /// - Returns: the names of the files written.
     public static func write(scenario name: String, markdown table: String, json: String, machine: MachineInfo,
-                             command: String, to directory: URL) throws -> [String] {
+                             command: String, charts: [ScenarioChart] = [], to directory: URL) throws -> [String] {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let text = """
+        var text = """
             # GILLab report: scenario \(name)
 
             \(ReportRenderer.machineLine(machine))
@@ -64,9 +64,12 @@ public enum ReportFolder {
 
             \(table)
             """
-        try Data(text.utf8).write(to: directory.appendingPathComponent(markdownName))
+        if !charts.isEmpty { text += "\n" + charts.map { "![\($0.caption)](\($0.name))\n" }.joined(separator: "\n") }
+        for chart in charts { try Data(chart.svg.utf8).write(to: directory.appendingPathComponent(chart.name)) }
         try Data(json.utf8).write(to: directory.appendingPathComponent("\(name).json"))
-        return [markdownName, "\(name).json"]
+        // report.md last: it links every other file.
+        try Data(text.utf8).write(to: directory.appendingPathComponent(markdownName))
+        return [markdownName, "\(name).json"] + charts.map(\.name)
     }
 
     /// A traced row's timeline chart, titled with the run and the span it shows.

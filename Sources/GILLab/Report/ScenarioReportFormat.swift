@@ -7,6 +7,25 @@ public protocol PrintableScenarioReport: ScenarioReport {
     func rendered(as format: ReportFormat, wide: Bool) -> String
     /// One-line interpretations, printed under the table as `verdict: …`.
     var verdicts: [String] { get }
+    /// Charts for the report folder (`gillab report --scenario`); none by default.
+    var charts: [ScenarioChart] { get }
+}
+
+/// An SVG chart of a scenario's report, written beside its report.md.
+public struct ScenarioChart: Sendable, Equatable {
+    /// The file's name in the report folder.
+    public var name: String
+    /// What it shows, as report.md's image text.
+    public var caption: String
+    /// The SVG document.
+    public var svg: String
+
+    /// A chart called `name`.
+    public init(name: String, caption: String, svg: String) {
+        self.name = name
+        self.caption = caption
+        self.svg = svg
+    }
 }
 
 /// A scenario report that prints as one table: the machine line and the preamble above it in
@@ -33,6 +52,8 @@ extension TabularScenarioReport {
 }
 
 extension PrintableScenarioReport {
+    public var charts: [ScenarioChart] { [] }
+
     /// The report in `format`, as a table with the columns that fit 100 characters.
     public func rendered(as format: ReportFormat) -> String { rendered(as: format, wide: false) }
 }

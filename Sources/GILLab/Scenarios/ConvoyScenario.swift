@@ -374,7 +374,7 @@ public enum ConvoyScenario: Scenario {
                       gate: gate, stop: stop, results: cpuResults)
         }
 
-        _ = gate.openAndJoin(ios + cpus, lock: lock)
+        let joined = gate.openAndJoin(ios + cpus, lock: lock)
 
         var pooled: IOThreadResult?
         for result in ioResults.withLock({ $0 }) {
@@ -401,7 +401,9 @@ public enum ConvoyScenario: Scenario {
             latencies: pooled.latencies, lockWaits: pooled.lockWaits, cpuIterationsPerSecond: cpu.reduce(0) { $0 + $1.iterationsPerSecond },
             cpuAloneIterationsPerSecond: 0, cpuMaxWaitNanoseconds: cpu.map(\.maxWaitNanoseconds).max() ?? 0,
             ioRequestsPerSecond: pooled.requestsPerSecond, lock: lock.statistics, truncated: pooled.truncated,
-            ioWaitedBehind: waitedBehind)
+            ioWaitedBehind: waitedBehind, wallNanoseconds: joined.wall,
+            handoffNanoseconds: configuration.policy == .free ? 0
+                : WaitAttribution.handoffNanoseconds(recorder, window: joined.start..<joined.start + joined.wall))
     }
 
     /// The CPU threads alone on a fresh lock of the same configuration, for
@@ -483,4 +485,8 @@ struct ConvoyRound: Sendable {
     var truncated: Bool
     /// Nanoseconds the I/O threads waited behind each location.
     var ioWaitedBehind: [String: UInt64] = [:]
+    /// From the start gate to the last thread's end: the span `lock`'s counters cover.
+    var wallNanoseconds: UInt64 = 0
+    /// Of that, the time the lock sat free while a thread waited for it (the handoffs); 0 under `free`.
+    var handoffNanoseconds: UInt64 = 0
 }
