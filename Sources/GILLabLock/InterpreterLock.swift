@@ -191,6 +191,23 @@ public final class InterpreterLock: Sendable {
                            sink: eventHook?.sink(forThread: id, name: name, interpreter: index))
     }
 
+    /// What a sampling profiler outside the lock sees at this moment, from one relaxed load of
+    /// the lock word: CPython's `gil->locked` and `gil->last_holder`, which gil_load and
+    /// `py-spy --gil` read from outside the interpreter, and whether any thread waits. It takes
+    /// nothing and orders nothing, so it may be a moment old, as theirs may.
+    /// - Parameter interpreter: under `per-interpreter`, whose lock to look at.
+    public func peek(interpreter: Int = 0) -> LockPeek {
+        let state = states[states.count == 1 ? 0 : interpreter]
+        if state.handoff == .free {
+            // No lock word: "held" is someone attached.
+            return LockPeek(held: state.attachments.load(ordering: .relaxed) & LockState.attachedMask != 0, someoneWaiting: false,
+                            lastHolder: 0)
+        }
+        let word = state.word.load(ordering: .relaxed)
+        return LockPeek(held: word & LockState.lockedBit != 0, someoneWaiting: word & LockState.waitersBit != 0,
+                        lastHolder: Int(bitPattern: word >> LockState.holderShift))
+    }
+
     /// Interpreters, each with its own lock: ``LockConfiguration/interpreters`` under
     /// `per-interpreter`, else 1.
     public var interpreterCount: Int { states.count }
@@ -220,6 +237,24 @@ public final class InterpreterLock: Sendable {
     /// Whether ``requestInterrupt()`` has been called: what a blocking call checks while it waits
     /// with the lock released.
     public var isInterruptRequested: Bool { states.contains { $0.isInterruptRequested } }
+}
+
+/// The lock as a sampler sees it from outside (``InterpreterLock/peek(interpreter:)``).
+public struct LockPeek: Sendable, Equatable {
+    /// Some thread holds the lock (under `free`: some thread is attached).
+    public var held: Bool
+    /// Some thread is waiting for it, asleep or spinning.
+    public var someoneWaiting: Bool
+    /// The ``ThreadState/id`` of the last thread to take it, the holder while `held`; 0 before
+    /// the first take and under `free`.
+    public var lastHolder: Int
+
+    /// A view, as ``InterpreterLock/peek(interpreter:)`` makes one.
+    public init(held: Bool, someoneWaiting: Bool, lastHolder: Int) {
+        self.held = held
+        self.someoneWaiting = someoneWaiting
+        self.lastHolder = lastHolder
+    }
 }
 
 /// Why a holder lets the lock go. Statistics and event hooks report it.

@@ -114,7 +114,9 @@ public final class ThreadState {
     /// reports locations can skip naming them when this is false.
     public let tracksLocations: Bool
     /// The last location entered (``LockLocations/glue`` at first); kept only when tracked.
-    @exclusivity(unchecked) @usableFromInline var location = LockLocations.glue
+    /// Written only by this thread; atomic (a plain load and store on x86 and ARM) so that a
+    /// sampling profiler on another thread may read it, as py-spy reads a thread's frame.
+    @usableFromInline let locationWord = Atomic<Int>(LockLocations.glue)
 
     init(lock: InterpreterLock, state: LockState, interpreter: Int, id: Int, name: String, sink: (any LockEventSink)?) {
         self.lock = lock
@@ -335,17 +337,18 @@ public final class ThreadState {
     /// points are all on one line records nothing after its first pass.
     @inlinable
     public func enter(location: Int) {
-        if tracksLocations && location != self.location { moveLocation(to: location) }
+        if tracksLocations && location != locationWord.load(ordering: .relaxed) { moveLocation(to: location) }
     }
 
     @inline(never) @usableFromInline
     func moveLocation(to location: Int) {
-        self.location = location
+        locationWord.store(location, ordering: .relaxed)
         sink?.record(LockEvent(.location(location), at: monotonicNanoseconds(), thread: id))
     }
 
     /// The last location entered, or ``LockLocations/glue`` when the lock has no event hook.
-    public var currentLocation: Int { location }
+    /// Safe to read from any thread (a sampler's view: it may be a moment old).
+    public var currentLocation: Int { locationWord.load(ordering: .relaxed) }
 
     /// Runs `body` at `location`, and is back at the location before it when `body` returns
     /// or throws: a native call that keeps the lock, say, so that waits behind it are charged to
@@ -353,7 +356,7 @@ public final class ThreadState {
     @inlinable
     public func at<Result, Failure: Error>(location: Int, _ body: () throws(Failure) -> Result) throws(Failure) -> Result {
         guard tracksLocations else { return try body() }
-        let before = self.location
+        let before = locationWord.load(ordering: .relaxed)
         enter(location: location)
         defer { enter(location: before) }
         return try body()

@@ -8,7 +8,7 @@ struct ScenarioCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "scenario",
         abstract: "Run a scenario that measures one effect of the lock.",
-        subcommands: [Convoy.self, SwitchInterval.self, Service.self, Oversubscription.self, Crossover.self])
+        subcommands: [Convoy.self, SwitchInterval.self, Sampling.self, Service.self, Oversubscription.self, Crossover.self])
 
     /// Runs `plan` as every scenario subcommand does: a progress line; Ctrl-C stops after the
     /// step in progress, prints what the whole rounds so far measured and exits 130; the report in
@@ -169,6 +169,80 @@ struct SwitchInterval: ParsableCommand {
         for row in report.results where row.truncated {
             printDiagnostic("warning: \(row.policy.rawValue) with \(row.cpuThreads) CPU thread\(row.cpuThreads == 1 ? "" : "s") at \(row.switchIntervalMilliseconds) ms hit the time limit; its figures cover fewer samples")
         }
+    }
+}
+
+/// `gillab scenario sampling`: gil_load, py-spy and gilknocker against the exact figures.
+struct Sampling: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: SamplingScenario.name,
+        abstract: SamplingScenario.summary + ".",
+        discussion: """
+            Three samplers run as real threads beside a workload, one per run: gil_load (at random \
+            times, whether the lock is held and whether anyone waits; it runs at three mean intervals at \
+            once), py-spy --gil (at a fixed rate, which thread holds the lock and where in its code) and \
+            gilknocker (a thread that takes the lock every interval and times its take). Each estimate \
+            is set beside the exact figure of the same run, from the lock's events; then gil_load's error \
+            by rate and run length, and each sampler's cost to the workload against a run with no sampler. \
+            Examples:
+              gillab scenario sampling
+              gillab scenario sampling --workload countdown --threads 2 --mode hold --duration 2s --repeat 5
+              gillab scenario sampling --program unit.py --size 20000
+            """)
+
+    @Option(help: "Workload the samplers watch.")
+    var workload: WorkloadKind = SamplingPlan().workload
+
+    @Option(help: ArgumentHelp("Instead of --workload, a Python file that defines unit(size), as for gillab run.", valueName: "file"))
+    var program: String?
+
+    @Option(parsing: .unconditional, help: "Problem size per unit; default: 64 for gemm, else the workload's default.")
+    var size: Int?
+
+    @Option(parsing: .unconditional, help: "Threads running the workload.")
+    var threads = SamplingPlan().threads
+
+    @Option(help: "hold or release: how the workload's kernels treat the lock.")
+    var mode: Mode = SamplingPlan().mode
+
+    @Option(help: ArgumentHelp("How long each run lasts.", valueName: "duration"))
+    var duration = DurationArgument(SamplingPlan().duration)
+
+    @Option(name: .customLong("repeat"), parsing: .unconditional, help: "Runs per sampler, and without one, in alternating order.")
+    var repeats = SamplingPlan().repeats
+
+    @Option(help: ArgumentHelp("gil_load's mean interval between samples (exponential).", valueName: "duration"))
+    var sampleInterval = DurationArgument(SamplingPlan().sampleInterval)
+
+    @Option(help: ArgumentHelp("py-spy's period (10ms: its 100 Hz).", valueName: "duration"))
+    var pySpyPeriod = DurationArgument(SamplingPlan().pySpyPeriod)
+
+    @Option(help: ArgumentHelp("gilknocker's interval between knocks.", valueName: "duration"))
+    var knockInterval = DurationArgument(SamplingPlan().knockInterval)
+
+    @Option(parsing: .unconditional, help: "Seed of gil_load's random intervals; default: a new one each time.")
+    var seed: UInt64?
+
+    @OptionGroup var lock: LockOptions
+    @OptionGroup var output: OutputOptions
+
+    func validate() throws {
+        let plan = try plan(readingProgram: false)
+        try UsageError.checking(given: ["duration": duration, "sampleInterval": sampleInterval, "pySpyPeriod": pySpyPeriod,
+                                        "knockInterval": knockInterval]) { try plan.validate() }
+    }
+
+    func plan(readingProgram: Bool = true) throws -> SamplingPlan {
+        // Validation only needs to know there is a program; run() reads it.
+        SamplingPlan(workload: workload,
+                     program: try program.map { readingProgram ? try RunOptions.readProgram($0, option: "--program") : UserProgram(source: "", filename: $0) },
+                     size: size ?? (program != nil ? UserProgram.defaultSize : workload == .gemm ? 64 : workload.defaultSize),
+                     threads: threads, mode: mode, duration: duration.duration, repeats: repeats, sampleInterval: sampleInterval.duration,
+                     pySpyPeriod: pySpyPeriod.duration, knockInterval: knockInterval.duration, lock: try lock.configuration(), seed: seed)
+    }
+
+    func run() throws {
+        _ = try ScenarioCommand.run(SamplingScenario.self, try plan(), output: output)
     }
 }
 

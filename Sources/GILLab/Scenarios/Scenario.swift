@@ -46,7 +46,8 @@ public protocol ScenarioReport: Sendable, Encodable {
 public enum Scenarios {
     /// The scenarios.
     public static let all: [any Scenario.Type] = [
-        ConvoyScenario.self, SwitchIntervalScenario.self, ServiceScenario.self, OversubscriptionScenario.self, CrossoverScenario.self,
+        ConvoyScenario.self, SwitchIntervalScenario.self, SamplingScenario.self, ServiceScenario.self, OversubscriptionScenario.self,
+        CrossoverScenario.self,
     ]
 
     /// The scenario called `name`, if there is one.

@@ -1,0 +1,115 @@
+import Foundation
+import Testing
+@testable import GILLab
+import GILLabTestSupport
+
+/// A workload whose lock is held a known share of the time: each unit holds for `held` of
+/// every `period`, spinning on the clock (not sleeping, so that no wake-up stretches either
+/// part), and spins out the rest with the lock released.
+struct DutyCycleWorkload: Workload {
+    var name: String { "duty-cycle" }
+    var size: Int { 1 }
+    let held: UInt64
+    let period: UInt64
+
+    func makeWorker(on thread: ThreadState, discipline: CallDiscipline) throws(WorkloadError) -> any WorkloadWorker {
+        Worker(held: held, released: period - held)
+    }
+
+    func makeWorker(on thread: ThreadState, discipline: CallDiscipline,
+                    input: UnsafeRawBufferPointer) throws(WorkloadError) -> any WorkloadWorker {
+        Worker(held: held, released: period - held)
+    }
+
+    struct Worker: WorkloadWorker {
+        let held: UInt64, released: UInt64
+        static func spin(_ nanoseconds: UInt64) {
+            let start = monotonicNanoseconds()
+            while monotonicNanoseconds() - start < nanoseconds {}
+        }
+        mutating func run(unit index: Int, on thread: ThreadState) throws(WorkloadError) -> UInt64 {
+            Self.spin(held)
+            let released = released
+            thread.call(.release, reason: .kernel) { Self.spin(released) }
+            return 1
+        }
+    }
+}
+
+@Suite("Sampling scenario", .serialized)
+struct SamplingTests {
+    @Test("on a workload that holds the lock 30% of each 10 ms, the exact held share is 0.30 within 1%, in every run")
+    func exactFigure() throws {
+        let plan = SamplingPlan(threads: 1, mode: .release, duration: .seconds(1), repeats: 1, seed: 7)
+        let report = try SamplingScenario.run(plan, workload: DutyCycleWorkload(held: 3_000_000, period: 10_000_000))
+        let held = report.estimates.filter { ["held", "contention"].contains($0.figure) }
+        #expect(held.count == 3)  // gil_load and py-spy's held, gilknocker's contention beside it
+        for estimate in held {
+            #expect(abs(estimate.exact - 0.30) <= 0.003, "\(estimate.sampler.rawValue): exact \(estimate.exact)")
+            #expect((0...1).contains(estimate.estimate) && estimate.samples > 0)
+        }
+        // One worker: every held sample names it, and it holds all of the held time.
+        let byWorker = try #require(report.estimates.first { $0.figure == "held by worker-0" })
+        #expect(abs(byWorker.exact - 0.30) <= 0.003)
+        #expect(report.costs.map(\.sampler) == Sampler.allCases && report.costs.allSatisfy { $0.throughputVersusNone > 0 })
+        // The table: three rates × three lengths, samples growing with the length at each rate.
+        #expect(report.accuracy.count == 9)
+        for rate in stride(from: 0, to: 9, by: 3) {
+            let cells = report.accuracy[rate..<rate + 3]
+            #expect(cells.map(\.samples) == cells.map(\.samples).sorted())
+        }
+        #expect(report.verdicts.count == 4)
+        let json = ReportRenderer.render(report, as: .json)
+        for key in ["estimates", "accuracy", "costs", "error_median", "rms_error", "binomial_error", "throughput_vs_none"] {
+            #expect(json.contains("\"\(key)\""), "missing \(key)")
+        }
+        #expect(ReportRenderer.render(report, as: .table).contains("gilknocker"))
+    }
+
+    @Test("gil_load's estimator: its error shrinks as 1/√samples (seeded, on an exact 30% timeline)")
+    func errorShrinks() {
+        // Hold 3 ms of every 10 ms for 20 s.
+        let period: UInt64 = 10_000_000, end: UInt64 = 20_000_000_000
+        let holds = stride(from: UInt64(0), to: end, by: Int(period)).map { ($0, $0 + 3_000_000) }
+        var rms: [Double] = [], counts: [Double] = []
+        for mean in [Duration.milliseconds(200), .milliseconds(50), .microseconds(12_500), .microseconds(3_125)] {
+            var squares = 0.0, samples = 0
+            let seeds = 100
+            for seed in 0..<seeds {
+                let (estimate, n) = SamplingScenario.simulatedGilLoad(holds: holds, from: 0, to: end, meanInterval: mean, seed: UInt64(seed))
+                squares += (estimate - 0.3) * (estimate - 0.3)
+                samples += n
+            }
+            rms.append((squares / Double(seeds)).squareRoot())
+            counts.append(Double(samples) / Double(seeds))
+        }
+        // Four times the samples each step: the error halves, and it is the binomial √(p(1 − p)/n).
+        for (index, error) in rms.enumerated() {
+            let binomial = (0.3 * 0.7 / counts[index]).squareRoot()
+            #expect(abs(error / binomial - 1) < 0.3, "n \(counts[index]): rms \(error), binomial \(binomial)")
+        }
+        for index in 1..<rms.count {
+            #expect((1.5...2.7).contains(rms[index - 1] / rms[index]), "\(rms)")
+        }
+    }
+
+    @Test("bad plans are refused with the value named")
+    func badPlans() {
+        func problem(_ plan: SamplingPlan) -> String? {
+            do throws(RunnerError) { try plan.validate() } catch {
+                if case .invalidSetting(let bad) = error { return "\(bad.setting): \(error)" }
+                return "\(error)"
+            }
+            return nil
+        }
+        #expect(problem(SamplingPlan()) == nil)
+        #expect(problem(SamplingPlan(threads: 0))?.contains("got 0") == true)
+        #expect(problem(SamplingPlan(mode: .processes))?.contains("processes") == true)
+        #expect(problem(SamplingPlan(duration: .milliseconds(10)))?.contains("duration") == true)
+        #expect(problem(SamplingPlan(repeats: 0))?.contains("repeats") == true)
+        #expect(problem(SamplingPlan(sampleInterval: .seconds(5)))?.contains("sampleInterval") == true)
+        #expect(problem(SamplingPlan(knockInterval: .nanoseconds(5)))?.contains("knockInterval") == true)
+        #expect(problem(SamplingPlan(lock: try! LockConfiguration(policy: .free)))?.contains("free has no lock") == true)
+        #expect(problem(SamplingPlan(workload: .gemm, size: 0)) != nil)
+    }
+}
