@@ -43,7 +43,7 @@ public struct SwitchIntervalPlan: Sendable, Equatable {
     /// The standard sweep: eight intervals, `new-gil` and `io-priority`, beside 1 and 2 CPU
     /// threads, 1 ms blocks, a 1 ms latency target.
     public init(intervals: [Duration] = SwitchIntervalPlan.defaultIntervals, policies: [LockPolicy] = [.newGIL, .ioPriority],
-                cpuThreads: [Int] = [1, 2], samples: Int = 100, rounds: Int = 2, block: Duration = .milliseconds(1),
+                cpuThreads: [Int] = [1, 2], samples: Int = 100, rounds: Int = 3, block: Duration = .milliseconds(1),
                 latencyTarget: Duration = .milliseconds(1), lock: LockConfiguration = .default,
                 timerSlack: Duration? = .microseconds(1)) {
         self.intervals = intervals
