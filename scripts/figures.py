@@ -16,6 +16,7 @@ The same command in several blocks runs once, so its blocks agree.
 
     scripts/figures.py                     every block in README.md and Sources/GILLab/GILLab.docc/*.md
     scripts/figures.py README.md           the blocks of one file
+    scripts/figures.py --only=TEXT         only the blocks whose command contains TEXT (a new figure)
     scripts/figures.py --list              the blocks and their commands; runs nothing
     scripts/figures.py --check             exit 1 if a block is malformed or has no date line; runs nothing
 
@@ -103,10 +104,13 @@ def render(match, output, line):
 
 def main(argv):
     args = [a for a in argv if not a.startswith("--")]
-    flags = {a for a in argv if a.startswith("--")}
+    only = [a[len("--only="):] for a in argv if a.startswith("--only=")]
+    flags = {a for a in argv if a.startswith("--") and not a.startswith("--only=")}
     unknown = flags - {"--list", "--check"}
     if unknown:
-        sys.exit(f"figures.py: unknown option {sorted(unknown)[0]}; expected --list or --check")
+        sys.exit(f"figures.py: unknown option {sorted(unknown)[0]}; expected --list, --check or --only=TEXT")
+    if any(not text for text in only):
+        sys.exit("figures.py: --only= needs the text a command must contain")
     files = [os.path.abspath(a) for a in args] or default_files()
     for path in files:
         if not os.path.isfile(path):
@@ -127,7 +131,8 @@ def main(argv):
     binary_dir = os.path.join(ROOT, ".build", "release")
     if not os.path.exists(os.path.join(binary_dir, "gillab")):
         sys.exit("figures.py: no release build; run `swift build -c release --product gillab` (make figures does)")
-    commands = [m.group("command") for p in files for m in blocks(open(p, encoding="utf-8").read())]
+    commands = [m.group("command") for p in files for m in blocks(open(p, encoding="utf-8").read())
+                if not only or any(text in m.group("command") for text in only)]
     outputs, failed = {}, []
     for index, command in enumerate(dict.fromkeys(commands), 1):
         start = time.monotonic()

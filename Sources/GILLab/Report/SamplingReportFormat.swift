@@ -72,11 +72,18 @@ extension Verdict {
                 + "switch interval and a forced switch), so it measures how long a newcomer waits, not how much of the time the lock "
                 + "is held\(cost(.gilknocker))")
         }
-        if let fine = report.accuracy.filter({ $0.seconds == report.accuracy.map(\.seconds).max() }).min(by: { $0.rmsError < $1.rmsError }),
-           let coarse = report.accuracy.min(by: { $0.samples < $1.samples }) {
-            lines.append("gil_load's error shrinks with samples: rms \(fixed(coarse.rmsError, 3)) with \(coarse.samples) samples, "
-                + "\(fixed(fine.rmsError, 3)) with \(fine.samples) (independent samples would give \(fixed(coarse.binomialError, 3)) and "
-                + "\(fixed(fine.binomialError, 3)))")
+        let whole = report.accuracy.map(\.seconds).max()
+        let cells = report.accuracy.filter { $0.seconds == whole }
+        if !cells.isEmpty {
+            var line = "gil_load's error on the held share over whole runs: " + cells.map {
+                "rms \(fixed($0.rmsError, 3)) at a \(ReportRenderer.milliseconds($0.meanIntervalMilliseconds)) ms mean (\($0.samples) samples; "
+                    + "independent samples would give \(fixed($0.binomialError, 3)))"
+            }.joined(separator: ", ")
+            if cells.contains(where: { $0.rmsError > 2 * $0.binomialError }) {
+                line += "; where it stays above that, more samples no longer help: the samples are not independent of the "
+                    + "workload (a sampler is a thread too, and runs when the scheduler gives it a core, not at a random moment)"
+            }
+            lines.append(line)
         }
         return lines
     }

@@ -55,30 +55,34 @@ extension ReportRenderer {
 
 extension Verdict {
     /// One line per policy and CPU thread count: the largest interval whose I/O p99 is within
-    /// the target, the CPU threads' throughput there, and the same at CPython's 5 ms default.
+    /// the target, the CPU threads' throughput and the handoffs' share there, the same at
+    /// CPython's 5 ms default, and the interval the wait for the lock alone would allow when
+    /// that differs (the rest of the latency is the block's overshoot, which no interval moves).
     public static func switchInterval(_ report: SwitchIntervalReport) -> [String] {
         let target = report.config.latencyTargetMicroseconds
         func us(_ value: Double) -> String { value >= 1000 ? "\(fixed(value / 1000, 1)) ms" : "\(fixed(value, 0)) µs" }
-        func point(_ row: SwitchIntervalResult) -> String {
-            "\(ReportRenderer.milliseconds(row.switchIntervalMilliseconds)) ms (p99 \(us(row.latencyMicroseconds.p99)), "
-                + "CPU \(fixed(row.cpuThroughputVersusAlone, 2))× alone)"
+        func ms(_ row: SwitchIntervalResult) -> String { "\(ReportRenderer.milliseconds(row.switchIntervalMilliseconds)) ms" }
+        func cost(_ row: SwitchIntervalResult) -> String {
+            "CPU \(fixed(row.cpuThroughputVersusAlone, 2))× alone, lock in handoff \(fixed(row.handoffShare * 100, 1))% of the run"
         }
         var lines: [String] = []
         for policy in report.config.policies {
             for count in report.config.cpuThreads {
                 let curve = report.curve(policy, cpuThreads: count)
                 guard !curve.isEmpty else { continue }
-                let head = "\(policy.rawValue), \(counted(count, "CPU thread")): "
-                let within = curve.filter { $0.latencyMicroseconds.p99 <= target }
-                var line: String
-                if let largest = within.last {
-                    line = head + "the largest interval with p99 ≤ \(us(target)) is " + point(largest)
+                var line = "\(policy.rawValue), \(counted(count, "CPU thread")): "
+                let largest = curve.last { $0.latencyMicroseconds.p99 <= target }
+                if let largest {
+                    line += "the largest interval with p99 ≤ \(us(target)) is \(ms(largest)) (p99 \(us(largest.latencyMicroseconds.p99)), \(cost(largest)))"
                 } else {
                     let best = curve.min { $0.latencyMicroseconds.p99 < $1.latencyMicroseconds.p99 }!
-                    line = head + "no interval keeps p99 ≤ \(us(target)); the lowest is at " + point(best)
+                    line += "no interval keeps p99 ≤ \(us(target)); the lowest is at \(ms(best)) (p99 \(us(best.latencyMicroseconds.p99)), \(cost(best)))"
                 }
-                if let standard = curve.first(where: { abs($0.switchIntervalMilliseconds - 5) < 1e-9 }), standard != within.last {
-                    line += "; at CPython's 5 ms default, p99 \(us(standard.latencyMicroseconds.p99)), CPU \(fixed(standard.cpuThroughputVersusAlone, 2))×"
+                if let byLock = curve.last(where: { $0.lockWaitMicroseconds.p99 <= target }), byLock != largest {
+                    line += "; by the wait for the lock alone (p99 \(us(byLock.lockWaitMicroseconds.p99))), \(ms(byLock))"
+                }
+                if let standard = curve.first(where: { abs($0.switchIntervalMilliseconds - 5) < 1e-9 }), standard != largest {
+                    line += "; at CPython's 5 ms default, p99 \(us(standard.latencyMicroseconds.p99)), \(cost(standard))"
                 }
                 lines.append(line)
             }

