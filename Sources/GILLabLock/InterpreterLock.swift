@@ -606,11 +606,17 @@ final class LockState: @unchecked Sendable {
     func take(threadID: Int, priority: Bool = false, since start: UInt64,
               requests: UnsafeMutablePointer<[(UInt64, Int)]>? = nil) -> (LockStatistics, acquiredAt: UInt64) {
         var mine = LockStatistics()
-        /// Sets the drop request and says whether it was newly set; notes it for the sink.
+        /// Sets the drop request and says whether it was newly set; notes it for the sink first.
+        /// Setting the bit is the last thing done, as CPython's waiter goes from
+        /// SET_GIL_DROP_REQUEST straight into COND_TIMED_WAIT: the holder sees the bit at its next
+        /// checkpoint and comes for `mutex`, and work done here after the bit would keep the
+        /// requester holding `mutex` longer, which decides which waiter the holder's signal wakes
+        /// (glibc hands it to a waiter not yet asleep in the kernel). Only waiters set the bit,
+        /// under `mutex`, so the look before it races with nobody but the holder's reset.
         func askToDrop() -> Bool {
-            guard setDropRequest() else { return false }
+            guard !isDropRequested else { return false }
             requests?.pointee.append((monotonicNanoseconds(), lastHolder))
-            return true
+            return setDropRequest()
         }
         mutex.lock()
         var contended = false

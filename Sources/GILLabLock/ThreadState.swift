@@ -183,6 +183,7 @@ public final class ThreadState {
                 // The drop requests this take sets, for the sink, which is not called under the
                 // lock's mutex.
                 var requests: [(UInt64, Int)] = []
+                requests.reserveCapacity(4)  // allocated here, not under the lock's mutex
                 (outcome, acquiredAt) = withUnsafeMutablePointer(to: &requests) { requests in
                     state.take(threadID: id, priority: returningFromIO, since: wantsAt, requests: requests)
                 }
