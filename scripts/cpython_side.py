@@ -16,7 +16,7 @@ the CPython that runs this script. Standard library only: ctypes and the system'
   as `gillab scenario convoy --default-timer-slack` measures it.
 - sweep: the switch-interval sweep's point at sys.setswitchinterval(--switch-interval), beside each
   of --cpu-threads CPU-bound threads: the CPU threads alone for 0.2 s, then the sleeper beside
-  them; reported are p50, p99 and max extra latency and the CPU threads' throughput ÷ alone, as
+  them; reported are p50, p99, max and mean extra latency and the CPU threads' throughput ÷ alone, as
   `gillab scenario switch-interval --default-timer-slack` measures them.
 - glue: the dgemm unit with a zero-order call (M = N = K = 0: OpenBLAS returns at once), through
   CDLL: what a unit costs besides the arithmetic, almost all of it with the GIL held (ctypes
@@ -30,7 +30,7 @@ drift of the machine falls on every row alike. GILLab's runner computes its spee
 Prints one JSON object: {"python": …, "openblas": …, "rows": [{"workload", "size", "mode",
 "threads", "speedup", "wall_s"}], "glue_us": … (with --only glue), "convoy_latency": {"p50_us",
 "p99_us", "samples"} (with --only switch-interval), "sweep": [{"interval_ms", "cpu_threads",
-"p50_us", "p99_us", "max_us", "samples", "cpu_vs_alone"}] (with --only sweep)}.
+"p50_us", "p99_us", "max_us", "mean_us", "samples", "cpu_vs_alone"}] (with --only sweep)}.
 """
 import argparse
 import ctypes
@@ -218,7 +218,8 @@ def sweep_point(cpu_threads, samples, block=0.001):
         worker.join()
     extra.sort()
     return {"p50_us": statistics.median(extra), "p99_us": extra[min(len(extra) - 1, int(len(extra) * 0.99))],
-            "max_us": extra[-1], "samples": samples, "cpu_vs_alone": sum(done) / alone if alone > 0 else 0.0}
+            "max_us": extra[-1], "mean_us": statistics.fmean(extra), "samples": samples,
+            "cpu_vs_alone": sum(done) / alone if alone > 0 else 0.0}
 
 
 def glue_microseconds(lib, rounds, units=50_000):

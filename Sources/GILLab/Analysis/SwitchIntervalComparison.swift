@@ -75,10 +75,13 @@ public struct SwitchIntervalComparisonRow: Sendable, Codable, Equatable {
 
     /// GILLab's p50 ÷ CPython's.
     public var p50Ratio: Double { gillab.p50 / cpython.p50 }
+    /// GILLab's mean ÷ CPython's; NaN when a side has no mean.
+    public var meanRatio: Double { (gillab.mean ?? .nan) / (cpython.mean ?? .nan) }
 
     enum CodingKeys: String, CodingKey {
         case switchIntervalMilliseconds = "switch_interval_ms", cpuThreads = "cpu_threads", cpython, gillab
         case cpythonCPUVersusAlone = "cpython_cpu_vs_alone", gillabCPUVersusAlone = "gillab_cpu_vs_alone", p50Ratio = "p50_ratio"
+        case meanRatio = "mean_ratio"
     }
 
     /// Creates a row.
@@ -111,6 +114,7 @@ public struct SwitchIntervalComparisonRow: Sendable, Codable, Equatable {
         try container.encode(cpythonCPUVersusAlone, forKey: .cpythonCPUVersusAlone)
         try container.encode(gillabCPUVersusAlone, forKey: .gillabCPUVersusAlone)
         try container.encode(p50Ratio, forKey: .p50Ratio)
+        if meanRatio.isFinite { try container.encode(meanRatio, forKey: .meanRatio) }
     }
 }
 
@@ -143,11 +147,12 @@ public enum SwitchIntervalComparison {
     /// What the script prints for `--only sweep`.
     struct PythonSweep: Decodable {
         struct Point: Decodable {
-            var p50: Double, p99: Double, max: Double
+            var p50: Double, p99: Double, max: Double, mean: Double?
             var cpuThreads: Int
             var cpuVersusAlone: Double
             enum CodingKeys: String, CodingKey {
-                case p50 = "p50_us", p99 = "p99_us", max = "max_us", cpuThreads = "cpu_threads", cpuVersusAlone = "cpu_vs_alone"
+                case p50 = "p50_us", p99 = "p99_us", max = "max_us", mean = "mean_us", cpuThreads = "cpu_threads"
+                case cpuVersusAlone = "cpu_vs_alone"
             }
         }
         var python: String
@@ -192,7 +197,8 @@ public enum SwitchIntervalComparison {
                 }
                 rows.append(SwitchIntervalComparisonRow(
                     switchIntervalMilliseconds: Double(interval.wholeNanoseconds) / 1e6, cpuThreads: count,
-                    cpython: LatencyPercentiles(p50: theirs.p50, p99: theirs.p99, max: theirs.max), gillab: ours.latencyMicroseconds,
+                    cpython: LatencyPercentiles(p50: theirs.p50, p99: theirs.p99, max: theirs.max, mean: theirs.mean),
+                    gillab: ours.latencyMicroseconds,
                     cpythonCPUVersusAlone: theirs.cpuVersusAlone, gillabCPUVersusAlone: ours.cpuThroughputVersusAlone))
             }
         }

@@ -158,18 +158,18 @@ extension SVGChart {
 
 extension SwitchIntervalComparisonReport: TabularScenarioReport {
     public static var columns: [String] {
-        ["interval_ms", "cpu_threads", "cpython_p50_us", "gillab_p50_us", "p50_ratio", "cpython_p99_us", "gillab_p99_us",
+        ["interval_ms", "cpu_threads", "cpython_p50_us", "gillab_p50_us", "p50_ratio", "mean_ratio", "cpython_p99_us", "gillab_p99_us",
          "cpython_max_us", "gillab_max_us", "cpython_cpu_vs_alone", "gillab_cpu_vs_alone"]
     }
     public static var narrowColumns: [String]? {
-        ["interval_ms", "cpu_threads", "cpython_p50_us", "gillab_p50_us", "p50_ratio", "cpython_p99_us", "gillab_p99_us",
-         "cpython_cpu_vs_alone", "gillab_cpu_vs_alone"]
+        ["interval_ms", "cpu_threads", "cpython_p50_us", "gillab_p50_us", "p50_ratio", "mean_ratio", "cpython_p99_us", "gillab_p99_us",
+         "gillab_cpu_vs_alone"]
     }
 
     public var rows: [[String]] {
         points.map { r in
             [ReportRenderer.milliseconds(r.switchIntervalMilliseconds), "\(r.cpuThreads)", fixed(r.cpython.p50, 0), fixed(r.gillab.p50, 0),
-             fixed(r.p50Ratio, 2), fixed(r.cpython.p99, 0), fixed(r.gillab.p99, 0), fixed(r.cpython.max, 0), fixed(r.gillab.max, 0),
+             fixed(r.p50Ratio, 2), r.meanRatio.isFinite ? fixed(r.meanRatio, 2) : "-", fixed(r.cpython.p99, 0), fixed(r.gillab.p99, 0), fixed(r.cpython.max, 0), fixed(r.gillab.max, 0),
              fixed(r.cpythonCPUVersusAlone, 2), fixed(r.gillabCPUVersusAlone, 2)]
         }
     }
@@ -210,10 +210,16 @@ extension Verdict {
             if !short.isEmpty {
                 line += (long.isEmpty ? "" : "; ") + "below \(ReportRenderer.milliseconds(from)) ms, \(range(short))"
             }
+            let means = long.filter { $0.meanRatio.isFinite }
+            if !means.isEmpty {
+                let ratios = means.map(\.meanRatio)
+                line += "; the mean within ±\(fixed(tolerance * 100, 0))% at \(means.filter { abs($0.meanRatio - 1) <= tolerance }.count) of "
+                    + "\(means.count) (\(fixed(ratios.min()!, 2))–\(fixed(ratios.max()!, 2)))"
+            }
             if count >= 2 && within.count < long.count {
                 line += ". With \(count) CPU threads the sleeper races the other CPU waiters for each handoff, so its latency has "
                     + "two modes (it wins at once, or waits a turn of a switch interval or more) on both sides, and a p50 of "
-                    + "\(report.samples) samples falls on either: compare the p99s"
+                    + "\(report.samples) samples falls on either from one run to the next: the mean is the steadier figure"
             }
             lines.append(line)
         }

@@ -91,6 +91,9 @@ public struct LatencyPercentiles: Sendable, Codable, Equatable {
     public var p99: Double
     /// The largest sample.
     public var max: Double
+    /// The mean, where reported (the switch-interval sweep): steadier than the median when the
+    /// samples fall in two modes, as a sleeper's do when it races other waiters for each handoff.
+    public var mean: Double? = nil
 }
 
 /// One configuration of the convoy scenario: a policy with some CPU-bound threads.

@@ -154,17 +154,27 @@ public struct SamplingCost: Sendable, Codable, Equatable {
 
 /// The settings a sampling run used.
 public struct SamplingSettings: Sendable, Codable, Equatable {
+    /// The workload's name, or the program's file name.
     public var workload: String
+    /// Its size.
     public var size: Int
+    /// Threads running it.
     public var threads: Int
+    /// `hold` or `release`.
     public var mode: Mode
+    /// The lock's policy.
     public var policy: LockPolicy
+    /// The switch interval, in seconds.
     public var switchIntervalSeconds: Double
+    /// Each run's length, in seconds.
     public var durationSeconds: Double
     /// Runs per sampler completed.
     public var repeats: Int
+    /// gil_load's mean interval, ms.
     public var sampleIntervalMilliseconds: Double
+    /// py-spy's period, ms.
     public var pySpyPeriodMilliseconds: Double
+    /// gilknocker's interval, ms.
     public var knockIntervalMilliseconds: Double
 
     enum CodingKeys: String, CodingKey {
@@ -176,7 +186,9 @@ public struct SamplingSettings: Sendable, Codable, Equatable {
 
 /// What the sampling scenario produced.
 public struct SamplingReport: Sendable, Codable, Equatable {
+    /// What the machine was.
     public var machine: MachineInfo
+    /// The settings.
     public var config: SamplingSettings
     /// Every estimate beside its exact figure, by sampler.
     public var estimates: [SamplingEstimate]

@@ -269,6 +269,6 @@ public enum SwitchIntervalScenario: Scenario {
     static func percentiles(_ histogram: Histogram<UInt64>) -> LatencyPercentiles {
         guard histogram.totalCount > 0 else { return LatencyPercentiles(p50: .nan, p99: .nan, max: .nan) }
         return LatencyPercentiles(p50: Double(histogram.valueAtPercentile(50)) / 1e3, p99: Double(histogram.valueAtPercentile(99)) / 1e3,
-                                  max: Double(histogram.max) / 1e3)
+                                  max: Double(histogram.max) / 1e3, mean: histogram.mean / 1e3)
     }
 }
