@@ -117,6 +117,10 @@ public final class ThreadState {
     /// Written only by this thread; atomic (a plain load and store on x86 and ARM) so that a
     /// sampling profiler on another thread may read it, as py-spy reads a thread's frame.
     @usableFromInline let locationWord = Atomic<Int>(LockLocations.glue)
+    /// Whether the thread is between asking for the lock and holding it, for samplers on other
+    /// threads (``isWaiting``). Kept only when the lock has an event hook, so that a lock
+    /// nobody watches pays nothing for it.
+    private let waitingWord = Atomic<Bool>(false)
 
     init(lock: InterpreterLock, state: LockState, interpreter: Int, id: Int, name: String, sink: (any LockEventSink)?) {
         self.lock = lock
@@ -167,7 +171,10 @@ public final class ThreadState {
     /// the policy's slow path.
     @inline(__always)
     private func take(since wantsAt: UInt64) {
-        sink?.record(LockEvent(.wants, at: wantsAt, thread: id))
+        if let sink {
+            sink.record(LockEvent(.wants, at: wantsAt, thread: id))
+            waitingWord.store(true, ordering: .relaxed)
+        }
         let acquiredAt: UInt64
         if state.takeFast(threadID: id) {
             // Uncontended: the hold starts as the slow path's would, with no clock read.
@@ -199,7 +206,10 @@ public final class ThreadState {
         heldSince = acquiredAt
         if timed { statistics.releasedNanoseconds += wantsAt &- lastRelease }
         tookLock()
-        sink?.record(LockEvent(.acquired, at: acquiredAt, thread: id))
+        if let sink {
+            waitingWord.store(false, ordering: .relaxed)
+            sink.record(LockEvent(.acquired, at: acquiredAt, thread: id))
+        }
     }
 
     /// `free`'s take: the thread's own compare-and-swap, then the lock's shared count, which
@@ -346,6 +356,11 @@ public final class ThreadState {
         locationWord.store(location, ordering: .relaxed)
         sink?.record(LockEvent(.location(location), at: monotonicNanoseconds(), thread: id))
     }
+
+    /// Whether the thread is waiting for the lock now: between its `wants` and its `acquired`
+    /// events. Safe to read from any thread (a sampler's view, gil_load's "is thread T
+    /// waiting": it may be a moment old); always `false` when the lock has no event hook.
+    public var isWaiting: Bool { waitingWord.load(ordering: .relaxed) }
 
     /// The last location entered, or ``LockLocations/glue`` when the lock has no event hook.
     /// Safe to read from any thread (a sampler's view: it may be a moment old).

@@ -73,7 +73,7 @@ struct CompareCPython: ParsableCommand {
     @Option(parsing: .unconditional, help: "Blocks per side and switch interval in the sweep.")
     var sweepSamples = CPythonComparisonPlan(python: "", script: "").sweepSamples
 
-    @Option(help: ArgumentHelp("Instead of the parts, run a scenario's sweep on both sides: switch-interval (gillab scenario switch-interval's sweep, with --policy's lock, beside CPython's own).",
+    @Option(help: ArgumentHelp("Instead of the parts (--only, --sizes, --countdown and --repeat do not apply), run a scenario's sweep on both sides: switch-interval (gillab scenario switch-interval's sweep, with --policy's lock, beside CPython's own; --switch-intervals, --sweep-samples and --cpu-threads set it).",
                                valueName: "scenario"))
     var sweep: CPythonSweep?
 

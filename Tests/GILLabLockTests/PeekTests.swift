@@ -22,8 +22,11 @@ struct PeekTests {
             waiterHeld.add()
             thread.detach()
         }
+        // Until the waiter shows, or 30 s (a deadline, not a timing: it only keeps a broken lock
+        // from hanging the test).
         var waited = false
-        for _ in 0..<200_000 where !waited {
+        let deadline = monotonicNanoseconds() + 30_000_000_000
+        while !waited && monotonicNanoseconds() < deadline {
             waited = lock.peek().someoneWaiting
             if !waited { sched_yield() }
         }

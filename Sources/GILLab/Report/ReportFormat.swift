@@ -64,7 +64,12 @@ public enum ReportRenderer {
     public static func json<T: Encodable>(_ value: T) -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        // Encoding plain structs of numbers and strings cannot fail.
+        // A figure with nothing to measure is NaN (no samples, say), which JSON has no number
+        // for: it is written as the string "nan" (Python's json reads NaN, not this, so a reader
+        // sees it is not a number), instead of failing the whole report.
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        // Encoding plain structs of numbers and strings cannot fail once non-finite numbers are
+        // written as strings.
         let data = try! encoder.encode(value)
         return String(decoding: data, as: UTF8.self) + "\n"
     }

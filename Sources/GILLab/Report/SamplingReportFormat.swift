@@ -80,8 +80,9 @@ extension Verdict {
                     + "independent samples would give \(fixed($0.binomialError, 3)))"
             }.joined(separator: ", ")
             if cells.contains(where: { $0.rmsError > 2 * $0.binomialError }) {
-                line += "; where it stays above that, more samples no longer help: the samples are not independent of the "
-                    + "workload (a sampler is a thread too, and runs when the scheduler gives it a core, not at a random moment)"
+                line += "; where it stays above that over these runs, the samples may not be independent of the workload (a "
+                    + "sampler is a thread too, and runs when the scheduler gives it a core, not at a random moment), and more "
+                    + "samples would not help; more --repeat runs say it surer"
             }
             lines.append(line)
         }

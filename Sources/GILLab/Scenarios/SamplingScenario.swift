@@ -13,8 +13,8 @@ import Synchronization
 
 /// One of the samplers.
 public enum Sampler: String, Sendable, CaseIterable, Codable {
-    /// gil_load: at random times (exponential intervals), whether the lock is held and whether
-    /// anyone waits for it. It runs at three mean intervals at once, for the rate × duration table.
+    /// gil_load: at random times (exponential intervals), whether the lock is held, whether
+    /// anyone waits for it, and which threads wait. It runs at three mean intervals at once, for the rate × duration table.
     case gilLoad = "gil_load"
     /// py-spy --gil: at a fixed rate, which thread holds the lock and where it is in its code.
     case pySpy = "py-spy"
@@ -50,7 +50,7 @@ public struct SamplingPlan: Sendable, Equatable {
     /// A seed for gil_load's random intervals; `nil` draws one per run.
     public var seed: UInt64?
 
-    /// gemm 64 releasing on 2 threads (a lock held about half the time, with waits), 1 s runs,
+    /// gemm 64 releasing on 2 threads (a lock held about two thirds of the time, with waits), 1 s runs,
     /// 3 repeats, gil_load at 5 ms, py-spy at 100 Hz, a knock every 5 ms.
     public init(workload: WorkloadKind = .gemm, program: UserProgram? = nil, size: Int = 64, threads: Int = 2,
                 mode: Mode = .release, duration: Duration = .seconds(1), repeats: Int = 3,
@@ -80,13 +80,18 @@ public struct SamplingPlan: Sendable, Equatable {
         guard lock.policy != .free else {
             throw .setting("policy", "free has no lock to sample: nobody holds it and nobody waits", subject: "policy")
         }
+        guard lock.policy != .perInterpreter else {
+            throw .setting("policy", "per-interpreter has a lock per interpreter, and the samplers watch one: use new-gil, legacy-gil or io-priority",
+                           subject: "policy")
+        }
         guard duration >= .milliseconds(50), duration <= .seconds(600) else {
             throw .setting("duration", "must be between 50ms and 600s, got \(duration)")
         }
         guard (1...100).contains(repeats) else { throw .setting("repeats", "must be between 1 and 100, got \(repeats)", subject: "repeat") }
+        // At least ten samples a run at each sampler's mean rate, so that no estimate is empty.
         for (name, interval) in [("sampleInterval", sampleInterval), ("pySpyPeriod", pySpyPeriod), ("knockInterval", knockInterval)] {
-            guard interval >= .microseconds(10), interval <= duration else {
-                throw .setting(name, "must be between 10µs and the run's duration (\(duration)), got \(interval)")
+            guard interval >= .microseconds(10), interval <= duration / 10 else {
+                throw .setting(name, "must be between 10µs and a tenth of the run's duration (\(duration / 10)), got \(interval)")
             }
         }
         // The size's limits and the buffers' memory, as `gillab run` checks them.
@@ -104,7 +109,8 @@ public struct SamplingEstimate: Sendable, Codable, Equatable {
     /// Which sampler.
     public var sampler: Sampler
     /// What it estimates: `held` (the share of the run the lock was held), `waiting` (the share
-    /// during which some thread waited), `held by worker-0`, `held at <location>`, or, for
+    /// during which some thread waited), `worker-0 waiting` (that thread's share waiting),
+    /// `held by worker-0`, `held at <location>`, or, for
     /// gilknocker, `contention` set beside the held share (what its users read it as).
     public var figure: String
     /// The estimate, median over the runs.
@@ -242,6 +248,9 @@ public enum SamplingScenario: Scenario {
         let kinds: [Sampler?] = [nil] + Sampler.allCases
         var runs = Array(repeating: [SamplingRun](), count: kinds.count)
         var seeds = SplitMix64(seed: plan.seed ?? UInt64.random(in: 0...UInt64.max))
+        // One uncounted run first, as every measurement here has its warm-up: the workload's
+        // first run (page faults, OpenBLAS's buffers) would otherwise land on one sampler.
+        _ = try runOnce(plan, workload: workload, sampler: nil, seed: 0)
         let whole = try interleavedRounds(plan.repeats, over: kinds.count, stop: stop, progress: progress) { (_, index) throws(RunnerError) in
             runs[index].append(try runOnce(plan, workload: workload, sampler: kinds[index], seed: seeds.next()))
         }
@@ -287,10 +296,16 @@ public enum SamplingScenario: Scenario {
         case .gilLoad:
             // The primary sampler is the middle of the three rates.
             let primary = { (run: SamplingRun) in run.gilLoad[1] }
-            return [
+            var figures = [
                 estimate("held", samples: { primary($0).count }) { run in (share(primary(run).map(\.held)), run.exact.held) },
                 estimate("waiting", samples: { primary($0).count }) { run in (share(primary(run).map(\.waiting)), run.exact.waiting) },
             ]
+            for (index, name) in runs[0].workerNames.enumerated() where index < 64 {
+                figures.append(estimate("\(name) waiting", samples: { primary($0).count }) { run in
+                    (share(primary(run).map { $0.waitingThreads & (1 << UInt64(index)) != 0 }), run.exact.waitingByThread[name] ?? 0)
+                })
+            }
+            return figures
         case .pySpy:
             var figures = [estimate("held", samples: { $0.pySpy.count }) { run in (share(run.pySpy.map { $0.holder != nil }), run.exact.held) }]
             // Per holder and per location, for those the exact figures name, largest first (from the first run).
@@ -372,6 +387,7 @@ public enum SamplingScenario: Scenario {
         let stop = StopFlag()
         let discipline = plan.mode.discipline
         let units = Atomic<Int>(0)
+        let lastWorkerEnd = Atomic<UInt64>(0)
         let failure = Locked<WorkloadError?>(nil)
         // The workers' states by id, for py-spy's holder and location; filled before the gate opens.
         let states = Locked<[Int: ThreadState]>([:])
@@ -399,19 +415,25 @@ public enum SamplingScenario: Scenario {
                 stop.raise()
             }
             units.wrappingAdd(unit, ordering: .relaxed)
+            lastWorkerEnd.max(monotonicNanoseconds(), ordering: .relaxed)
             thread.detach()
         } }
         // The samplers watch until the stop; the workers then finish the unit in hand.
         let stoppedAt = Atomic<UInt64>(0)
         threads.append(NativeThread {
             gate.arriveAndWait()
-            try? Kernels.sleep(for: plan.duration)
+            // In steps, so that a worker that fails (and raises the stop) ends the run at once.
+            let deadline = monotonicNanoseconds() + plan.duration.wholeNanoseconds
+            while !stop.isRaised, case let now = monotonicNanoseconds(), now < deadline {
+                try? Kernels.sleep(for: .nanoseconds(Int64(min(deadline - now, 50_000_000))))
+            }
             stoppedAt.store(monotonicNanoseconds(), ordering: .relaxed)
             stop.raise()
         })
 
         // What the samplers collected, each written once by its own thread when it ends.
         let gilLoad = Locked([[GilLoadSample]](repeating: [], count: 3))
+        let workerNames = Locked([String]())
         let pySpy = Locked([PySpySample]())
         let knocked = Locked((knocks: 0, waited: UInt64(0), span: UInt64(0)))
         switch sampler {
@@ -422,15 +444,23 @@ public enum SamplingScenario: Scenario {
                     let mean = Double(interval.wholeNanoseconds)
                     var samples: [GilLoadSample] = []
                     gate.arriveAndWait()
+                    let deadline = monotonicNanoseconds() + plan.duration.wholeNanoseconds
+                    let workers = states.withLock { $0 }.values.sorted { $0.name < $1.name }
                     while !stop.isRaised {
                         // Exponential intervals: the sample times form a Poisson process, which no
                         // periodic pattern of the workload can line up with.
                         let wait = -mean * log(1 - Double.random(in: 0..<1, using: &random))
-                        try? Kernels.sleep(for: .nanoseconds(Int64(min(wait, 1e12))))
+                        let now = monotonicNanoseconds()
+                        if now + UInt64(min(wait, 1e15)) >= deadline { break }  // past the run: no sleep beyond it
+                        try? Kernels.sleep(for: .nanoseconds(Int64(min(wait, 1e15))))
                         if stop.isRaised { break }
                         let peek = lock.peek()
-                        samples.append(GilLoadSample(time: monotonicNanoseconds(), held: peek.held, waiting: peek.someoneWaiting))
+                        var waiting: UInt64 = 0  // bit i: worker i (by name order) waits; no allocation per sample
+                        for (index, worker) in workers.enumerated() where index < 64 && worker.isWaiting { waiting |= 1 << UInt64(index) }
+                        samples.append(GilLoadSample(time: monotonicNanoseconds(), held: peek.held, waiting: peek.someoneWaiting,
+                                                     waitingThreads: waiting))
                     }
+                    workerNames.withLock { $0 = workers.map(\.name) }
                     gilLoad.withLock { $0[rate] = samples }
                 })
             }
@@ -483,9 +513,12 @@ public enum SamplingScenario: Scenario {
         let window = joined.start..<end
         return SamplingRun(
             start: joined.start, wall: end - joined.start,
-            unitsPerSecond: Double(units.load(ordering: .relaxed)) / (Double(joined.wall) / 1e9),
+            // Over the workers' own span: a sampler's last sleep after the stop is not theirs.
+            unitsPerSecond: Double(units.load(ordering: .relaxed))
+                / (Double(max(lastWorkerEnd.load(ordering: .relaxed), joined.start + 1) - joined.start) / 1e9),
             exact: ExactFigures(recorder, locations: lock.locations, window: window),
-            holds: holdIntervals(recorder, window: window), gilLoad: gilLoad.withLock { $0 }, pySpy: pySpy.withLock { $0 },
+            holds: holdIntervals(recorder, window: window), gilLoad: gilLoad.withLock { $0 }, workerNames: workerNames.withLock { $0 },
+            pySpy: pySpy.withLock { $0 },
             knocks: knocked.withLock { $0.knocks },
             knockerContention: knocked.withLock { $0.span > 0 ? Double($0.waited) / Double($0.span) : 0 })
     }
@@ -518,6 +551,8 @@ struct GilLoadSample: Sendable {
     var time: UInt64
     var held: Bool
     var waiting: Bool
+    /// The workers waiting at that moment, bit i for the i-th by name: gil_load's "is thread T waiting".
+    var waitingThreads: UInt64 = 0
 }
 
 /// A py-spy sample: the holder's name and location, or `nil` when nobody held.
@@ -536,13 +571,15 @@ struct ExactFigures: Sendable {
     var heldByThread: [String: Double]
     /// Per location, the share of the run some worker held the lock there.
     var heldAtLocation: [String: Double]
+    /// Per worker, its share of the run waiting for the lock.
+    var waitingByThread: [String: Double]
 
     init(_ recorder: LockEventRecorder, locations: LockLocations, window: Range<UInt64>) {
         let wall = Double(max(window.upperBound - window.lowerBound, 1))
-        var byThread: [String: UInt64] = [:], byLocation: [String: UInt64] = [:]
+        var byThread: [String: UInt64] = [:], byLocation: [String: UInt64] = [:], waits: [String: UInt64] = [:]
         for thread in recorder.threads where thread.name != "gilknocker" {
             // Walk the thread's events: while it holds, time goes to its current location.
-            var holding = false, location = LockLocations.glue
+            var holding = false, waiting = false, location = LockLocations.glue
             var last = window.lowerBound
             for event in thread.events {
                 let now = min(max(event.nanoseconds, window.lowerBound), window.upperBound)
@@ -550,9 +587,13 @@ struct ExactFigures: Sendable {
                     byThread[thread.name, default: 0] += now - last
                     byLocation[locations.name(of: location), default: 0] += now - last
                 }
+                if waiting && now > last { waits[thread.name, default: 0] += now - last }
                 last = now
                 switch event.kind {
-                case .acquired: holding = true
+                case .wants: waiting = true
+                case .acquired:
+                    holding = true
+                    waiting = false
                 case .released, .threadExit: holding = false
                 case .location(let index): location = index
                 default: break
@@ -563,6 +604,8 @@ struct ExactFigures: Sendable {
         waiting = Double(Self.someoneWaiting(recorder, window: window)) / wall
         heldByThread = byThread.mapValues { Double($0) / wall }
         heldAtLocation = byLocation.mapValues { Double($0) / wall }
+        waitingByThread = Dictionary(recorder.threads.filter { $0.name != "gilknocker" }.map { ($0.name, Double(waits[$0.name] ?? 0) / wall) },
+                                     uniquingKeysWith: +)
     }
 }
 
@@ -605,6 +648,8 @@ struct SamplingRun: Sendable {
     var holds: [(UInt64, UInt64)]
     /// gil_load's samples at each of its three rates.
     var gilLoad: [[GilLoadSample]]
+    /// The workers by name, in the order of ``GilLoadSample/waitingThreads``'s bits (gil_load runs only).
+    var workerNames: [String]
     var pySpy: [PySpySample]
     var knocks: Int
     var knockerContention: Double

@@ -42,6 +42,8 @@ struct DutyCycleWorkload: Workload {
 
 @Suite("Sampling scenario", .serialized)
 struct SamplingTests {
+    static let tolerance = ProcessInfo.processInfo.environment["GILLAB_TSAN"] == nil ? 0.01 : 0.05
+
     @Test("on a workload that holds the lock 30% of each 10 ms, the exact held share is 0.30 within a point, in every run")
     func exactFigure() throws {
         let plan = SamplingPlan(threads: 1, mode: .release, duration: .seconds(1), repeats: 1, seed: 7)
@@ -49,13 +51,16 @@ struct SamplingTests {
         let held = report.estimates.filter { ["held", "contention"].contains($0.figure) }
         #expect(held.count == 3)  // gil_load and py-spy's held, gilknocker's contention beside it
         for estimate in held {
-            // Within 0.01: a preemption that spans a switch between the parts moves it.
-            #expect(abs(estimate.exact - 0.30) <= 0.01, "\(estimate.sampler.rawValue): exact \(estimate.exact)")
+            // Within 0.01: a preemption that spans a switch between the parts moves it (more
+            // often under ThreadSanitizer, whose threads run many times slower beside the others).
+            #expect(abs(estimate.exact - 0.30) <= Self.tolerance, "\(estimate.sampler.rawValue): exact \(estimate.exact)")
             #expect((0...1).contains(estimate.estimate) && estimate.samples > 0)
         }
         // One worker: every held sample names it, and it holds all of the held time.
         let byWorker = try #require(report.estimates.first { $0.figure == "held by worker-0" })
-        #expect(abs(byWorker.exact - 0.30) <= 0.01)
+        #expect(abs(byWorker.exact - 0.30) <= Self.tolerance)
+        // Its waits are its own takes, uncontended: nearly nothing.
+        #expect((report.estimates.first { $0.figure == "worker-0 waiting" }?.exact ?? 1) < 0.01)
         #expect(report.costs.map(\.sampler) == Sampler.allCases && report.costs.allSatisfy { $0.throughputVersusNone > 0 })
         // The table: three rates × three lengths, samples growing with the length at each rate.
         #expect(report.accuracy.count == 9)
@@ -113,8 +118,24 @@ struct SamplingTests {
         #expect(problem(SamplingPlan(duration: .milliseconds(10)))?.contains("duration") == true)
         #expect(problem(SamplingPlan(repeats: 0))?.contains("repeats") == true)
         #expect(problem(SamplingPlan(sampleInterval: .seconds(5)))?.contains("sampleInterval") == true)
+        #expect(problem(SamplingPlan(pySpyPeriod: .milliseconds(200)))?.contains("a tenth of the run's duration") == true)
+        #expect(problem(SamplingPlan(lock: try! LockConfiguration(policy: .perInterpreter)))?.contains("per-interpreter") == true)
         #expect(problem(SamplingPlan(knockInterval: .nanoseconds(5)))?.contains("knockInterval") == true)
         #expect(problem(SamplingPlan(lock: try! LockConfiguration(policy: .free)))?.contains("free has no lock") == true)
         #expect(problem(SamplingPlan(workload: .gemm, size: 0)) != nil)
+    }
+
+    @Test("a figure with nothing to measure is written as \"nan\" in JSON, not a crash")
+    func notANumber() throws {
+        let report = SamplingReport(machine: MachineInfo.current(),
+                                    config: SamplingSettings(workload: "gemm", size: 64, threads: 2, mode: .release, policy: .newGIL,
+                                                             switchIntervalSeconds: 0.005, durationSeconds: 1, repeats: 1,
+                                                             sampleIntervalMilliseconds: 5, pySpyPeriodMilliseconds: 10,
+                                                             knockIntervalMilliseconds: 5),
+                                    estimates: [SamplingEstimate(sampler: .pySpy, figure: "held", estimate: .nan, exact: 0.5,
+                                                                 errorMedian: .nan, errorLargest: .nan, samples: 0)],
+                                    accuracy: [], costs: [])
+        let json = ReportRenderer.render(report, as: .json)
+        #expect(json.contains("\"estimate\" : \"nan\""))
     }
 }
