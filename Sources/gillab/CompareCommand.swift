@@ -132,7 +132,7 @@ struct CompareCPython: ParsableCommand {
             print(report.rendered(as: output.format, wide: output.wide), terminator: "")
             if output.format == .table { for line in report.verdicts { print("verdict: " + line) } }
             if report.interrupted == true {
-                printDiagnostic("gillab: interrupted: reported the intervals completed before Ctrl-C")
+                printDiagnostic("gillab: interrupted: reported the intervals completed before the signal")
                 Foundation.exit(Interrupt.exitStatus)
             }
             return

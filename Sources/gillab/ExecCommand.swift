@@ -12,7 +12,7 @@ struct Exec: ParsableCommand {
             waits, in kernels), who waited behind whom, and a verdict: I/O-bound, Python-CPU-bound or \
             native-CPU-bound, and the strategy to try. The subset of Python it runs is in the DocC article \
             "Writing a program for GILLab". Exit status: the program's (0; 1 after an uncaught exception, \
-            65 when it is outside the subset, 124 at --time-limit, 130 on Ctrl-C). Example:
+            65 when it is outside the subset, 124 at --time-limit, 130 on Ctrl-C, 143 on SIGTERM). Example:
               gillab exec --policies new-gil,free,per-interpreter examples/programs/cpu_threads.py 2
             gillab's options go before the script; what follows it is the program's (sys.argv[1:]).
             """)
@@ -133,6 +133,10 @@ struct Exec: ParsableCommand {
         if records.count > 1 && format == .table { printDiagnostic(ReportRenderer.programComparison(records).trimmingCharacters(in: .newlines)) }
         if let traceFile {
             try traceFile.write(ChromeTrace.render(program: recording, file: script, machine: MachineInfo.current()))
+        }
+        // Stopped by a signal: 128 + that signal (SIGTERM's 143 as well as Ctrl-C's 130).
+        if Interrupt.request.isRequested, records.contains(where: { $0.exitStatus == ProgramEnd.interrupted.exitStatus }) {
+            return Interrupt.exitStatus
         }
         return records.map(\.exitStatus).first { $0 != 0 } ?? 0
     }

@@ -53,7 +53,7 @@ struct Report: ParsableCommand {
         let progress = ProgressLine("gillab report", quiet: quiet)
         let command = (["gillab"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
         let files: [String], interrupted: Bool
-        Interrupt.install()  // Ctrl-C: the rounds done so far are written up, then exit 130
+        Interrupt.install()  // Ctrl-C or SIGTERM: the rounds done so far are written up, then exit 130 or 143
         let milliseconds = Double(timeline.duration.components.seconds) * 1e3 + Double(timeline.duration.components.attoseconds) / 1e15
         if let scenario {
             (files, interrupted) = try progress.around { try scenario.write(to: directory, command: command, progress: $0) }
@@ -92,7 +92,7 @@ struct Report: ParsableCommand {
         }
         print("wrote \(directory.path)/: " + files.joined(separator: ", "))
         if interrupted {
-            printDiagnostic("gillab: interrupted: the report covers the rounds completed before Ctrl-C")
+            printDiagnostic("gillab: interrupted: the report covers the rounds completed before the signal")
             Foundation.exit(Interrupt.exitStatus)
         }
     }

@@ -10,7 +10,7 @@ struct ScenarioCommand: ParsableCommand {
         abstract: "Run a scenario that measures one effect of the lock.",
         subcommands: [Convoy.self, SwitchInterval.self, Sampling.self, Service.self, Oversubscription.self, Crossover.self])
 
-    /// Runs `plan` as every scenario subcommand does: a progress line; Ctrl-C stops after the
+    /// Runs `plan` as every scenario subcommand does: a progress line; Ctrl-C (or SIGTERM) stops after the
     /// step in progress, prints what the whole rounds so far measured and exits 130; the report in
     /// the chosen format; the verdicts under a table.
     static func run<S: Scenario>(_ scenario: S.Type, _ plan: S.Plan, output: OutputOptions) throws -> S.Report
@@ -25,7 +25,7 @@ struct ScenarioCommand: ParsableCommand {
             for line in report.verdicts { print("verdict: " + line) }
         }
         if report.interrupted == true {
-            printDiagnostic("gillab: interrupted: reported the rounds completed before Ctrl-C")
+            printDiagnostic("gillab: interrupted: reported the rounds completed before the signal")
             Foundation.exit(Interrupt.exitStatus)
         }
         return report

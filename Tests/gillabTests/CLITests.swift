@@ -291,9 +291,10 @@ struct OutputFileTests {
 
 @Suite("SIGINT during a sweep")
 struct InterruptTests {
-    /// Runs gillab with `arguments` and `--format json`, sends it SIGINT after `delay`
-    /// microseconds, checks that it says so and exits 130, and returns what it printed.
-    static func interrupt(_ arguments: [String], after delay: UInt32) throws -> Data {
+    /// Runs gillab with `arguments` and `--format json`, sends it `signal` (SIGINT by default)
+    /// after `delay` microseconds, checks that it says so and exits 128 + the signal, and
+    /// returns what it printed.
+    static func interrupt(_ arguments: [String], after delay: UInt32, signal: Int32 = SIGINT) throws -> Data {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: gillabExecutable)
         process.arguments = arguments + ["--format", "json"]
@@ -302,17 +303,18 @@ struct InterruptTests {
         process.standardError = errors
         try process.run()
         usleep(delay)
-        kill(process.processIdentifier, SIGINT)
+        kill(process.processIdentifier, signal)
         let data = output.fileHandleForReading.readDataToEndOfFile()
         let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
-        #expect(process.terminationStatus == 130, "\(stderr)")
+        #expect(process.terminationStatus == 128 + signal, "\(stderr)")
         #expect(stderr.contains("interrupted"), "\(stderr)")
         return data
     }
 
-    @Test("SIGINT stops a long sweep after the trial in progress, prints the finished rounds' rows, and exits 130")
-    func interrupted() throws {
+    @Test("SIGINT (exit 130) or SIGTERM (exit 143) stops a long sweep after the trial in progress, and prints the finished rounds' rows",
+          arguments: [SIGINT, SIGTERM])
+    func interrupted(signal: Int32) throws {
         // The signal must come after at least one counted round; a sanitizer build runs many
         // times slower, so a signal that came during the warm-up is tried again, later.
         var rounds = 0
@@ -320,7 +322,7 @@ struct InterruptTests {
             // Many quick rounds (about 20 s in a plain debug build): some are complete when the signal comes.
             let data = try InterruptTests.interrupt(["run", "--workload", "io-sleep", "--size", "500", "--units", "200",
                                                      "--threads", "1,2", "--modes", "serial,release", "--repeat", "100"],
-                                                    after: delay)
+                                                    after: delay, signal: signal)
             let report = try JSONDecoder().decode(RunReport.self, from: data)
             #expect(report.interrupted == true)
             rounds = report.config.repeats

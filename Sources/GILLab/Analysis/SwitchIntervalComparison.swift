@@ -161,6 +161,7 @@ public enum SwitchIntervalComparison {
 
     /// Runs the sweep, interval by interval, each on both sides.
     /// - Parameters:
+    ///   - plan: the intervals, CPU thread counts and samples, and both sides' programs.
     ///   - stop: ends the run after the interval in progress.
     ///   - progress: hears (steps done, steps in all), two steps per interval.
     /// - Throws: ``RunnerError``; a failing script is a ``RunnerError/failed(_:)`` with its stderr.

@@ -219,6 +219,7 @@ public enum SamplingScenario: Scenario {
 
     /// Runs `plan`.
     /// - Parameters:
+    ///   - plan: the workload, the threads, the samplers' rates and the runs.
     ///   - stop: ends the run after the run in progress, with the whole repeats completed.
     ///   - progress: called before each run with (done, in all).
     /// - Throws: ``RunnerError``.
