@@ -160,8 +160,9 @@ def convoy_latency(samples, block=0.001):
             "samples": samples}
 
 
-def cpu_rate_alone(cpu_threads, seconds=0.2):
-    """Countdown iterations per second of `cpu_threads` CPU-bound threads alone for `seconds`."""
+def start_spinners(cpu_threads):
+    """Starts `cpu_threads` countdown threads; returns a function that stops them and gives
+    their iterations per second, summed."""
     stop = threading.Event()
     done = []
 
@@ -176,11 +177,20 @@ def cpu_rate_alone(cpu_threads, seconds=0.2):
     workers = [threading.Thread(target=spin) for _ in range(cpu_threads)]
     for worker in workers:
         worker.start()
+
+    def finish():
+        stop.set()
+        for worker in workers:
+            worker.join()
+        return sum(done)
+    return finish
+
+
+def cpu_rate_alone(cpu_threads, seconds=0.2):
+    """Countdown iterations per second of `cpu_threads` CPU-bound threads alone for `seconds`."""
+    finish = start_spinners(cpu_threads)
     time.sleep(seconds)
-    stop.set()
-    for worker in workers:
-        worker.join()
-    return sum(done)
+    return finish()
 
 
 def sweep_point(cpu_threads, samples, block=0.001):
@@ -189,20 +199,7 @@ def sweep_point(cpu_threads, samples, block=0.001):
     the CPU threads alone for 0.2 s first, then beside the sleeper. Returns the sleeper's extra
     latency (p50, p99, max, µs) and the CPU threads' throughput beside it ÷ alone."""
     alone = cpu_rate_alone(cpu_threads)
-    stop = threading.Event()
-    done = []
-
-    def spin():
-        iterations = 0
-        start = time.perf_counter()
-        while not stop.is_set():
-            countdown(20_000)
-            iterations += 20_000
-        done.append(iterations / (time.perf_counter() - start))
-
-    workers = [threading.Thread(target=spin) for _ in range(cpu_threads)]
-    for worker in workers:
-        worker.start()
+    finish = start_spinners(cpu_threads)
     extra = []
     for k in range(10 + samples):  # the first 10 are the warm-up
         before = time.perf_counter()
@@ -213,13 +210,11 @@ def sweep_point(cpu_threads, samples, block=0.001):
             total += (k * i) % 7
         if k >= 10:
             extra.append(max(0.0, (after - before - block) * 1e6))
-    stop.set()
-    for worker in workers:
-        worker.join()
+    beside = finish()
     extra.sort()
     return {"p50_us": statistics.median(extra), "p99_us": extra[min(len(extra) - 1, int(len(extra) * 0.99))],
             "max_us": extra[-1], "mean_us": statistics.fmean(extra), "samples": samples,
-            "cpu_vs_alone": sum(done) / alone if alone > 0 else 0.0}
+            "cpu_vs_alone": beside / alone if alone > 0 else 0.0}
 
 
 def glue_microseconds(lib, rounds, units=50_000):

@@ -100,6 +100,11 @@ public final class ThreadState {
     /// Where the current released block of C code began: the hooks that release the lock for C
     /// callers keep it here between their release and their take.
     @exclusivity(unchecked) package var cReleaseStart: UInt64 = 0
+    /// The drop requests a take sets, for the sink, which is not called under the lock's mutex:
+    /// one buffer per thread, kept with its capacity, so that a take allocates nothing under
+    /// the mutex (where work after setting the request would change who the holder's signal
+    /// wakes). Used only with a sink, by this thread only.
+    @exclusivity(unchecked) private var pendingRequests: [(UInt64, Int)] = []
     /// Where this thread's events go; `nil` when the lock has no hook.
     private let sink: (any LockEventSink)?
     /// When the statistics began: creation, or the last reset.
@@ -187,14 +192,12 @@ public final class ThreadState {
         } else {
             let outcome: LockStatistics
             if let sink {
-                // The drop requests this take sets, for the sink, which is not called under the
-                // lock's mutex.
-                var requests: [(UInt64, Int)] = []
-                requests.reserveCapacity(4)  // allocated here, not under the lock's mutex
-                (outcome, acquiredAt) = withUnsafeMutablePointer(to: &requests) { requests in
+                if pendingRequests.capacity == 0 { pendingRequests.reserveCapacity(8) }
+                (outcome, acquiredAt) = withUnsafeMutablePointer(to: &pendingRequests) { requests in
                     state.take(threadID: id, priority: returningFromIO, since: wantsAt, requests: requests)
                 }
-                for (time, holder) in requests { sink.record(LockEvent(.dropRequest(holder: holder), at: time, thread: id)) }
+                for (time, holder) in pendingRequests { sink.record(LockEvent(.dropRequest(holder: holder), at: time, thread: id)) }
+                pendingRequests.removeAll(keepingCapacity: true)
             } else {
                 (outcome, acquiredAt) = state.take(threadID: id, priority: returningFromIO, since: wantsAt)
             }

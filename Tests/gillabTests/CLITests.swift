@@ -251,6 +251,12 @@ struct OutputFileTests {
         expectUsageError(naming: ["--out", "/etc/hostname/report"]) { try command.run() }
     }
 
+    @Test("scenario sampling --program that cannot be read is a usage error naming the path, before any work")
+    func unreadableSamplingProgram() throws {
+        let command = try #require(try Gillab.parseAsRoot(["scenario", "sampling", "--program", "/nonexistent-gillab/unit.py"]) as? Sampling)
+        expectUsageError(naming: ["--program", "/nonexistent-gillab/unit.py"]) { try command.run() }
+    }
+
     @Test("compare-cpython: a --python that is not executable is unavailable (69); a missing --script is a usage error")
     func compareArguments() throws {
         let plainFile = FileManager.default.temporaryDirectory.appendingPathComponent("gillab-not-python-\(UUID().uuidString)").path

@@ -67,14 +67,19 @@ public enum SVGChart {
             }
             legend.append((mode.rawValue, colour, nil))
         }
-        // Legend, right of the plot.
-        for (index, entry) in legend.enumerated() {
-            let ly = topMargin + 10 + Double(index) * 22
-            let lx = left + plotWidth + 20
-            svg += line(lx, ly, lx + 28, ly, stroke: entry.colour, width: 2.5, dash: entry.dash)
-            svg += text(entry.label, x: lx + 36, y: ly + 4, size: 12, anchor: "start")
-        }
+        svg += Self.legend(legend, x: left + plotWidth + 20, y: topMargin + 10)
         return svg + "</svg>\n"
+    }
+
+    /// A legend, one entry a line from (`x`, `y`) down: a stroke in the entry's colour and dash, then its label.
+    static func legend(_ entries: [(label: String, colour: String, dash: String?)], x: Double, y: Double) -> String {
+        var svg = ""
+        for (index, entry) in entries.enumerated() {
+            let ly = y + Double(index) * 22
+            svg += line(x, ly, x + 28, ly, stroke: entry.colour, width: 2.5, dash: entry.dash)
+            svg += text(entry.label, x: x + 36, y: ly + 4, size: 12, anchor: "start")
+        }
+        return svg
     }
 
     /// Lock ownership per thread over the first `milliseconds` of a traced row: holding, waiting,

@@ -144,12 +144,7 @@ extension SVGChart {
             }
             legend.append((policy.rawValue, colour, nil))
         }
-        for (index, entry) in legend.enumerated() {
-            let ly = topMargin + 10 + Double(index) * 22
-            let lx = left + plotWidth + 20
-            svg += line(lx, ly, lx + 28, ly, stroke: entry.colour, width: 2.5, dash: entry.dash)
-            svg += text(entry.label, x: lx + 36, y: ly + 4, size: 12, anchor: "start")
-        }
+        svg += Self.legend(legend, x: left + plotWidth + 20, y: topMargin + 10)
         svg += text("labels: switch interval, ms", x: left + plotWidth + 20, y: topMargin + 10 + Double(legend.count) * 22 + 4,
                     size: 11, anchor: "start")
         return svg + "</svg>\n"

@@ -354,6 +354,12 @@ public enum SamplingScenario: Scenario {
         return cells
     }
 
+    /// gil_load's wait before its next sample: exponential with mean `mean` (ns), from `random`.
+    /// The real sampler and ``simulatedGilLoad(holds:from:to:meanInterval:seed:)`` draw alike.
+    static func exponential(mean: Double, using random: inout SplitMix64) -> Double {
+        -mean * log(1 - Double.random(in: 0..<1, using: &random))
+    }
+
     /// gil_load's estimator on a known timeline: sample times drawn as the real sampler draws
     /// them (exponential intervals, seeded), each sample "held" when it falls in one of `holds`.
     /// What the real sampler would report if looking cost nothing and moved nothing.
@@ -364,7 +370,7 @@ public enum SamplingScenario: Scenario {
         let mean = Double(meanInterval.wholeNanoseconds)
         var time = Double(start), held = 0, samples = 0, next = 0
         while true {
-            time += -mean * log(1 - Double.random(in: 0..<1, using: &random))
+            time += exponential(mean: mean, using: &random)
             guard time < Double(end) else { break }
             let at = UInt64(time)
             while next < holds.count && holds[next].1 <= at { next += 1 }  // holds are sorted and apart
@@ -450,7 +456,7 @@ public enum SamplingScenario: Scenario {
                     while !stop.isRaised {
                         // Exponential intervals: the sample times form a Poisson process, which no
                         // periodic pattern of the workload can line up with.
-                        let wait = -mean * log(1 - Double.random(in: 0..<1, using: &random))
+                        let wait = exponential(mean: mean, using: &random)
                         let now = monotonicNanoseconds()
                         if now + UInt64(min(wait, 1e15)) >= deadline { break }  // past the run: no sleep beyond it
                         try? Kernels.sleep(for: .nanoseconds(Int64(min(wait, 1e15))))

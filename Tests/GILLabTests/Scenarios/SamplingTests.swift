@@ -13,26 +13,32 @@ struct DutyCycleWorkload: Workload {
     var size: Int { 1 }
     let held: UInt64
     let period: UInt64
+    /// Each unit's hold as the worker saw it: (entered holding, about to release), its own
+    /// account to set beside the lock's events.
+    let holds = Collector<(UInt64, UInt64)>()
 
     func makeWorker(on thread: ThreadState, discipline: CallDiscipline) throws(WorkloadError) -> any WorkloadWorker {
-        Worker(held: held, period: period)
+        Worker(held: held, period: period, holds: holds)
     }
 
     func makeWorker(on thread: ThreadState, discipline: CallDiscipline,
                     input: UnsafeRawBufferPointer) throws(WorkloadError) -> any WorkloadWorker {
-        Worker(held: held, period: period)
+        Worker(held: held, period: period, holds: holds)
     }
 
     struct Worker: WorkloadWorker {
         let held: UInt64, period: UInt64
+        let holds: Collector<(UInt64, UInt64)>
         var start: UInt64 = 0
         static func spin(until deadline: UInt64) {
             while monotonicNanoseconds() < deadline {}
         }
         mutating func run(unit index: Int, on thread: ThreadState) throws(WorkloadError) -> UInt64 {
-            if start == 0 { start = monotonicNanoseconds() }
+            let entered = monotonicNanoseconds()
+            if start == 0 { start = entered }
             let begins = start + UInt64(index) * period
             Self.spin(until: begins + held)
+            holds.append((entered, monotonicNanoseconds()))
             let ends = begins + period
             thread.call(.release, reason: .kernel) { Self.spin(until: ends) }
             return 1
@@ -42,23 +48,41 @@ struct DutyCycleWorkload: Workload {
 
 @Suite("Sampling scenario", .serialized)
 struct SamplingTests {
-    static let tolerance = ProcessInfo.processInfo.environment["GILLAB_TSAN"] == nil ? 0.01 : 0.05
 
-    @Test("on a workload that holds the lock 30% of each 10 ms, the exact held share is 0.30 within a point, in every run")
+    @Test("the exact held share is the workload's own account of its holds, and near the 30% it aims at")
+    func exactAgainstOwnAccount() throws {
+        let workload = DutyCycleWorkload(held: 3_000_000, period: 10_000_000)
+        let plan = SamplingPlan(threads: 1, mode: .release, duration: .milliseconds(500), repeats: 1, seed: 3)
+        let run = try SamplingScenario.runOnce(plan, workload: workload, sampler: nil, seed: 3)
+        let end = run.start + run.wall
+        let own = workload.holds.all.reduce(UInt64(0)) { total, hold in
+            let a = max(hold.0, run.start), b = min(hold.1, end)
+            return b > a ? total + (b - a) : total
+        }
+        let share = Double(own) / Double(run.wall)
+        // What the lock's events say against what the worker saw: they differ only by the few
+        // instructions between the lock's clock reads and the worker's, whatever the scheduler did.
+        #expect(abs(run.exact.held - share) <= 0.005, "exact \(run.exact.held), own account \(share)")
+        // The 30% itself holds only as far as the scheduler lets the worker keep its grid.
+        #expect(abs(share - 0.30) <= 0.1, "own account \(share)")
+    }
+
+    @Test("on a workload that holds the lock about 30% of each 10 ms, every sampler's run reports it, with every figure and table")
     func exactFigure() throws {
         let plan = SamplingPlan(threads: 1, mode: .release, duration: .seconds(1), repeats: 1, seed: 7)
         let report = try SamplingScenario.run(plan, workload: DutyCycleWorkload(held: 3_000_000, period: 10_000_000))
         let held = report.estimates.filter { ["held", "contention"].contains($0.figure) }
         #expect(held.count == 3)  // gil_load and py-spy's held, gilknocker's contention beside it
         for estimate in held {
-            // Within 0.01: a preemption that spans a switch between the parts moves it (more
-            // often under ThreadSanitizer, whose threads run many times slower beside the others).
-            #expect(abs(estimate.exact - 0.30) <= Self.tolerance, "\(estimate.sampler.rawValue): exact \(estimate.exact)")
+            // Near 0.30 only: with other suites running beside it, a preemption across a switch
+            // between the parts moves the share (0.36 once); exactness is checked against the
+            // workload's own account in exactAgainstOwnAccount, which no scheduler moves.
+            #expect(abs(estimate.exact - 0.30) <= 0.1, "\(estimate.sampler.rawValue): exact \(estimate.exact)")
             #expect((0...1).contains(estimate.estimate) && estimate.samples > 0)
         }
         // One worker: every held sample names it, and it holds all of the held time.
         let byWorker = try #require(report.estimates.first { $0.figure == "held by worker-0" })
-        #expect(abs(byWorker.exact - 0.30) <= Self.tolerance)
+        #expect(abs(byWorker.exact - 0.30) <= 0.1)
         // Its waits are its own takes, uncontended: nearly nothing.
         #expect((report.estimates.first { $0.figure == "worker-0 waiting" }?.exact ?? 1) < 0.01)
         #expect(report.costs.map(\.sampler) == Sampler.allCases && report.costs.allSatisfy { $0.throughputVersusNone > 0 })
