@@ -155,6 +155,10 @@ public final class Interpreter {
             }
             started.joinNative()
         }
+        // An interrupt asked for before this point stops the program even when every thread had
+        // already stopped at it before the join began (nothing left to interrupt the join). The
+        // request below, for the daemons, is the join's own and does not count.
+        if thread.lock.isInterruptRequested { interrupted = true }
         if daemons.contains(where: { !$0.isFinished }) { thread.lock.requestInterrupt() }
         for daemon in daemons {
             waitUntilFinished(daemon)

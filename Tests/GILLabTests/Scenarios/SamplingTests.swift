@@ -62,7 +62,9 @@ struct SamplingTests {
         let share = Double(own) / Double(run.wall)
         // What the lock's events say against what the worker saw: they differ only by the few
         // instructions between the lock's clock reads and the worker's, whatever the scheduler did.
-        #expect(abs(run.exact.held - share) <= 0.005, "exact \(run.exact.held), own account \(share)")
+        // ThreadSanitizer makes those instructions (and a preemption among them) far longer.
+        let tolerance = ProcessInfo.processInfo.environment["GILLAB_TSAN"] == nil ? 0.005 : 0.03
+        #expect(abs(run.exact.held - share) <= tolerance, "exact \(run.exact.held), own account \(share)")
         // The 30% itself holds only as far as the scheduler lets the worker keep its grid.
         #expect(abs(share - 0.30) <= 0.1, "own account \(share)")
     }
