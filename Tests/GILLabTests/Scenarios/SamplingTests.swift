@@ -38,9 +38,13 @@ struct DutyCycleWorkload: Workload {
             if start == 0 { start = entered }
             let begins = start + UInt64(index) * period
             Self.spin(until: begins + held)
-            holds.append((entered, monotonicNanoseconds()))
+            let hold = (entered, monotonicNanoseconds())
             let ends = begins + period
-            thread.call(.release, reason: .kernel) { Self.spin(until: ends) }
+            // Noted with the lock released, so that the note's own cost falls in neither hold.
+            thread.call(.release, reason: .kernel) { [holds] in
+                holds.append(hold)
+                Self.spin(until: ends)
+            }
             return 1
         }
     }
